@@ -1,0 +1,120 @@
+/* sra.h: the stack relocation allocator, public API.
+ *
+ * sra_alloc() allocates from its *caller's* stack frame.  It relocates its
+ * own calling stub (saved RBP, return address) lower on the stack, points RBP
+ * at the copy and returns with `leave; ret`, so the caller resumes with RSP
+ * lowered by the allocation.  The block lives until the caller returns.
+ *
+ * x86-64 System V only.
+ *
+ * Layout of one allocation of `size` bytes, R = caller's RSP before the call:
+ *
+ *   plain (libsra.a), reserved = SRA_ROUND16(size) + 16
+ *     [R-16, R)             stub remnant: caller's RBP, return address
+ *     [p, p+size)           the block, p = R - reserved (16-byte aligned)
+ *
+ *   audit (libsra_audit.a), reserved = SRA_ROUND16(size) + 32
+ *     [R-32, R)             struct sra_audit_header (its last 16 bytes are
+ *                           the stub remnant)
+ *     [p, p+size)           the block, p = R - reserved
+ *
+ * After the call the caller's RSP is p - 0 (= R - reserved); the relocated
+ * stub copy that `leave; ret` consumed lies just below it, in released stack.
+ */
+#ifndef SRA_H
+#define SRA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if !defined(__x86_64__)
+#error "sra supports x86-64 only"
+#endif
+
+/** Bytes of the thread's stack that sra_alloc never hands out: a request
+ *  that would leave less than this between the new RSP and the lowest
+ *  usable stack address returns NULL. */
+#define SRA_STACK_RESERVE ((size_t)32 * 1024)
+
+/** Round n up to a multiple of 16. */
+#define SRA_ROUND16(n) (((size_t)(n) + 15u) & ~(size_t)15u)
+
+/** Size of the audit header that sits directly above each block in audit mode. */
+#define SRA_AUDIT_HEADER_SIZE 32u
+
+/** Stub remnant size (saved RBP + return address). */
+#define SRA_STUB_SIZE 16u
+
+/** Magic mixed into the audit header's integrity check. */
+#define SRA_AUDIT_MAGIC UINT64_C(0x5352416175646974) /* "SRAaudit" */
+
+/** The audit header, at p + SRA_ROUND16(size), 16-byte aligned, 32 bytes.
+ *
+ *  check = fold32(SRA_AUDIT_MAGIC ^ size ^ seq ^ saved_rbp ^ call_site ^ addr)
+ *  where addr is the header's own address and fold32(x) = (x ^ (x >> 32))
+ *  truncated to 32 bits.  A write past the block's end changes `size` first
+ *  and the check no longer matches.  sra_audit_header_valid() computes it. */
+struct sra_audit_header {
+  uint64_t size;      /**< requested size in bytes */
+  uint32_t seq;       /**< per-thread sequence number, first allocation is 1 */
+  uint32_t check;     /**< integrity check, see above */
+  uint64_t saved_rbp; /**< caller's RBP at the call (stub remnant, low half) */
+  uint64_t call_site; /**< return address of the sra_alloc call (stub remnant) */
+};
+
+/** Compute the check word of a header located at address `addr`. */
+static inline uint32_t sra_audit_check(uint64_t size, uint32_t seq,
+                                       uint64_t saved_rbp, uint64_t call_site,
+                                       uint64_t addr) {
+  uint64_t x = SRA_AUDIT_MAGIC ^ size ^ (uint64_t)seq ^ saved_rbp ^ call_site ^ addr;
+  return (uint32_t)(x ^ (x >> 32));
+}
+
+/** True if the header at `h` (read from address `addr`) is intact. */
+static inline int sra_audit_header_valid(const struct sra_audit_header *h,
+                                         uint64_t addr) {
+  return h->check ==
+         sra_audit_check(h->size, h->seq, h->saved_rbp, h->call_site, addr);
+}
+
+/** Raw entry point.  Allocates `size` bytes from the caller's frame and
+ *  returns a 16-byte aligned pointer, or NULL if the allocation would leave
+ *  less than SRA_STACK_RESERVE of the thread's stack.
+ *
+ *  Only safe in a caller whose frame the compiler already treats as dynamic
+ *  (it restores RSP from RBP on return and never addresses its frame through
+ *  RSP after the call).  Use SRA_ALLOC() instead; `frameaudit lint` finds
+ *  raw calls in unsafe callers. */
+void *sra_alloc(size_t size);
+
+/** Bytes between the current RSP and the lowest usable address of the
+ *  calling thread's stack (including the reserve). */
+size_t sra_stack_remaining(void);
+
+/* An opaque zero the optimiser cannot see through. */
+static inline __attribute__((always_inline)) size_t sra__opaque_zero(void) {
+  size_t z = 0;
+  __asm__ volatile("" : "+r"(z));
+  return z;
+}
+
+/** The safe form.  A zero-sized alloca whose size the compiler cannot know
+ *  and whose result escapes makes the calling frame dynamic, so both GCC and
+ *  Clang keep a frame pointer, address the frame through RBP and restore RSP
+ *  from RBP on every return path: the lowered RSP is then harmless. */
+#define SRA_ALLOC(size)                                                  \
+  __extension__({                                                        \
+    void *sra__dyn = __builtin_alloca(sra__opaque_zero());               \
+    __asm__ volatile("" : : "r"(sra__dyn) : "memory");                   \
+    sra_alloc(size);                                                     \
+  })
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SRA_H */
