@@ -1,0 +1,89 @@
+// function_info.h: what the prologue/epilogue decoder (Zydis) learns about one
+// function's machine code. Shared by the walker (frame 0, static sizes,
+// classification) and by lint (unsafe callers).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace frameaudit {
+
+/// How one return path (a `ret`, or a tail `jmp`) restores RSP.
+enum class EpilogueKind {
+  Leave,         ///< leave
+  LeaFromRbp,    ///< lea -N(%rbp),%rsp
+  MovFromRbp,    ///< mov %rbp,%rsp
+  AddToRsp,      ///< add $N,%rsp: trusts RSP, unsafe after sra_alloc
+  PopsOnly,      ///< only pops: trusts RSP
+  None,          ///< ret with nothing (frameless leaf)
+};
+
+struct Epilogue {
+  uint64_t ret_address = 0;     ///< the ret (or tail jmp) instruction
+  uint64_t restore_address = 0; ///< the instruction that restores RSP (== ret_address if none)
+  EpilogueKind kind = EpilogueKind::None;
+  int64_t add_amount = 0; ///< N for AddToRsp
+};
+
+/// A call instruction inside the function.
+struct CallSiteInfo {
+  uint64_t address = 0;        ///< the call instruction
+  uint64_t return_address = 0; ///< address after it
+  std::optional<uint64_t> target; ///< direct target, or the PLT/GOT slot's resolved target when known
+  bool indirect = false;
+};
+
+/// An instruction after an allocator call that addresses the frame through RSP
+/// (a load/store with base %rsp other than a push/pop/call), making it unsafe.
+struct RspAccess {
+  uint64_t address = 0;
+  std::string text; ///< formatted instruction
+};
+
+/// Prologue state at a given offset (for frame 0 and frameless leaves).
+struct PrologueState {
+  bool rbp_pushed = false;     ///< push %rbp executed
+  bool frame_pointer_set = false; ///< mov %rsp,%rbp executed
+  int64_t rsp_offset_from_cfa = 8; ///< CFA - RSP at that pc while RSP is static
+  bool in_epilogue = false;    ///< pc is after the RSP restore, before the ret
+};
+
+struct FunctionInfo {
+  uint64_t start = 0;
+  uint64_t end = 0;
+  bool decoded = false;          ///< false if the bytes could not be decoded at all
+  bool has_frame_pointer = false; ///< push %rbp; mov %rsp,%rbp in the prologue
+  bool realigns_stack = false;   ///< and $-N,%rsp after the frame setup
+  bool dynamic_alloca = false;   ///< sub %reg,%rsp (compiler-known dynamic allocation)
+  int callee_saved_pushes = 0;   ///< pushes after the frame setup
+  int64_t fixed_sub = 0;         ///< sub $N,%rsp in the prologue
+  /// CFA - RSP once the prologue is done (8 + pushes*8 + fixed_sub), i.e. the
+  /// static frame size the prologue sets up, including the return address.
+  int64_t static_size = 0;
+  uint64_t prologue_end = 0;     ///< first address after the prologue
+  std::vector<Epilogue> epilogues;
+  std::vector<CallSiteInfo> calls;
+  std::vector<RspAccess> rsp_accesses_after_alloc; ///< filled by analyze_allocator_callers
+};
+
+/// Decode [start, start + code.size()) (the whole function). Never throws;
+/// undecodable bytes end the linear sweep and leave decoded = false or
+/// partial results.
+FunctionInfo decode_function(std::span<const uint8_t> code, uint64_t start);
+
+/// The prologue/epilogue state at `pc` inside the function (for frame 0).
+PrologueState prologue_state_at(const FunctionInfo &fn, std::span<const uint8_t> code, uint64_t pc);
+
+/// If the bytes just before `return_address` end with a call instruction,
+/// describe it. `before` holds the up to 15 bytes preceding return_address.
+std::optional<CallSiteInfo> decode_call_before(std::span<const uint8_t> before,
+                                               uint64_t return_address);
+
+/// True if `code` (at `address`) begins like sra_alloc (signature match, for
+/// stripped binaries).
+bool looks_like_allocator(std::span<const uint8_t> code);
+
+} // namespace frameaudit

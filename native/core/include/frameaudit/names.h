@@ -1,0 +1,16 @@
+// names.h: normalising the names debuggers report, so every front-end hands
+// the core the same strings.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace frameaudit {
+
+/// The plain name of a function as CONTRACT §7 wants it: no argument list,
+/// no trailing qualifiers. "ns::f<int>(int) const" -> "ns::f<int>",
+/// "operator()(int)" -> "operator()", "main" -> "main". Angle brackets and
+/// parentheses inside template arguments are respected.
+std::string plain_function_name(std::string_view name);
+
+} // namespace frameaudit

@@ -1,0 +1,116 @@
+// report.cpp: the contract spellings of the report's enums, the summary, and
+// the catalogue of finding kinds (shared by every renderer and by --help).
+#include "frameaudit/report.h"
+
+namespace frameaudit {
+
+const char *to_string(FrameKind k) {
+  switch (k) {
+  case FrameKind::Normal: return "normal";
+  case FrameKind::Dynamic: return "dynamic";
+  case FrameKind::Relocated: return "relocated";
+  case FrameKind::Allocator: return "allocator";
+  case FrameKind::Unknown: return "unknown";
+  }
+  return "unknown";
+}
+
+const char *to_string(ChainEnd e) {
+  switch (e) {
+  case ChainEnd::Outermost: return "outermost";
+  case ChainEnd::NullRbp: return "null_rbp";
+  case ChainEnd::Misaligned: return "misaligned";
+  case ChainEnd::OutOfStack: return "out_of_stack";
+  case ChainEnd::NotMonotonic: return "not_monotonic";
+  case ChainEnd::Cycle: return "cycle";
+  case ChainEnd::BadReturnAddress: return "bad_return_address";
+  case ChainEnd::Unreadable: return "unreadable";
+  case ChainEnd::MaxDepth: return "max_depth";
+  }
+  return "unreadable";
+}
+
+const char *to_string(RegionState s) {
+  switch (s) {
+  case RegionState::Live: return "live";
+  case RegionState::Dead: return "dead";
+  case RegionState::Corrupt: return "corrupt";
+  }
+  return "corrupt";
+}
+
+const char *to_string(Evidence e) {
+  switch (e) {
+  case Evidence::Header: return "header";
+  case Evidence::Stub: return "stub";
+  case Evidence::Span: return "span";
+  }
+  return "span";
+}
+
+const char *to_string(Severity s) {
+  switch (s) {
+  case Severity::Error: return "error";
+  case Severity::Warning: return "warning";
+  case Severity::Note: return "note";
+  }
+  return "note";
+}
+
+void summarize(Report &report) {
+  Summary s;
+  s.threads = report.threads.size();
+  for (const auto &t : report.threads) {
+    s.frames += t.frames.size();
+    s.regions += t.regions.size();
+  }
+  for (const auto &f : report.findings) {
+    switch (f.severity) {
+    case Severity::Error: ++s.errors; break;
+    case Severity::Warning: ++s.warnings; break;
+    case Severity::Note: ++s.notes; break;
+    }
+  }
+  report.summary = s;
+}
+
+const std::vector<FindingKindInfo> &finding_kinds() {
+  static const std::vector<FindingKindInfo> kinds = {
+      {"broken-chain", Severity::Error, "The RBP chain of a thread breaks before the outermost frame.",
+       "A saved RBP or return address on the stack fails a check (alignment, inside the stack, "
+       "strictly increasing, return address after a call in executable code). Frames above the "
+       "break cannot be trusted. A raw sra_alloc call in a caller whose epilogue restores RSP with "
+       "`add $N,%rsp` is a common cause; the finding names it when lint can see it."},
+      {"unwinder-mismatch", Severity::Warning, "The debugger's unwinder and the RBP chain disagree.",
+       "LLDB's own backtrace and the frame-pointer walk give different frames. After a relocating "
+       "allocation the CFI of an RSP-based caller no longer describes its frame, so one of the two "
+       "is wrong; the message says at which frame they diverge."},
+      {"relocated-frame", Severity::Note, "A frame's RSP was lowered by the stack relocation allocator.",
+       "The frame holds blocks from sra_alloc: its RSP is below what its prologue set up. This is "
+       "expected when the caller is safe (SRA_ALLOC); listed so the blocks can be found."},
+      {"region-overflow", Severity::Error, "A write ran past the end of an allocated block.",
+       "The audit header directly above the block fails its integrity check, or the stub remnant "
+       "above a plain block no longer holds the caller's RBP and return address. Something wrote "
+       "past the block's end."},
+      {"dangling-pointer", Severity::Error, "A pointer into a released block is still held.",
+       "A live frame slot or a register of the thread holds an address inside a block whose "
+       "function already returned (a dead block). Using it reads or writes memory that later calls "
+       "reuse."},
+      {"unsafe-caller", Severity::Error, "sra_alloc is called from a function that trusts RSP.",
+       "The caller restores RSP with `add $N,%rsp` (or only pops) on a return path, or addresses "
+       "its frame through RSP after the call. After the allocation lowers RSP those instructions "
+       "read the wrong slots: callee-saved registers and the return are corrupted. Use SRA_ALLOC()."},
+      {"unexplained-dynamic", Severity::Warning, "A frame is larger than its prologue explains.",
+       "The frame's span (CFA - RSP) exceeds its static size, and neither a compiler-known alloca "
+       "nor an allocator call explains it. This can be a stack pivot or corruption."},
+      {"misaligned-frame", Severity::Warning, "A frame's RSP or CFA breaks the 16-byte ABI alignment.",
+       "At a call the System V ABI requires RSP to be 16-byte aligned. A frame whose CFA is not "
+       "16-byte aligned crashes SSE code and points to a corrupted or hand-written frame."},
+      {"stack-exhaustion-risk", Severity::Warning, "The thread is close to the end of its stack.",
+       "Less than the allocator's safety reserve (or a quarter of the stack) remains below RSP. "
+       "Further allocations will fail and deeper calls may hit the guard page."},
+  };
+  return kinds;
+}
+
+} // namespace frameaudit

@@ -1,0 +1,54 @@
+// plain_name.cpp: strip argument lists from demangled function names.
+#include "frameaudit/names.h"
+
+namespace frameaudit {
+
+std::string plain_function_name(std::string_view name) {
+  // Find the '(' that opens the argument list: the last top-level '(' whose
+  // group runs to the end (ignoring trailing qualifiers). Scan once, tracking
+  // template depth; "operator()" is a name, not an argument list.
+  int angle = 0;
+  size_t open = std::string_view::npos;
+  for (size_t i = 0; i < name.size(); ++i) {
+    char c = name[i];
+    if (c == '<') {
+      // "operator<" and "operator<<" are names, not template brackets.
+      if (i >= 8 && name.substr(i - 8, 8) == "operator")
+        continue;
+      ++angle;
+    } else if (c == '>') {
+      if (i >= 8 && name.substr(i - 8, 8) == "operator")
+        continue;
+      if (i >= 9 && name.substr(i - 9, 9) == "operator-") // operator->
+        continue;
+      if (angle > 0)
+        --angle;
+    } else if (c == '(' && angle == 0) {
+      if (i >= 8 && name.substr(i - 8, 8) == "operator" && i + 1 < name.size() &&
+          name[i + 1] == ')') {
+        ++i; // skip "()" of operator()
+        continue;
+      }
+      // "(anonymous namespace)::f(int)": a group followed by "::" is scope.
+      size_t depth = 0, j = i;
+      for (; j < name.size(); ++j) {
+        if (name[j] == '(')
+          ++depth;
+        else if (name[j] == ')' && --depth == 0)
+          break;
+      }
+      if (j + 2 < name.size() && name[j + 1] == ':' && name[j + 2] == ':') {
+        i = j;
+        continue;
+      }
+      open = i;
+      break;
+    }
+  }
+  std::string_view out = open == std::string_view::npos ? name : name.substr(0, open);
+  while (!out.empty() && out.back() == ' ')
+    out.remove_suffix(1);
+  return std::string(out);
+}
+
+} // namespace frameaudit
