@@ -11,24 +11,28 @@ std::string plain_function_name(std::string_view name) {
   size_t open = std::string_view::npos;
   for (size_t i = 0; i < name.size(); ++i) {
     char c = name[i];
+    // "operator<<", "operator()", "operator->": the symbol is part of the
+    // name, not a bracket; skip the whole operator token.
+    if (c == 'o' && name.substr(i, 8) == "operator" &&
+        (i == 0 || name[i - 1] == ':' || name[i - 1] == ' ')) {
+      size_t j = i + 8;
+      while (j < name.size() && name[j] == ' ')
+        ++j;
+      if (name.substr(j, 2) == "()" || name.substr(j, 2) == "[]")
+        j += 2;
+      else
+        while (j < name.size() && std::string_view("<>=!+-*/%&|^~,").find(name[j]) !=
+                                      std::string_view::npos)
+          ++j;
+      i = j - 1;
+      continue;
+    }
     if (c == '<') {
-      // "operator<" and "operator<<" are names, not template brackets.
-      if (i >= 8 && name.substr(i - 8, 8) == "operator")
-        continue;
       ++angle;
     } else if (c == '>') {
-      if (i >= 8 && name.substr(i - 8, 8) == "operator")
-        continue;
-      if (i >= 9 && name.substr(i - 9, 9) == "operator-") // operator->
-        continue;
       if (angle > 0)
         --angle;
     } else if (c == '(' && angle == 0) {
-      if (i >= 8 && name.substr(i - 8, 8) == "operator" && i + 1 < name.size() &&
-          name[i + 1] == ')') {
-        ++i; // skip "()" of operator()
-        continue;
-      }
       // "(anonymous namespace)::f(int)": a group followed by "::" is scope.
       size_t depth = 0, j = i;
       for (; j < name.size(); ++j) {
