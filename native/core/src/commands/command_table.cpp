@@ -1,0 +1,182 @@
+// command_table.cpp: names, one-line helps, syntax and long help (with
+// examples) of `frameaudit` and its subcommands. Both front-ends register
+// exactly these strings, so `help frameaudit ...` reads the same in each.
+#include "frameaudit/commands.h"
+
+#include <algorithm>
+
+namespace frameaudit::commands {
+namespace {
+
+OptionInfo thread_option() {
+  return {'t', "thread", "<index-or-tid>",
+          "Audit this thread: its index in `thread list`, else its thread id. Repeatable. "
+          "Default: the selected thread.",
+          true};
+}
+OptionInfo all_threads_option() { return {'a', "all-threads", nullptr, "Audit every thread.", false}; }
+OptionInfo json_option() {
+  return {'j', "json", nullptr, "Print the JSON document (schema frameaudit/1) instead of text.",
+          false};
+}
+OptionInfo max_depth_option() {
+  static const std::string help = "Stop the RBP walk after <n> frames (default " +
+                                  std::to_string(AnalysisOptions{}.max_depth) + ").";
+  return {0, "max-depth", "<n>", help.c_str(), false};
+}
+OptionInfo ascii_option() {
+  return {0, "ascii", nullptr, "Draw with ASCII characters only (no box drawing).", false};
+}
+OptionInfo format_option() {
+  return {0, "format", "text|json", "Output format (default text); json is the frameaudit/1 document.",
+          false};
+}
+OptionInfo help_option() { return {'h', "help", nullptr, "Show this help.", false}; }
+
+std::string option_label(const OptionInfo &o) {
+  std::string label = o.short_name ? std::string("-") + o.short_name + ", " : std::string("    ");
+  label += "--";
+  label += o.long_name;
+  if (o.argument) {
+    label += ' ';
+    label += o.argument;
+  }
+  return label;
+}
+
+std::string make_syntax(const char *name, const std::vector<OptionInfo> &options, const char *operand) {
+  std::string s = std::string(kCommandName) + " " + name;
+  for (const auto &o : options) {
+    if (o.short_name == 'h')
+      continue;
+    s += " [";
+    s += o.short_name ? std::string("-") + o.short_name : std::string("--") + o.long_name;
+    if (o.argument) {
+      s += ' ';
+      s += o.argument;
+    }
+    s += ']';
+    if (o.repeatable)
+      s += "...";
+  }
+  if (operand) {
+    s += ' ';
+    s += operand;
+  }
+  return s;
+}
+
+std::string make_long_help(const char *description, const std::vector<OptionInfo> &options,
+                           const std::vector<const char *> &examples) {
+  std::string s = description;
+  s += "\n\nOptions:\n";
+  size_t width = 0;
+  for (const auto &o : options)
+    width = std::max(width, option_label(o).size());
+  for (const auto &o : options) {
+    std::string label = option_label(o);
+    s += "  " + label + std::string(width - label.size() + 2, ' ') + o.help + "\n";
+  }
+  s += "\nExamples:\n";
+  for (const char *e : examples) {
+    s += "  ";
+    s += e;
+    s += "\n";
+  }
+  return s;
+}
+
+SubcommandInfo make(Subcommand id, const char *name, const char *help, const char *description,
+                    std::vector<OptionInfo> options, const char *operand,
+                    std::vector<const char *> examples) {
+  options.push_back(help_option());
+  SubcommandInfo info{id, name, help, make_syntax(name, options, operand),
+                      make_long_help(description, options, examples), options};
+  return info;
+}
+
+std::vector<OptionInfo> thread_options() {
+  return {thread_option(), all_threads_option(), json_option(), max_depth_option()};
+}
+
+std::vector<SubcommandInfo> build_table() {
+  std::vector<SubcommandInfo> t;
+  t.push_back(make(Subcommand::Chain, "chain",
+                   "Show the raw RBP chain of a thread: each link, its checks, where and why the walk "
+                   "stopped.",
+                   "Walks the saved-RBP chain from the thread's RBP and prints each link (the\n"
+                   "[saved rbp][return address] pair), the checks made on it, and the reason the\n"
+                   "walk stopped.",
+                   thread_options(), nullptr,
+                   {"(lldb) fa chain", "(lldb) fa chain -t 2 --max-depth 50", "(lldb) fa chain -a -j"}));
+  t.push_back(make(Subcommand::Audit, "audit",
+                   "Audit threads: frames and their classification, allocated stack regions, findings.",
+                   "Prints, per thread, the frames of the RBP walk with their kind (normal, dynamic,\n"
+                   "relocated, allocator, unknown) and sizes, the stack regions sra_alloc handed\n"
+                   "out, then every finding and a summary.",
+                   thread_options(), nullptr,
+                   {"(lldb) fa audit", "(lldb) fa audit -a", "(lldb) fa audit -t 0x1a2b -j"}));
+  t.push_back(make(Subcommand::Regions, "regions",
+                   "List the stack regions sra_alloc handed out: base, size, call site, state.",
+                   "Prints the allocated stack regions of each thread: base, size, reserved bytes,\n"
+                   "owning frame, call site, state (live, dead, corrupt) and evidence.",
+                   thread_options(), nullptr, {"(lldb) fa regions", "(lldb) fa regions -a -j"}));
+  auto map_options = thread_options();
+  map_options.push_back(ascii_option());
+  t.push_back(make(Subcommand::Map, "map",
+                   "Draw a stack map of a thread: frames, allocator stubs, regions, RSP/RBP marks.",
+                   "Draws the thread's stack from high to low addresses: each frame, the relocated\n"
+                   "allocator stubs, the allocated regions, and where RSP and RBP point.",
+                   map_options, nullptr, {"(lldb) fa map", "(lldb) fa map -t 2 --ascii"}));
+  t.push_back(make(Subcommand::Lint, "lint",
+                   "Find unsafe callers of sra_alloc in the target's modules, or in one module.",
+                   "Decodes the machine code of every module that references sra_alloc (or of the\n"
+                   "named module, by full path or file name) and reports each call site whose\n"
+                   "caller is unsafe: its frame is not dynamic, its epilogue trusts RSP, or it\n"
+                   "addresses its frame through RSP after the call.",
+                   {format_option(), json_option()}, "[<module>]",
+                   {"(lldb) fa lint", "(lldb) fa lint a.out --format json"}));
+  return t;
+}
+
+} // namespace
+
+const char *command_help() {
+  return "Audit stack frames and sra stack allocations of the current process or core.";
+}
+
+const std::string &command_long_help() {
+  static const std::string text = [] {
+    std::string s =
+        "frameaudit walks each thread's RBP chain itself (without trusting the unwinder),\n"
+        "classifies the frames, finds the stack blocks sra_alloc handed out and reports\n"
+        "what is wrong with them. `fa` is an alias of `frameaudit`.\n\nSubcommands:\n";
+    for (const auto &sub : subcommands())
+      s += "  " + std::string(sub.name) + std::string(9 - std::string_view(sub.name).size(), ' ') +
+           sub.help + "\n";
+    s += "\nExamples:\n  (lldb) fa audit\n  (lldb) fa map --ascii\n  (lldb) help frameaudit audit\n";
+    return s;
+  }();
+  return text;
+}
+
+const std::vector<SubcommandInfo> &subcommands() {
+  static const std::vector<SubcommandInfo> table = build_table();
+  return table;
+}
+
+const SubcommandInfo &subcommand_info(Subcommand id) {
+  for (const auto &sub : subcommands())
+    if (sub.id == id)
+      return sub;
+  return subcommands().front(); // unreachable: every Subcommand is in the table
+}
+
+const SubcommandInfo *find_subcommand(std::string_view name) {
+  for (const auto &sub : subcommands())
+    if (name == sub.name)
+      return &sub;
+  return nullptr;
+}
+
+} // namespace frameaudit::commands
