@@ -99,6 +99,16 @@ struct StackRange {
   uint64_t high = 0;
 };
 
+/// A [saved rbp][return address] pair the allocator left in released stack
+/// below RSP (the relocated stub its `leave; ret` consumed, or a dead
+/// block's remnant). Drawn by the stack map; not in the JSON document.
+struct StaleStub {
+  uint64_t address = 0;        ///< where the pair lives
+  uint64_t saved_rbp = 0;      ///< value read at address
+  uint64_t return_address = 0; ///< value read at address + 8
+  std::optional<std::string> function; ///< function the return address is in
+};
+
 struct ThreadReport {
   uint64_t tid = 0;
   uint32_t index = 0;
@@ -110,6 +120,7 @@ struct ThreadReport {
   std::string chain_end_detail; ///< one sentence: where and why the walk stopped
   std::vector<Region> regions;
   std::vector<ChainLink> links; ///< the raw chain, for `fa chain`
+  std::vector<StaleStub> stale_stubs; ///< below RSP, for `fa map` (not in JSON)
   std::string stop_reason;
   bool is_selected = false;
 };
