@@ -74,6 +74,10 @@ struct CommandOptions {
   bool help = false;
 };
 
+/// What `<command> --help` prints: the one-line help, the syntax and the
+/// long help (as `help frameaudit <sub>` shows them).
+std::string help_text(Subcommand subcommand);
+
 /// Parse the words after the subcommand name (as the debugger split them).
 /// Accepts -t N, -tN, --thread N, --thread=N, clustered flags (-aj), "--".
 /// Numbers are decimal or 0x-hex.
@@ -111,6 +115,16 @@ struct ModuleInfo {
 /// target.symbolize(address) (the call instruction's line).
 Result<std::string> run_lint_command(Target &target, const std::vector<ModuleInfo> &modules,
                                      const CommandOptions &options);
+
+/// The debuggee as far as a command cares; front-ends map the debugger's
+/// process state to it (LLDB: stopped/crashed/suspended -> Stopped,
+/// running/stepping/launching/attaching -> Running, exited/detached ->
+/// Exited, anything else or no process -> None).
+enum class DebuggeeState { None, Running, Stopped, Exited };
+
+/// The error a subcommand reports before doing anything, or nullopt if it can
+/// run: lint needs a target; the others a stopped process (or a core).
+std::optional<Error> check_debuggee(Subcommand subcommand, bool has_target, DebuggeeState state);
 
 /// Error sentences both front-ends report before the core is involved.
 namespace messages {
