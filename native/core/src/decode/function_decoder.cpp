@@ -1,0 +1,333 @@
+// function_decoder.cpp: one function's prologue, calls and return paths from
+// a linear sweep of its bytes (decode_function), and the frame state at a pc
+// inside it (prologue_state_at), which the walker needs for frame 0.
+#include <algorithm>
+#include <unordered_set>
+
+#include "decode/instruction.h"
+#include "frameaudit/function_info.h"
+
+namespace frameaudit {
+namespace {
+
+using decode::Insn;
+using decode::Op;
+using decode::Reg;
+
+// Compilers put the prologue within the first few instructions; scheduling
+// may interleave ordinary moves with the pushes, so allow some slack.
+constexpr size_t kMaxPrologueInstructions = 64;
+// An epilogue is short: the RSP restore, up to six pops, maybe a reload.
+constexpr size_t kMaxEpilogueLookback = 32;
+
+struct PrologueScan {
+  size_t last = 0; // index one past the last prologue instruction
+};
+
+// Walk the prologue, filling the frame fields of `fi`.
+PrologueScan scan_prologue(const std::vector<Insn> &insns, FunctionInfo &fi) {
+  PrologueScan scan;
+  int64_t offset = 8; // CFA - RSP: the return address
+  bool rbp_pushed = false, subbed = false;
+  fi.prologue_end = fi.start;
+  size_t i = 0;
+  if (!insns.empty() && insns[0].op == Op::Endbr64) {
+    fi.prologue_end = insns[0].end();
+    scan.last = i = 1;
+  }
+  auto take = [&](size_t idx) {
+    fi.prologue_end = insns[idx].end();
+    scan.last = idx + 1;
+  };
+  for (; i < insns.size() && i < kMaxPrologueInstructions; ++i) {
+    const Insn &in = insns[i];
+    bool stop = false;
+    switch (in.op) {
+    case Op::PushReg:
+      if (subbed) { // pushes after the fixed allocation are outgoing arguments
+        stop = true;
+        break;
+      }
+      offset += 8;
+      if (in.reg == Reg::Rbp && !fi.saved_rbp_cfa_offset)
+        fi.saved_rbp_cfa_offset = offset;
+      if (in.reg == Reg::Rbp && !fi.has_frame_pointer && !rbp_pushed && i + 1 < insns.size() &&
+          insns[i + 1].op == Op::MovRspToRbp) {
+        rbp_pushed = true;
+      } else {
+        ++fi.callee_saved_pushes;
+      }
+      take(i);
+      break;
+    case Op::PushOther:
+      // GCC's DRAP prologue re-pushes the return address (push -8(%r10))
+      // after realigning; anything else is an argument push.
+      if (fi.realigns_stack && !subbed && !fi.has_frame_pointer) {
+        offset += 8;
+        take(i);
+      } else {
+        stop = true;
+      }
+      break;
+    case Op::MovRspToRbp:
+      if (rbp_pushed && !fi.has_frame_pointer) {
+        fi.has_frame_pointer = true;
+        fi.frame_pointer_cfa_offset = offset;
+        take(i);
+      } else {
+        stop = true;
+      }
+      break;
+    case Op::AdjustRsp:
+      if (in.delta < 0) {
+        fi.fixed_sub += -in.delta;
+        offset += -in.delta;
+        subbed = true;
+        take(i);
+      } else {
+        stop = true;
+      }
+      break;
+    case Op::AndRsp:
+      fi.realigns_stack = true;
+      take(i);
+      break;
+    case Op::Other:
+    case Op::Endbr64:
+      break; // scheduled in between; does not end the prologue
+    default:
+      stop = true; // control flow, dynamic allocation, any other RSP write
+      break;
+    }
+    if (stop)
+      break;
+  }
+  fi.static_size = offset;
+  return scan;
+}
+
+// Classify the return path ending at insns[idx] (a ret or a jmp) by walking
+// back through its basic block.
+Epilogue classify_return(const std::vector<Insn> &insns, size_t idx,
+                         const std::unordered_set<uint64_t> &branch_targets) {
+  Epilogue e;
+  e.ret_address = e.restore_address = insns[idx].address;
+  e.kind = EpilogueKind::None;
+  uint64_t first_pop = 0;
+  const size_t lowest = idx > kMaxEpilogueLookback ? idx - kMaxEpilogueLookback : 0;
+  for (size_t j = idx; j-- > lowest;) {
+    const Insn &in = insns[j];
+    if (in.ends_block() || in.op == Op::Jcc || in.op == Op::Call)
+      break; // the previous block
+    bool done = true;
+    switch (in.op) {
+    case Op::Pop:
+      ++e.pops;
+      first_pop = in.address;
+      done = false;
+      break;
+    case Op::Leave:
+      e.kind = EpilogueKind::Leave;
+      break;
+    case Op::LeaRspFromRbp:
+      e.kind = EpilogueKind::LeaFromRbp;
+      break;
+    case Op::MovRbpToRsp:
+      e.kind = EpilogueKind::MovFromRbp;
+      break;
+    case Op::SetRspOther:
+      e.kind = EpilogueKind::FromOtherRegister;
+      break;
+    case Op::AdjustRsp:
+      if (in.delta > 0) {
+        e.kind = EpilogueKind::AddToRsp;
+        e.add_amount = in.delta;
+      } else {
+        done = false; // odd; keep looking
+        j = lowest;   // but do not look further than this
+      }
+      break;
+    case Op::PushReg:
+    case Op::PushOther:
+    case Op::SubRspReg:
+    case Op::AndRsp:
+      j = lowest;
+      done = false;
+      break; // not an epilogue any more
+    default:
+      done = false;
+      break;
+    }
+    if (done) {
+      e.restore_address = in.address;
+      return e;
+    }
+    if (branch_targets.count(in.address))
+      break; // reached from elsewhere too: the restore is not in this block
+  }
+  if (e.pops > 0) {
+    e.kind = EpilogueKind::PopsOnly;
+    e.restore_address = first_pop;
+  }
+  return e;
+}
+
+} // namespace
+
+const char *to_string(EpilogueKind kind) {
+  switch (kind) {
+  case EpilogueKind::Leave:
+    return "leave";
+  case EpilogueKind::LeaFromRbp:
+    return "lea-from-rbp";
+  case EpilogueKind::MovFromRbp:
+    return "mov-from-rbp";
+  case EpilogueKind::AddToRsp:
+    return "add-to-rsp";
+  case EpilogueKind::PopsOnly:
+    return "pops-only";
+  case EpilogueKind::None:
+    return "none";
+  case EpilogueKind::FromOtherRegister:
+    return "from-other-register";
+  }
+  return "none";
+}
+
+FunctionInfo decode_function(std::span<const uint8_t> code, uint64_t start) {
+  FunctionInfo fi;
+  fi.start = start;
+  fi.end = start + code.size();
+  const std::vector<Insn> insns = decode::decode_all(code, start);
+  fi.decoded = !insns.empty();
+  fi.truncated = insns.empty() ? !code.empty() : insns.back().end() != fi.end;
+  fi.prologue_end = start;
+  if (insns.empty())
+    return fi;
+  scan_prologue(insns, fi);
+
+  std::unordered_set<uint64_t> targets;
+  for (const Insn &in : insns) {
+    if ((in.op == Op::Jmp || in.op == Op::Jcc) && in.target && *in.target >= fi.start &&
+        *in.target < fi.end)
+      targets.insert(*in.target);
+    if (in.op == Op::SubRspReg)
+      fi.dynamic_alloca = true;
+  }
+  const bool frameless = !fi.has_frame_pointer && fi.static_size == 8;
+  for (size_t i = 0; i < insns.size(); ++i) {
+    const Insn &in = insns[i];
+    if (in.op == Op::Call) {
+      CallSiteInfo c;
+      c.address = in.address;
+      c.return_address = in.end();
+      c.target = in.target;
+      c.indirect = in.indirect;
+      c.slot = in.slot;
+      c.length = in.length;
+      fi.calls.push_back(c);
+    } else if (in.op == Op::Ret) {
+      fi.epilogues.push_back(classify_return(insns, i, targets));
+    } else if (in.op == Op::Jmp) {
+      const bool leaves = in.target ? (*in.target < fi.start || *in.target >= fi.end)
+                                    : (in.slot.has_value() || !in.notrack);
+      if (!leaves)
+        continue;
+      Epilogue e = classify_return(insns, i, targets);
+      // A jump out of the function is a tail call only after an epilogue (or
+      // from a frameless function); otherwise it goes to a split-off part of
+      // the same function (GCC's .cold) or is a switch through a register.
+      const bool rip_slot = in.indirect && in.slot.has_value();
+      if (e.kind == EpilogueKind::None && !frameless && !rip_slot)
+        continue;
+      e.tail_call = true;
+      fi.epilogues.push_back(e);
+    }
+  }
+  return fi;
+}
+
+PrologueState prologue_state_at(const FunctionInfo &fn, std::span<const uint8_t> code,
+                                uint64_t pc) {
+  PrologueState st;
+  if (pc < fn.start || pc >= fn.end)
+    return st;
+  // Re-decode: the caller caches FunctionInfo, not instructions. Only the
+  // prologue and, for an epilogue, the few instructions up to the ret matter.
+  const std::vector<Insn> insns = decode::decode_all(code, fn.start);
+
+  // In an epilogue: count the pops still to execute before the ret.
+  for (const Epilogue &e : fn.epilogues) {
+    if (!(pc > e.restore_address && pc <= e.ret_address))
+      continue;
+    if (e.kind == EpilogueKind::None)
+      continue;
+    st.in_epilogue = true;
+    // Pending pops, in execution order: each pops the slot just above the
+    // previous one, the last one the slot right below the return address.
+    std::vector<Reg> pending;
+    for (const Insn &in : insns) {
+      if (in.address >= pc && in.address < e.ret_address && in.op == Op::Pop)
+        pending.push_back(in.reg);
+      if (pending.size() > 64)
+        break;
+    }
+    const int64_t offset = 8 + 8 * static_cast<int64_t>(pending.size());
+    st.rsp_offset_from_cfa = offset;
+    for (size_t k = 0; k < pending.size(); ++k) {
+      if (pending[k] == Reg::Rbp) {
+        // leave has already restored the caller's RBP; otherwise the caller's
+        // RBP is still saved until this pop.
+        st.rbp_pushed = true;
+        st.saved_rbp_cfa_offset = offset - 8 * static_cast<int64_t>(k);
+        st.frame_pointer_set = fn.has_frame_pointer;
+        break;
+      }
+    }
+    return st;
+  }
+
+  // In the prologue: simulate up to pc.
+  if (pc < fn.prologue_end) {
+    int64_t offset = 8;
+    for (size_t i = 0; i < insns.size() && insns[i].address < pc; ++i) {
+      const Insn &in = insns[i];
+      switch (in.op) {
+      case Op::PushReg:
+        offset += 8;
+        if (in.reg == Reg::Rbp && !st.rbp_pushed) {
+          st.rbp_pushed = true;
+          st.saved_rbp_cfa_offset = offset;
+        }
+        break;
+      case Op::PushOther:
+        offset -= in.delta;
+        break;
+      case Op::MovRspToRbp:
+        if (st.rbp_pushed)
+          st.frame_pointer_set = true;
+        break;
+      case Op::AdjustRsp:
+        offset -= in.delta;
+        break;
+      case Op::AndRsp:
+        st.rsp_offset_exact = false;
+        break;
+      default:
+        break;
+      }
+    }
+    st.rsp_offset_from_cfa = offset;
+    return st;
+  }
+
+  // In the body.
+  st.rbp_pushed = fn.saved_rbp_cfa_offset.has_value();
+  st.frame_pointer_set = fn.has_frame_pointer;
+  st.saved_rbp_cfa_offset = fn.saved_rbp_cfa_offset;
+  st.rsp_offset_from_cfa = fn.static_size;
+  st.rsp_offset_exact = !fn.realigns_stack && !fn.dynamic_alloca;
+  return st;
+}
+
+} // namespace frameaudit
