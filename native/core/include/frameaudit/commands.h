@@ -43,7 +43,7 @@ struct SubcommandInfo {
   const char *name;   ///< "audit"
   const char *help;   ///< one line
   std::string syntax; ///< "frameaudit audit [-t <index-or-tid>]... [-a] [-j] [--max-depth <n>]"
-  std::string long_help; ///< options and examples, ends with a newline
+  std::string long_help; ///< "\n", description, options, examples; ends with a newline
   std::vector<OptionInfo> options;
 };
 
@@ -69,7 +69,7 @@ struct CommandOptions {
   std::optional<uint64_t> max_depth;
   bool ascii = false;                ///< map --ascii
   std::optional<std::string> module; ///< lint [module]
-  /// -h/--help was given: print subcommand_info(subcommand).long_help and
+  /// -h/--help was given: print help_text(subcommand) and
   /// do nothing else.
   bool help = false;
 };

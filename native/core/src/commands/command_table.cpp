@@ -66,16 +66,39 @@ std::string make_syntax(const char *name, const std::vector<OptionInfo> &options
   return s;
 }
 
+// LLDB re-wraps help lines longer than its terminal width and loses their
+// indentation, so every line here stays under 80 columns.
+std::string wrap(std::string_view text, size_t indent, size_t width = 78) {
+  std::string out, line;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t end = text.find(' ', pos);
+    if (end == std::string_view::npos)
+      end = text.size();
+    std::string_view word = text.substr(pos, end - pos);
+    pos = end + 1;
+    if (!line.empty() && indent + line.size() + 1 + word.size() > width) {
+      out += std::string(indent, ' ') + line + "\n";
+      line.clear();
+    }
+    if (!line.empty())
+      line += ' ';
+    line += word;
+  }
+  if (!line.empty())
+    out += std::string(indent, ' ') + line + "\n";
+  return out;
+}
+
 std::string make_long_help(const char *description, const std::vector<OptionInfo> &options,
                            const std::vector<const char *> &examples) {
-  std::string s = description;
+  // The leading newline: LLDB prints the long help right after "Syntax: ...".
+  std::string s = "\n";
+  s += description;
   s += "\n\nOptions:\n";
-  size_t width = 0;
-  for (const auto &o : options)
-    width = std::max(width, option_label(o).size());
   for (const auto &o : options) {
-    std::string label = option_label(o);
-    s += "  " + label + std::string(width - label.size() + 2, ' ') + o.help + "\n";
+    s += "  " + option_label(o) + "\n";
+    s += wrap(o.help, 8);
   }
   s += "\nExamples:\n";
   for (const char *e : examples) {
@@ -148,12 +171,9 @@ const char *command_help() {
 const std::string &command_long_help() {
   static const std::string text = [] {
     std::string s =
-        "frameaudit walks each thread's RBP chain itself (without trusting the unwinder),\n"
+        "\nframeaudit walks each thread's RBP chain itself (without trusting the unwinder),\n"
         "classifies the frames, finds the stack blocks sra_alloc handed out and reports\n"
-        "what is wrong with them. `fa` is an alias of `frameaudit`.\n\nSubcommands:\n";
-    for (const auto &sub : subcommands())
-      s += "  " + std::string(sub.name) + std::string(9 - std::string_view(sub.name).size(), ' ') +
-           sub.help + "\n";
+        "what is wrong with them. `fa` is an alias of `frameaudit`.\n";
     s += "\nExamples:\n  (lldb) fa audit\n  (lldb) fa map --ascii\n  (lldb) help frameaudit audit\n";
     return s;
   }();

@@ -45,6 +45,8 @@ Result<std::string> run_lint_command(Target &target, const std::vector<ModuleInf
   auto chosen = select_modules(modules, options);
   if (!chosen)
     return chosen.error();
+  if (chosen->empty() && options.format == OutputFormat::Text)
+    return std::string("No module of the target references sra_alloc; name one to lint it anyway.\n");
   std::vector<LintResult> results;
   for (const ModuleInfo *m : *chosen) {
     Result<LintResult> r = lint_elf_file(m->path, m->load_bias);

@@ -33,7 +33,7 @@ std::optional<Error> check_debuggee(Subcommand subcommand, bool has_target, Debu
 
 std::string help_text(Subcommand subcommand) {
   const SubcommandInfo &info = subcommand_info(subcommand);
-  return std::string(info.help) + "\n\nSyntax: " + info.syntax + "\n\n" + info.long_help;
+  return std::string(info.help) + "\n\nSyntax: " + info.syntax + "\n" + info.long_help;
 }
 
 } // namespace frameaudit::commands
