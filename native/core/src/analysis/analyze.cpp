@@ -1,0 +1,88 @@
+// analyze.cpp: the core's entry point. Runs the stages for each selected
+// thread (snapshot -> RBP walk -> frame sizes -> regions -> frame kinds ->
+// findings) and assembles the Report. Nothing here throws to the caller: an
+// internal failure becomes an Error value.
+#include "frameaudit/analysis.h"
+
+#include <exception>
+#include <new>
+
+#include "analysis/thread_work.h"
+#include "walker/thread_snapshot.h"
+
+#ifndef FRAMEAUDIT_VERSION
+#define FRAMEAUDIT_VERSION "0.1.0"
+#endif
+
+namespace frameaudit {
+
+const char *version() { return FRAMEAUDIT_VERSION; }
+
+namespace {
+
+Result<Report> analyze_unchecked(Target &target, const AnalysisOptions &options) {
+  Report report;
+  report.tool_version = version();
+  report.target = target.info();
+  if (report.target.arch != "x86_64")
+    return make_error(Error::Code::UnsupportedArch,
+                      "frameaudit supports x86_64 targets only; this target is " +
+                          (report.target.arch.empty() ? std::string("of unknown architecture")
+                                                      : report.target.arch) +
+                          ".");
+  detail::TargetCache cache(target);
+  auto selected = detail::select_threads(target.threads(), options);
+  if (!selected)
+    return selected.error();
+
+  detail::WalkOptions walk_options;
+  walk_options.max_depth = options.max_depth;
+  const size_t total = selected->size();
+  size_t done = 0;
+  for (ThreadInfo &info : *selected) {
+    detail::ThreadWork work;
+    work.snap = detail::take_snapshot(cache, std::move(info), options.dead_scan_bytes);
+    work.walk = detail::walk_rbp_chain(cache, work.snap, walk_options);
+    detail::measure_frames(work);
+    detail::find_regions(cache, work, options);
+    detail::classify_frames(cache, work);
+    detail::number_regions(work, work.snap.info.index);
+
+    ThreadReport t;
+    t.tid = work.snap.info.tid;
+    t.index = work.snap.info.index;
+    t.name = work.snap.info.name;
+    t.stack = work.snap.stack;
+    t.registers = work.snap.info.registers;
+    t.frames = std::move(work.walk.frames);
+    t.chain_end = work.walk.end;
+    t.chain_end_detail = std::move(work.walk.detail);
+    t.regions = work.regions;
+    t.links = std::move(work.walk.links);
+    t.stop_reason = work.snap.info.stop_reason;
+    t.is_selected = work.snap.info.is_selected;
+    detail::add_findings(cache, work, t, options, report.findings);
+    report.threads.push_back(std::move(t));
+    ++done;
+    if (options.progress)
+      options.progress(done, total);
+  }
+  summarize(report);
+  return report;
+}
+
+} // namespace
+
+Result<Report> analyze(Target &target, const AnalysisOptions &options) {
+  try {
+    return analyze_unchecked(target, options);
+  } catch (const std::bad_alloc &) {
+    return make_error(Error::Code::Internal, "frameaudit ran out of memory while analysing the target.");
+  } catch (const std::exception &e) {
+    return make_error(Error::Code::Internal, std::string("frameaudit failed internally: ") + e.what());
+  } catch (...) {
+    return make_error(Error::Code::Internal, "frameaudit failed internally.");
+  }
+}
+
+} // namespace frameaudit

@@ -1,0 +1,314 @@
+// findings.cpp: turning one thread's frames and regions into findings. Each
+// rule is stated in docs/analysis.md ("Findings"); the messages say what is
+// wrong, where, and what to do about it.
+#include <algorithm>
+
+#include "analysis/thread_work.h"
+
+namespace frameaudit::detail {
+namespace {
+
+constexpr uint64_t kStackReserve = 32 * 1024; // SRA_STACK_RESERVE
+// The main thread's [stack] mapping grows on demand up to RLIMIT_STACK,
+// which a snapshot does not show; assume the usual default.
+constexpr uint64_t kDefaultStackLimit = 8ull << 20;
+// The kernel keeps this gap between a growing stack and the mapping below.
+constexpr uint64_t kStackGuardGap = 1ull << 20;
+// Bounded output: a corrupted stack can hold thousands of stale pointers.
+constexpr size_t kMaxDanglingPerThread = 32;
+
+Finding make(const char *kind, Severity sev, const ThreadReport &t) {
+  Finding f;
+  f.kind = kind;
+  f.severity = sev;
+  f.thread = t.index;
+  return f;
+}
+
+void locate(Finding &out, const Frame &f) {
+  out.frame = f.index;
+  out.function = f.function;
+  out.address = f.pc;
+  out.file = f.file;
+  out.line = f.line;
+}
+
+std::string where(const CallSite &c) {
+  std::string s = c.function ? *c.function : hex(c.pc);
+  if (c.file) {
+    const auto slash = c.file->rfind('/');
+    s += " (" + (slash == std::string::npos ? *c.file : c.file->substr(slash + 1));
+    if (c.line)
+      s += ":" + std::to_string(*c.line);
+    s += ")";
+  }
+  return s;
+}
+
+// A function that calls the allocator and returns through `add $N,%rsp` or
+// pops alone trusts an RSP the allocator lowered: the lint's unsafe caller.
+bool unsafe_caller(const FunctionFacts *fn) {
+  if (!fn || !fn->calls_allocator)
+    return false;
+  for (const Epilogue &e : fn->info.epilogues)
+    if (e.kind == EpilogueKind::AddToRsp || e.kind == EpilogueKind::PopsOnly)
+      return true;
+  return !fn->info.has_frame_pointer && fn->info.decoded;
+}
+
+void broken_chain(TargetCache &cache, const ThreadWork &w, const ThreadReport &t, std::vector<Finding> &out) {
+  if (t.chain_end == ChainEnd::Outermost)
+    return;
+  const Frame &last = t.frames.back();
+  Finding f = make("broken-chain", t.chain_end == ChainEnd::MaxDepth ? Severity::Warning : Severity::Error, t);
+  locate(f, last);
+  std::string msg = "The RBP chain of thread " + std::to_string(t.index) + " stops early (" +
+                    to_string(t.chain_end) + "): " + t.chain_end_detail;
+  // The frame whose saved pair is bad, or the one that called it, is where an
+  // unsafe allocator caller would have lowered RSP and returned through it.
+  for (size_t back = 0; back < 2 && back < t.frames.size(); ++back) {
+    const size_t i = t.frames.size() - 1 - back;
+    const FunctionFacts *fn = w.walk.facts[i].fn;
+    if (!unsafe_caller(fn))
+      continue;
+    std::string site;
+    for (const CallSiteInfo &c : fn->info.calls) {
+      if (c.target && cache.is_allocator_address(*c.target)) {
+        const Symbol &s = cache.symbol(c.address);
+        site = " at " + hex(c.address);
+        if (s.file && s.line) {
+          const auto slash = s.file->rfind('/');
+          site += " (" + (slash == std::string::npos ? *s.file : s.file->substr(slash + 1)) + ":" +
+                  std::to_string(*s.line) + ")";
+        }
+        break;
+      }
+    }
+    msg += " Likely cause: " + (fn->name ? *fn->name : hex(fn->start)) + " calls sra_alloc" + site +
+           " but restores RSP without its frame pointer; use SRA_ALLOC() there (see `frameaudit lint`).";
+    break;
+  }
+  if (t.chain_end != ChainEnd::MaxDepth)
+    msg += " Frames beyond this point are missing.";
+  else
+    msg += " Raise --max-depth to see more.";
+  f.message = std::move(msg);
+  out.push_back(std::move(f));
+}
+
+void unwinder_mismatch(TargetCache &cache, const ThreadWork &w, const ThreadReport &t,
+                       std::vector<Finding> &out) {
+  const auto &dbg = w.snap.info.debugger_frames;
+  if (!dbg || dbg->empty())
+    return;
+  // Inlined frames share their physical frame's pc and CFA: keep one.
+  std::vector<DebuggerFrame> phys;
+  for (const DebuggerFrame &d : *dbg) {
+    if (!phys.empty() && phys.back().pc == d.pc && d.cfa && phys.back().cfa == d.cfa)
+      continue;
+    phys.push_back(d);
+  }
+  const size_t n = std::min(phys.size(), t.frames.size());
+  auto name = [&](uint64_t pc, size_t idx) {
+    const Symbol &s = cache.symbol(idx == 0 || pc == 0 ? pc : pc - 1);
+    return hex(pc) + (s.function ? " (" + *s.function + ")" : std::string());
+  };
+  for (size_t i = 0; i < n; ++i) {
+    if (phys[i].pc == t.frames[i].pc)
+      continue;
+    Finding f = make("unwinder-mismatch", Severity::Warning, t);
+    locate(f, t.frames[i]);
+    f.message = "At frame " + std::to_string(i) + " the debugger's unwinder has pc " + name(phys[i].pc, i) +
+                " but the RBP chain has " + name(t.frames[i].pc, i) +
+                "; frames from here on disagree. A frame that trusts RSP after sra_alloc (or a "
+                "function without frame pointer) misleads one of the two unwinders.";
+    out.push_back(std::move(f));
+    return;
+  }
+  // Lengths: past a broken chain the debugger may know more; past the
+  // outermost RBP frame it may list start-up code without frame pointers
+  // (and front-ends pass at most a prefix of the debugger's frames).
+  if (t.chain_end != ChainEnd::Outermost && t.chain_end != ChainEnd::MaxDepth && phys.size() > t.frames.size()) {
+    Finding f = make("unwinder-mismatch", Severity::Warning, t);
+    locate(f, t.frames.back());
+    f.message = "The debugger's unwinder goes on past frame " + std::to_string(t.frames.size() - 1) +
+                " (next: " + name(phys[t.frames.size()].pc, t.frames.size()) +
+                ") where the RBP chain breaks; compare `bt` with `frameaudit chain`.";
+    out.push_back(std::move(f));
+  }
+}
+
+void frame_findings(const ThreadReport &t, const ThreadWork &w, std::vector<Finding> &out) {
+  for (const Frame &fr : t.frames) {
+    const FunctionFacts *fn = w.walk.facts[fr.index].fn;
+    if (fr.kind == FrameKind::Relocated) {
+      Finding f = make("relocated-frame", Severity::Note, t);
+      locate(f, fr);
+      std::string ids;
+      for (const auto &id : fr.regions)
+        ids += (ids.empty() ? "" : ", ") + id;
+      f.message = frame_label(fr) + " was lowered by " + std::to_string(fr.dynamic_bytes.value_or(0)) +
+                  " bytes by sra_alloc" + (ids.empty() ? "" : " (blocks " + ids + ")") +
+                  "; its blocks live until it returns.";
+      out.push_back(std::move(f));
+    }
+    if (fr.kind == FrameKind::Unknown && fr.dynamic_bytes && *fr.dynamic_bytes > 0 && fn &&
+        fn->info.decoded && !fn->info.dynamic_alloca && !fn->calls_allocator && fr.regions.empty()) {
+      Finding f = make("unexplained-dynamic", Severity::Warning, t);
+      locate(f, fr);
+      f.message = frame_label(fr) + " spans " + std::to_string(*fr.span) + " bytes but its prologue sets up " +
+                  std::to_string(*fr.static_size) + "; " + std::to_string(*fr.dynamic_bytes) +
+                  " bytes are explained by neither alloca nor sra_alloc. Look for a stack pivot, a "
+                  "corrupted saved RBP or hand-written assembly in this function.";
+      out.push_back(std::move(f));
+    }
+    if (fr.cfa && *fr.cfa % 16 != 0) {
+      Finding f = make("misaligned-frame", Severity::Warning, t);
+      locate(f, fr);
+      f.message = frame_label(fr) + " has CFA " + hex(*fr.cfa) +
+                  ", not 16-byte aligned: its caller's RSP was misaligned at the call (the System V ABI "
+                  "requires 16). Check hand-written assembly or a corrupted saved RBP.";
+      out.push_back(std::move(f));
+    }
+  }
+}
+
+void region_findings(const ThreadReport &t, const ThreadWork &w, std::vector<Finding> &out) {
+  for (size_t i = 0; i < t.regions.size(); ++i) {
+    const Region &r = t.regions[i];
+    if (r.state != RegionState::Corrupt)
+      continue;
+    Finding f = make("region-overflow", Severity::Error, t);
+    f.region = r.id;
+    f.frame = r.frame;
+    f.function = r.function;
+    f.address = r.base;
+    if (r.call_site) {
+      f.file = r.call_site->file;
+      f.line = r.call_site->line;
+    }
+    f.message = "Block " + r.id + " at " + hex(r.base) +
+                (r.call_site ? " (allocated at " + where(*r.call_site) + ")" : std::string()) + ": " +
+                w.region_facts[i].corruption + ". Something wrote past the end of the block; check the "
+                "writes into it against its size.";
+    out.push_back(std::move(f));
+  }
+}
+
+void dangling_pointers(const ThreadReport &t, const ThreadWork &w, std::vector<Finding> &out) {
+  struct Dead {
+    uint64_t lo, hi;
+    const Region *r;
+  };
+  std::vector<Dead> dead;
+  for (const Region &r : t.regions)
+    if (r.state == RegionState::Dead && r.size > 0)
+      dead.push_back({r.base, r.base + r.size, &r});
+  if (dead.empty())
+    return;
+  std::sort(dead.begin(), dead.end(), [](const Dead &a, const Dead &b) { return a.lo < b.lo; });
+  auto hit = [&](uint64_t v) -> const Region * {
+    auto it = std::upper_bound(dead.begin(), dead.end(), v, [](uint64_t x, const Dead &d) { return x < d.lo; });
+    if (it == dead.begin())
+      return nullptr;
+    --it;
+    return v < it->hi ? it->r : nullptr;
+  };
+  size_t count = 0;
+  auto report = [&](const Region &r, uint64_t value, std::optional<uint32_t> frame, const std::string &holder) {
+    Finding f = make("dangling-pointer", Severity::Error, t);
+    f.region = r.id;
+    if (frame) {
+      locate(f, t.frames[*frame]);
+    }
+    f.address = value;
+    std::string alloc = r.call_site ? " allocated at " + where(*r.call_site) : std::string();
+    f.message = holder + " holds " + hex(value) + ", inside released block " + r.id + alloc +
+                ", whose function has returned. The memory is reused by later calls: do not return or "
+                "keep pointers to SRA_ALLOC blocks beyond their caller.";
+    out.push_back(std::move(f));
+    ++count;
+  };
+  const Registers &regs = w.snap.info.registers;
+  std::vector<std::pair<std::string, uint64_t>> regs_to_check = regs.general;
+  regs_to_check.emplace_back("rbp", regs.rbp);
+  for (const auto &[name, value] : regs_to_check) {
+    if (count >= kMaxDanglingPerThread)
+      return;
+    if (const Region *r = hit(value))
+      report(*r, value, t.frames.empty() ? std::nullopt : std::optional<uint32_t>(0), "Register " + name);
+  }
+  // Live slots: [RSP, stack high), 8-byte aligned, minus the regions' own
+  // headers (they hold the allocator's bookkeeping, not the program's data).
+  const StackImage &img = w.snap.image;
+  const uint64_t rsp = regs.rsp;
+  if (img.empty() || rsp >= img.high())
+    return;
+  for (uint64_t a = std::max((rsp + 7) & ~uint64_t{7}, img.low()); a + 8 <= img.high(); a += 8) {
+    const auto v = img.u64(a);
+    if (!v)
+      continue;
+    const Region *r = hit(*v);
+    if (!r)
+      continue;
+    const auto frame = frame_holding(t.frames, a);
+    report(*r, *v, frame,
+           "The stack slot at " + hex(a) + (frame ? " in " + frame_label(t.frames[*frame]) : std::string()));
+    if (count >= kMaxDanglingPerThread)
+      return;
+  }
+}
+
+void stack_exhaustion(TargetCache &cache, const ThreadWork &w, const ThreadReport &t, std::vector<Finding> &out) {
+  if (!t.stack)
+    return;
+  const uint64_t rsp = t.registers.rsp;
+  uint64_t low = t.stack->low;
+  const MemoryRegion *region = cache.region_at(rsp);
+  const bool grows = region && (region->name == "[stack]" || (region->is_stack && *region->is_stack && region->name.empty()));
+  if (grows) {
+    // The main thread's stack can grow down to RLIMIT_STACK below its top,
+    // but not into the guard gap above the next mapping down.
+    low = t.stack->high > kDefaultStackLimit ? t.stack->high - kDefaultStackLimit : 0;
+    const auto &regions = cache.regions();
+    auto it = std::find_if(regions.begin(), regions.end(), [&](const MemoryRegion &r) { return r.start == region->start; });
+    if (it != regions.begin() && it != regions.end()) {
+      const uint64_t floor = std::prev(it)->end + kStackGuardGap;
+      low = std::max(low, floor);
+    }
+    low = std::min(low, t.stack->low);
+  }
+  if (rsp < low)
+    return;
+  const uint64_t size = t.stack->high - low;
+  const uint64_t remaining = rsp - low;
+  const uint64_t threshold = std::max(kStackReserve, size / 8);
+  if (remaining >= threshold)
+    return;
+  Finding f = make("stack-exhaustion-risk", Severity::Warning, t);
+  if (!t.frames.empty())
+    locate(f, t.frames[0]);
+  f.address = rsp;
+  f.message = "Thread " + std::to_string(t.index) + " has " + std::to_string(remaining) + " bytes of its " +
+              std::to_string(size) + "-byte stack left below RSP (less than " +
+              (threshold == kStackReserve ? std::string("sra's 32 KiB reserve") : std::string("an eighth of the stack")) +
+              "): further sra_alloc calls return NULL and deeper calls may hit the guard page. Allocate "
+              "large blocks on the heap or give the thread a bigger stack.";
+  (void)w;
+  out.push_back(std::move(f));
+}
+
+} // namespace
+
+void add_findings(TargetCache &cache, const ThreadWork &work, const ThreadReport &thread,
+                  const AnalysisOptions &options, std::vector<Finding> &out) {
+  broken_chain(cache, work, thread, out);
+  if (options.compare_unwinder)
+    unwinder_mismatch(cache, work, thread, out);
+  frame_findings(thread, work, out);
+  region_findings(thread, work, out);
+  dangling_pointers(thread, work, out);
+  stack_exhaustion(cache, work, thread, out);
+}
+
+} // namespace frameaudit::detail

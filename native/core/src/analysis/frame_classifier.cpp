@@ -1,0 +1,162 @@
+// frame_classifier.cpp: each frame's sizes and kind (docs/analysis.md,
+// "Frames"). static_size is what the prologue sets up, span what the frame
+// occupies at the moment (CFA - RSP), dynamic_bytes the difference; the kind
+// says what explains the difference.
+#include <algorithm>
+
+#include "analysis/thread_work.h"
+
+namespace frameaudit::detail {
+namespace {
+
+// A realigning prologue (and $-N,%rsp) pads the frame by less than N bytes;
+// no compiler realigns to more than 64 (AVX-512).
+constexpr int64_t kMaxRealignPadding = 64;
+
+Region span_region(TargetCache &cache, const Frame &f, const FunctionFacts *fn) {
+  Region r;
+  r.base = *f.rsp;
+  r.size = static_cast<uint64_t>(*f.dynamic_bytes);
+  r.reserved = r.size;
+  r.frame = f.index;
+  r.function = f.function;
+  r.state = RegionState::Live;
+  r.evidence = Evidence::Span;
+  // With a single allocator call in the function the call site is certain.
+  std::optional<uint64_t> only;
+  int count = 0;
+  for (const CallSiteInfo &c : fn->info.calls) {
+    if (c.target && cache.is_allocator_address(*c.target)) {
+      only = c.return_address;
+      ++count;
+    }
+  }
+  if (count == 1) {
+    const Symbol &s = cache.symbol(*only - 1);
+    r.call_site = CallSite{*only, s.function, s.file, s.line};
+  }
+  return r;
+}
+
+} // namespace
+
+std::optional<uint32_t> frame_holding(const std::vector<Frame> &frames, uint64_t addr) {
+  // Frames are ordered by RSP (the walk is monotonic): find the last frame
+  // whose RSP is at or below addr and check its CFA.
+  auto it = std::upper_bound(frames.begin(), frames.end(), addr,
+                             [](uint64_t a, const Frame &f) { return a < f.rsp.value_or(0); });
+  if (it == frames.begin())
+    return std::nullopt;
+  --it;
+  if (it->rsp && it->cfa && addr >= *it->rsp && addr < *it->cfa)
+    return it->index;
+  return std::nullopt;
+}
+
+void measure_frames(ThreadWork &work) {
+  auto &frames = work.walk.frames;
+  for (size_t i = 0; i < frames.size(); ++i) {
+    Frame &f = frames[i];
+    const FrameFacts &facts = work.walk.facts[i];
+    if (facts.static_at_pc)
+      f.static_size = facts.static_at_pc;
+    else if (facts.fn && facts.fn->info.decoded)
+      f.static_size = facts.fn->info.static_size;
+    if (f.cfa && f.rsp && *f.cfa >= *f.rsp)
+      f.span = static_cast<int64_t>(*f.cfa - *f.rsp);
+    if (f.span && f.static_size)
+      f.dynamic_bytes = *f.span - *f.static_size;
+  }
+}
+
+void classify_frames(TargetCache &cache, ThreadWork &work) {
+  auto &frames = work.walk.frames;
+  std::vector<int> evidence(frames.size(), 0);
+  for (const Region &r : work.regions)
+    if (r.frame && *r.frame < frames.size())
+      ++evidence[*r.frame];
+
+  std::vector<Region> spans;
+  for (size_t i = 0; i < frames.size(); ++i) {
+    Frame &f = frames[i];
+    const FrameFacts &facts = work.walk.facts[i];
+    const FunctionFacts *fn = facts.fn;
+    if (fn && fn->is_allocator) {
+      f.kind = FrameKind::Allocator;
+      f.note = "inside sra_alloc";
+      continue;
+    }
+    if (facts.position != FramePosition::Body && f.dynamic_bytes && *f.dynamic_bytes == 0) {
+      f.kind = FrameKind::Normal;
+      continue; // frame 0 stopped in a prologue, an epilogue or a frameless function
+    }
+    if (!fn || !fn->info.decoded) {
+      f.kind = FrameKind::Unknown;
+      f.note = "function bounds or code unknown";
+      continue;
+    }
+    if (!f.dynamic_bytes) {
+      f.kind = FrameKind::Unknown;
+      f.note = "frame size unknown";
+      continue;
+    }
+    const int64_t dyn = *f.dynamic_bytes;
+    if (dyn < 0) {
+      f.kind = FrameKind::Unknown;
+      f.note = "span smaller than the prologue's static size";
+      continue;
+    }
+    if (dyn == 0) {
+      f.kind = FrameKind::Normal;
+      continue;
+    }
+    if (evidence[i] > 0 || fn->calls_allocator) {
+      f.kind = FrameKind::Relocated;
+      f.note = evidence[i] > 0 ? "lowered by sra_alloc" : "lowered by sra_alloc (no header or stub left)";
+      if (evidence[i] == 0)
+        spans.push_back(span_region(cache, f, fn));
+      continue;
+    }
+    if (fn->info.dynamic_alloca) {
+      f.kind = FrameKind::Dynamic;
+      f.note = "compiler-known dynamic allocation";
+      continue;
+    }
+    if (fn->info.realigns_stack && dyn < kMaxRealignPadding) {
+      f.kind = FrameKind::Normal;
+      f.note = "stack realignment padding";
+      continue;
+    }
+    f.kind = FrameKind::Unknown;
+    f.note = "unexplained dynamic bytes";
+  }
+  for (Region &r : spans) {
+    work.regions.push_back(std::move(r));
+    work.region_facts.emplace_back();
+  }
+}
+
+void number_regions(ThreadWork &work, uint32_t thread_index) {
+  std::vector<size_t> order(work.regions.size());
+  for (size_t i = 0; i < order.size(); ++i)
+    order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return work.regions[a].base > work.regions[b].base;
+  });
+  std::vector<Region> regions;
+  std::vector<RegionFacts> facts;
+  regions.reserve(order.size());
+  facts.reserve(order.size());
+  for (size_t n = 0; n < order.size(); ++n) {
+    regions.push_back(std::move(work.regions[order[n]]));
+    facts.push_back(std::move(work.region_facts[order[n]]));
+    regions.back().id = "t" + std::to_string(thread_index) + ".r" + std::to_string(n);
+  }
+  work.regions = std::move(regions);
+  work.region_facts = std::move(facts);
+  for (const Region &r : work.regions)
+    if (r.frame && *r.frame < work.walk.frames.size())
+      work.walk.frames[*r.frame].regions.push_back(r.id);
+}
+
+} // namespace frameaudit::detail

@@ -1,0 +1,231 @@
+// region_finder.cpp: the allocator's blocks, recovered from what sra_alloc
+// leaves on the stack (docs/analysis.md, "Regions"). Every allocation's R
+// (the caller's RSP before the call) is 16-byte aligned, and [R-16, R) keeps
+// the call's stub [caller's RBP][return address] until something overwrites
+// it; in audit mode adds size, sequence and check. Blocks of one
+// frame stack downward, so each stub also bounds the block above it.
+#include <algorithm>
+
+#include "analysis/thread_work.h"
+
+namespace frameaudit::detail {
+namespace {
+
+constexpr uint64_t kAuditMagic = 0x5352416175646974ull; // SRA_AUDIT_MAGIC
+constexpr uint64_t kHeaderSize = 32;                    // SRA_AUDIT_HEADER_SIZE
+constexpr uint64_t kStubSize = 16;                      // SRA_STUB_SIZE
+
+uint64_t round16(uint64_t n) { return (n + 15) & ~uint64_t{15}; }
+
+struct Header {
+  uint64_t size = 0;
+  uint32_t seq = 0;
+  uint32_t check = 0;
+  uint64_t saved_rbp = 0;
+  uint64_t call_site = 0;
+  bool valid = false; ///< the integrity check matches
+};
+
+std::optional<Header> header_at(const StackImage &image, uint64_t addr) {
+  const uint8_t *p = image.data(addr, kHeaderSize);
+  if (!p)
+    return std::nullopt;
+  Header h;
+  std::memcpy(&h.size, p, 8);
+  std::memcpy(&h.seq, p + 8, 4);
+  std::memcpy(&h.check, p + 12, 4);
+  std::memcpy(&h.saved_rbp, p + 16, 8);
+  std::memcpy(&h.call_site, p + 24, 8);
+  const uint64_t x = kAuditMagic ^ h.size ^ uint64_t{h.seq} ^ h.saved_rbp ^ h.call_site ^ addr;
+  h.valid = h.check == static_cast<uint32_t>(x ^ (x >> 32));
+  return h;
+}
+
+// A stub-shaped pair [x][y] at a 16-byte aligned address whose y returns from
+// an allocator call.
+struct Pair {
+  uint64_t address = 0;
+  uint64_t saved_rbp = 0;
+  uint64_t ret = 0;
+  AllocatorCall call;
+};
+
+class RegionFinder {
+public:
+  RegionFinder(TargetCache &cache, ThreadWork &work, const AnalysisOptions &options)
+      : cache_(cache), work_(work), image_(work.snap.image), options_(options) {}
+
+  void run() {
+    for (size_t i = 0; i < work_.walk.frames.size(); ++i)
+      scan_live_frame(i);
+    scan_released();
+  }
+
+private:
+  std::optional<Pair> pair_at(uint64_t a) {
+    const auto x = image_.u64(a), y = image_.u64(a + 8);
+    if (!x || !y || !cache_.is_executable(*y))
+      return std::nullopt;
+    auto call = cache_.allocator_call_before(*y);
+    if (!call)
+      return std::nullopt;
+    return Pair{a, *x, *y, *call};
+  }
+
+  CallSite call_site(uint64_t ret) {
+    const Symbol &s = cache_.symbol(ret - 1);
+    return CallSite{ret, s.function, s.file, s.line};
+  }
+
+  void add(Region r, std::string corruption = {}) {
+    work_.regions.push_back(std::move(r));
+    work_.region_facts.push_back(RegionFacts{std::move(corruption)});
+  }
+
+  void scan_live_frame(size_t i);
+  void scan_released();
+
+  TargetCache &cache_;
+  ThreadWork &work_;
+  const StackImage &image_;
+  const AnalysisOptions &options_;
+};
+
+void RegionFinder::scan_live_frame(size_t i) {
+  const Frame &f = work_.walk.frames[i];
+  const FunctionFacts *fn = work_.walk.facts[i].fn;
+  if (!f.saved_rbp_slot || !f.rsp || *f.saved_rbp_slot < *f.rsp + kStubSize)
+    return;
+  if (fn && fn->is_allocator)
+    return; // an allocation in progress belongs to no one yet
+  const uint64_t slot = *f.saved_rbp_slot, rsp = *f.rsp;
+
+  // The frame's own stubs: its RBP, and a return address right after an
+  // allocator call inside its own function. Highest first.
+  std::vector<Pair> pairs;
+  for (uint64_t a = (slot - kStubSize) & ~uint64_t{15}; a >= rsp && a + kStubSize <= slot; a -= 16) {
+    const auto y = image_.u64(a + 8);
+    if (y && (!fn || (*y > fn->start && *y <= fn->end))) {
+      if (auto p = pair_at(a))
+        pairs.push_back(*p);
+    }
+    if (a < 16)
+      break;
+  }
+  for (size_t k = 0; k < pairs.size(); ++k) {
+    const Pair &p = pairs[k];
+    const uint64_t top = p.address + kStubSize; // R
+    const uint64_t lower = k + 1 < pairs.size() ? pairs[k + 1].address + kStubSize : rsp;
+    Region r;
+    r.frame = f.index;
+    r.function = f.function;
+    r.call_site = call_site(p.ret);
+    std::optional<Header> h;
+    if (p.address >= rsp + kStubSize)
+      h = header_at(image_, p.address - kStubSize);
+    const bool header_ok = h && h->valid && h->saved_rbp == slot && h->call_site == p.ret;
+    const bool audit = p.call.mode == AllocatorMode::Audit ||
+                       (p.call.mode == AllocatorMode::Unknown && header_ok);
+    if (header_ok && round16(h->size) <= p.address - kStubSize) {
+      r.evidence = Evidence::Header;
+      r.size = h->size;
+      r.base = p.address - kStubSize - round16(h->size);
+      r.reserved = top - r.base;
+      r.sequence = h->seq;
+      add(std::move(r));
+    } else if (audit) {
+      // The size is what an overflow hits first; the next block down (or the
+      // frame's RSP) still bounds the block.
+      r.evidence = Evidence::Header;
+      r.state = RegionState::Corrupt;
+      r.base = lower;
+      r.reserved = top - lower;
+      r.size = r.reserved >= kHeaderSize ? r.reserved - kHeaderSize : 0;
+      add(std::move(r), "its audit header at " + hex(p.address - kStubSize) +
+                            (p.saved_rbp != slot ? " has lost the caller's RBP" : " fails its integrity check"));
+    } else {
+      r.evidence = Evidence::Stub;
+      r.base = lower;
+      r.reserved = top - lower;
+      r.size = r.reserved >= kStubSize ? r.reserved - kStubSize : 0;
+      if (p.saved_rbp == slot) {
+        add(std::move(r));
+      } else {
+        r.state = RegionState::Corrupt;
+        add(std::move(r), "its stub remnant at " + hex(p.address) + " holds " + hex(p.saved_rbp) +
+                              " where the caller's RBP " + hex(slot) + " belongs");
+      }
+    }
+  }
+}
+
+void RegionFinder::scan_released() {
+  const uint64_t rsp = work_.snap.info.registers.rsp;
+  if (image_.empty() || rsp <= image_.low() + kStubSize || !work_.snap.stack)
+    return;
+  const StackRange stack = *work_.snap.stack;
+  std::vector<uint64_t> live_slots;
+  for (const Frame &f : work_.walk.frames)
+    if (f.saved_rbp_slot)
+      live_slots.push_back(*f.saved_rbp_slot);
+  std::sort(live_slots.begin(), live_slots.end());
+  std::vector<Pair> plain;
+  const uint64_t bottom = std::max(image_.low(), rsp > options_.dead_scan_bytes ? rsp - options_.dead_scan_bytes : 0);
+  for (uint64_t a = (rsp - kStubSize) & ~uint64_t{15}; a >= bottom; a -= 16) {
+    if (auto p = pair_at(a)) {
+      // A pair of a live frame below RSP is the relocated stub copy of its
+      // last block (or an allocation still in progress): not a dead block.
+      if (!std::binary_search(live_slots.begin(), live_slots.end(), p->saved_rbp)) {
+        std::optional<Header> h;
+        if (a >= image_.low() + kStubSize)
+          h = header_at(image_, a - kStubSize);
+        if (h && h->valid && h->saved_rbp == p->saved_rbp && h->call_site == p->ret &&
+            round16(h->size) <= a - kStubSize - stack.low) {
+          Region r;
+          r.evidence = Evidence::Header;
+          r.state = RegionState::Dead;
+          r.size = h->size;
+          r.base = a - kStubSize - round16(h->size);
+          r.reserved = a + kStubSize - r.base;
+          r.sequence = h->seq;
+          r.call_site = call_site(p->ret);
+          r.function = r.call_site->function;
+          add(std::move(r));
+        } else if (p->call.mode != AllocatorMode::Audit && p->saved_rbp % 16 == 0 &&
+                   p->saved_rbp > a + kStubSize && p->saved_rbp < stack.high) {
+          plain.push_back(*p);
+        }
+      }
+    }
+    if (a < 16)
+      break;
+  }
+  // Plain mode: a returned frame's stubs, grouped by its RBP. Consecutive
+  // stubs bound a block; the lowest pair of a group is taken to be the
+  // relocated copy that the last allocation's `leave; ret` consumed.
+  std::stable_sort(plain.begin(), plain.end(), [](const Pair &a, const Pair &b) {
+    return a.saved_rbp != b.saved_rbp ? a.saved_rbp < b.saved_rbp : a.address > b.address;
+  });
+  for (size_t k = 0; k + 1 < plain.size(); ++k) {
+    if (plain[k].saved_rbp != plain[k + 1].saved_rbp)
+      continue;
+    Region r;
+    r.evidence = Evidence::Stub;
+    r.state = RegionState::Dead;
+    r.base = plain[k + 1].address + kStubSize;
+    r.reserved = plain[k].address + kStubSize - r.base;
+    r.size = r.reserved - kStubSize;
+    r.call_site = call_site(plain[k].ret);
+    r.function = r.call_site->function;
+    add(std::move(r));
+  }
+}
+
+} // namespace
+
+void find_regions(TargetCache &cache, ThreadWork &work, const AnalysisOptions &options) {
+  RegionFinder finder(cache, work, options);
+  finder.run();
+}
+
+} // namespace frameaudit::detail

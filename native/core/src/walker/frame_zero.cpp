@@ -1,0 +1,61 @@
+// frame_zero.cpp: frame 0 from the decoded prologue state, the way LLDB's
+// assembly inspection unwinds a frame whose CFI cannot be trusted: before
+// `push %rbp` the return address is at RSP, between the push and the
+// `mov %rsp,%rbp` it is at RSP + 8, after the epilogue's restore it is back
+// at RSP + pops, and a function without frame pointer has it at
+// RSP + (CFA - RSP) - 8. Inside sra_alloc the same rules hold: its body is
+// RBP-based on either side of the relocation (RBP points at the original
+// stub before, at the relocated copy after), and after its `leave` the
+// return address is at RSP.
+#include "walker/frame_zero.h"
+
+namespace frameaudit::detail {
+
+FrameZero locate_frame_zero(TargetCache &cache, const ThreadSnapshot &thread) {
+  FrameZero z;
+  const Registers &regs = thread.info.registers;
+  const FunctionFacts *fn = cache.function_at(regs.rip);
+  z.facts.fn = fn;
+  if (!fn || !fn->info.decoded || regs.rip < fn->start || regs.rip >= fn->start + fn->code.size()) {
+    z.how = "function unknown: assumed to have its frame pointer set up";
+    return z;
+  }
+  const PrologueState st = prologue_state_at(fn->info, fn->code, regs.rip);
+  const bool body = st.frame_pointer_set && !st.in_epilogue;
+  if (body) {
+    z.how = "frame pointer set up: pair at RBP";
+    return z;
+  }
+  if (!st.rsp_offset_exact || st.rsp_offset_from_cfa < 8 || st.rsp_offset_from_cfa % 8 != 0) {
+    // After a realignment or a dynamic allocation in a function without
+    // frame pointer nothing but CFI locates the CFA; RBP is the best guess.
+    z.how = "CFA - RSP not constant here: assumed frame pointer";
+    return z;
+  }
+  z.rbp_based = false;
+  z.cfa = regs.rsp + static_cast<uint64_t>(st.rsp_offset_from_cfa);
+  z.return_slot = z.cfa - 8;
+  z.facts.static_at_pc = st.rsp_offset_from_cfa;
+  z.caller_rbp = regs.rbp;
+  if (st.rbp_pushed && st.saved_rbp_cfa_offset && *st.saved_rbp_cfa_offset >= 16 &&
+      *st.saved_rbp_cfa_offset <= st.rsp_offset_from_cfa) {
+    z.saved_rbp_slot = z.cfa - static_cast<uint64_t>(*st.saved_rbp_cfa_offset);
+    z.caller_rbp = thread.image.u64(*z.saved_rbp_slot).value_or(0);
+  }
+  if (st.in_epilogue) {
+    z.facts.position = FramePosition::Epilogue;
+    z.how = "in the epilogue: return address at RSP + " + std::to_string(st.rsp_offset_from_cfa - 8);
+  } else if (fn->info.has_frame_pointer) {
+    z.facts.position = st.rbp_pushed ? FramePosition::Prologue : FramePosition::Entry;
+    z.how = st.rbp_pushed ? "in the prologue after push %rbp: caller's RBP at RSP + " +
+                                std::to_string(st.rsp_offset_from_cfa - *st.saved_rbp_cfa_offset)
+                          : "in the prologue before push %rbp: return address at RSP + " +
+                                std::to_string(st.rsp_offset_from_cfa - 8);
+  } else {
+    z.facts.position = FramePosition::Frameless;
+    z.how = "no frame pointer: return address at RSP + " + std::to_string(st.rsp_offset_from_cfa - 8);
+  }
+  return z;
+}
+
+} // namespace frameaudit::detail

@@ -1,0 +1,232 @@
+// target_cache.cpp: memoised symbolization, code reads and decoding (see
+// target_cache.h). Everything read from the target is treated as untrusted:
+// sizes are capped and failures become "unknown", never errors.
+#include "walker/target_cache.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "frameaudit/names.h"
+
+namespace frameaudit::detail {
+namespace {
+
+// Functions larger than this are decoded from their first bytes only: enough
+// for the prologue, and a cap on what garbage bounds can make us read.
+constexpr uint64_t kMaxFunctionBytes = 256 * 1024;
+// x86 instructions are at most 15 bytes long.
+constexpr size_t kMaxInsn = 15;
+// SRA_AUDIT_MAGIC ("SRAaudit") as the audit build's movabs stores it.
+constexpr uint8_t kAuditMagic[8] = {0x74, 0x69, 0x64, 0x75, 0x61, 0x41, 0x52, 0x53};
+// A PLT stub is 16 bytes; sra_alloc itself is far larger.
+constexpr size_t kMinAllocatorBody = 32;
+
+bool allocator_name(const std::optional<std::string> &name) {
+  if (!name)
+    return false;
+  return *name == "sra_alloc" || name->rfind("sra_alloc@", 0) == 0;
+}
+
+} // namespace
+
+TargetCache::TargetCache(Target &target) : target_(target) {
+  regions_ = target_.memory_regions();
+  // The interface promises sorted, non-overlapping regions; a front-end bug
+  // must not break the binary searches below.
+  std::sort(regions_.begin(), regions_.end(),
+            [](const MemoryRegion &a, const MemoryRegion &b) { return a.start < b.start; });
+  allocator_entries_ = target_.allocator_entries();
+  std::sort(allocator_entries_.begin(), allocator_entries_.end());
+  allocator_entries_.erase(std::unique(allocator_entries_.begin(), allocator_entries_.end()),
+                           allocator_entries_.end());
+}
+
+const MemoryRegion *TargetCache::region_at(uint64_t addr) const {
+  if (regions_.empty())
+    return nullptr;
+  if (last_region_ < regions_.size()) {
+    const MemoryRegion &r = regions_[last_region_];
+    if (addr >= r.start && addr < r.end)
+      return &r;
+  }
+  auto it = std::upper_bound(regions_.begin(), regions_.end(), addr,
+                             [](uint64_t a, const MemoryRegion &r) { return a < r.start; });
+  if (it == regions_.begin())
+    return nullptr;
+  --it;
+  if (addr >= it->start && addr < it->end) {
+    last_region_ = static_cast<size_t>(it - regions_.begin());
+    return &*it;
+  }
+  return nullptr;
+}
+
+bool TargetCache::is_executable(uint64_t addr) const {
+  const MemoryRegion *r = region_at(addr);
+  return r && r->executable;
+}
+
+const Symbol &TargetCache::symbol(uint64_t pc) {
+  auto it = symbols_.find(pc);
+  if (it != symbols_.end())
+    return it->second;
+  ++symbolize_calls_;
+  Symbol s = target_.symbolize(pc);
+  if (s.function)
+    s.function = plain_function_name(*s.function);
+  for (auto &name : s.inlined)
+    name = plain_function_name(name);
+  return symbols_.emplace(pc, std::move(s)).first->second;
+}
+
+FunctionFacts &TargetCache::facts_for(uint64_t start, uint64_t end, const Symbol &sym) {
+  auto it = functions_.find(start);
+  if (it != functions_.end())
+    return it->second;
+  FunctionFacts f;
+  f.start = start;
+  f.end = end;
+  f.name = sym.function;
+  const uint64_t size = end > start ? std::min(end - start, kMaxFunctionBytes) : 0;
+  if (size > 0) {
+    f.code.resize(size);
+    const size_t got = target_.read_memory(
+        start, std::span<std::byte>(reinterpret_cast<std::byte *>(f.code.data()), size));
+    f.code.resize(std::min<size_t>(got, size));
+  }
+  if (!f.code.empty())
+    f.info = decode_function(f.code, start);
+  f.info.start = start;
+  f.is_allocator =
+      allocator_name(f.name) ||
+      std::binary_search(allocator_entries_.begin(), allocator_entries_.end(), start) ||
+      (allocator_entries_.empty() && !f.name && !f.code.empty() && looks_like_allocator(f.code));
+  if (f.is_allocator && f.code.size() >= kMinAllocatorBody) {
+    const bool audit = std::search(f.code.begin(), f.code.end(), std::begin(kAuditMagic),
+                                   std::end(kAuditMagic)) != f.code.end();
+    f.mode = audit ? AllocatorMode::Audit : AllocatorMode::Plain;
+  }
+  auto &stored = functions_.emplace(start, std::move(f)).first->second;
+  // Only after the function is cached: the targets' own lookups may recurse
+  // into facts_for for other functions (bounded: one level, no target data).
+  if (!stored.is_allocator) {
+    for (const CallSiteInfo &c : stored.info.calls) {
+      if (c.target && is_allocator_address(*c.target)) {
+        stored.calls_allocator = true;
+        break;
+      }
+    }
+  }
+  return stored;
+}
+
+const FunctionFacts *TargetCache::function_at(uint64_t pc) {
+  const Symbol &sym = symbol(pc);
+  if (!sym.function_start)
+    return nullptr;
+  const uint64_t start = *sym.function_start;
+  const uint64_t end = sym.function_end.value_or(start);
+  if (pc < start || (end > start && pc >= end))
+    return nullptr; // the front-end's bounds do not hold pc: do not trust them
+  return &facts_for(start, end, sym);
+}
+
+bool TargetCache::is_allocator_address(uint64_t addr) {
+  if (std::binary_search(allocator_entries_.begin(), allocator_entries_.end(), addr))
+    return true;
+  auto it = allocator_addresses_.find(addr);
+  if (it != allocator_addresses_.end())
+    return it->second;
+  bool result = false;
+  const Symbol &sym = symbol(addr);
+  if (sym.function_start && *sym.function_start == addr) {
+    if (allocator_name(sym.function)) {
+      result = true;
+    } else if (allocator_entries_.empty() && !sym.function) {
+      // Stripped code: recognise sra_alloc by its instructions.
+      std::vector<uint8_t> code(64);
+      const size_t got = target_.read_memory(
+          addr, std::span<std::byte>(reinterpret_cast<std::byte *>(code.data()), code.size()));
+      code.resize(got);
+      result = !code.empty() && looks_like_allocator(code);
+    }
+  }
+  allocator_addresses_.emplace(addr, result);
+  return result;
+}
+
+const std::vector<CallSiteInfo> &TargetCache::calls_before(uint64_t return_address) {
+  auto it = calls_before_.find(return_address);
+  if (it != calls_before_.end())
+    return it->second;
+  std::vector<CallSiteInfo> calls;
+  if (return_address >= 2) {
+    uint8_t bytes[kMaxInsn];
+    size_t want = std::min<uint64_t>(kMaxInsn, return_address);
+    size_t got = target_.read_memory(return_address - want,
+                                     std::span<std::byte>(reinterpret_cast<std::byte *>(bytes), want));
+    if (got < want) {
+      // The 15-byte window may start in an unreadable page just before a
+      // mapping; the short encodings still fit in the readable part.
+      want = std::min<uint64_t>(6, return_address);
+      got = target_.read_memory(return_address - want,
+                                std::span<std::byte>(reinterpret_cast<std::byte *>(bytes), want));
+    }
+    if (got == want)
+      calls = decode_calls_before(std::span<const uint8_t>(bytes, want), return_address);
+  }
+  return calls_before_.emplace(return_address, std::move(calls)).first->second;
+}
+
+std::optional<AllocatorCall> TargetCache::allocator_call_before(uint64_t return_address) {
+  auto it = allocator_calls_.find(return_address);
+  if (it != allocator_calls_.end())
+    return it->second;
+  std::optional<AllocatorCall> result;
+  for (const CallSiteInfo &c : calls_before(return_address)) {
+    std::optional<uint64_t> target = c.target;
+    if (!target && c.slot)
+      target = read_u64(*c.slot); // call *sra_alloc@GOTPCREL(%rip) (-fno-plt)
+    if (!target || !is_allocator_address(*target))
+      continue;
+    AllocatorCall a;
+    a.call_address = c.address;
+    const FunctionFacts *fn = function_at(*target);
+    a.mode = fn && fn->mode != AllocatorMode::Unknown ? fn->mode : allocator_mode();
+    result = a;
+    break;
+  }
+  allocator_calls_.emplace(return_address, result);
+  return result;
+}
+
+AllocatorMode TargetCache::allocator_mode() {
+  if (mode_)
+    return *mode_;
+  AllocatorMode mode = AllocatorMode::Unknown;
+  for (uint64_t e : allocator_entries_) {
+    const FunctionFacts *fn = function_at(e);
+    if (fn && fn->is_allocator && fn->mode != AllocatorMode::Unknown) {
+      mode = fn->mode;
+      break;
+    }
+  }
+  mode_ = mode;
+  return mode;
+}
+
+size_t TargetCache::read(uint64_t addr, std::span<std::byte> buf) {
+  const size_t got = target_.read_memory(addr, buf);
+  return std::min(got, buf.size());
+}
+
+std::optional<uint64_t> TargetCache::read_u64(uint64_t addr) {
+  uint64_t v = 0;
+  std::byte buf[8];
+  if (read(addr, buf) != 8)
+    return std::nullopt;
+  std::memcpy(&v, buf, 8);
+  return v;
+}
+
+} // namespace frameaudit::detail

@@ -1,0 +1,96 @@
+// target_cache.h: the analysis's memoised view of a Target. Every distinct
+// address is symbolized once, every function's code is read and decoded once,
+// and the bytes before every return address are decoded once, so a deep stack
+// of repeated frames costs hash lookups, not debugger round trips.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "frameaudit/function_info.h"
+#include "frameaudit/target.h"
+
+namespace frameaudit::detail {
+
+/// How a particular copy of sra_alloc was built.
+enum class AllocatorMode { Unknown, Plain, Audit };
+
+/// What the analysis knows about one function, keyed by its start address.
+struct FunctionFacts {
+  uint64_t start = 0;
+  uint64_t end = 0;
+  std::optional<std::string> name; ///< plain name (no argument list)
+  std::vector<uint8_t> code;       ///< [start, end), possibly truncated
+  FunctionInfo info;               ///< info.decoded == false if undecodable
+  bool is_allocator = false;       ///< this is sra_alloc (or its PLT stub)
+  AllocatorMode mode = AllocatorMode::Unknown; ///< for allocators
+  bool calls_allocator = false;    ///< some call inside targets the allocator
+};
+
+/// The allocator call just before a return address, if there is one.
+struct AllocatorCall {
+  uint64_t call_address = 0;
+  AllocatorMode mode = AllocatorMode::Unknown;
+};
+
+class TargetCache {
+public:
+  explicit TargetCache(Target &target);
+
+  Target &target() { return target_; }
+  const std::vector<MemoryRegion> &regions() const { return regions_; }
+
+  /// The mapping holding addr, or nullptr.
+  const MemoryRegion *region_at(uint64_t addr) const;
+  bool is_executable(uint64_t addr) const;
+
+  /// Symbolize once per address. Function names are normalised to plain names.
+  const Symbol &symbol(uint64_t pc);
+
+  /// Facts about the function holding pc, or nullptr when the debugger does
+  /// not know its bounds.
+  const FunctionFacts *function_at(uint64_t pc);
+
+  /// Every call instruction that ends at return_address (cached).
+  const std::vector<CallSiteInfo> &calls_before(uint64_t return_address);
+
+  /// The allocator call ending at return_address, if any candidate call
+  /// reaches an allocator entry (directly, through a PLT stub or a GOT slot).
+  std::optional<AllocatorCall> allocator_call_before(uint64_t return_address);
+
+  /// True if addr is an allocator entry or the start of an allocator function.
+  bool is_allocator_address(uint64_t addr);
+
+  /// The build mode of the target's allocator, from its code (the audit
+  /// build mixes SRA_AUDIT_MAGIC into the header check). Unknown without code.
+  AllocatorMode allocator_mode();
+
+  /// Read up to buf.size() bytes (never throws).
+  size_t read(uint64_t addr, std::span<std::byte> buf);
+  std::optional<uint64_t> read_u64(uint64_t addr);
+
+  /// Decode counters (benchmarks and tests check caching).
+  size_t symbolize_calls() const { return symbolize_calls_; }
+  size_t decoded_functions() const { return functions_.size(); }
+
+private:
+  FunctionFacts &facts_for(uint64_t start, uint64_t end, const Symbol &sym);
+
+  Target &target_;
+  std::vector<MemoryRegion> regions_;
+  std::vector<uint64_t> allocator_entries_; ///< sorted, unique
+  std::unordered_map<uint64_t, Symbol> symbols_;
+  std::unordered_map<uint64_t, FunctionFacts> functions_;
+  std::unordered_map<uint64_t, std::vector<CallSiteInfo>> calls_before_;
+  std::unordered_map<uint64_t, std::optional<AllocatorCall>> allocator_calls_;
+  std::unordered_map<uint64_t, bool> allocator_addresses_;
+  std::optional<AllocatorMode> mode_;
+  size_t symbolize_calls_ = 0;
+  mutable size_t last_region_ = 0; ///< lookup hint: stacks hit the same mappings
+};
+
+} // namespace frameaudit::detail

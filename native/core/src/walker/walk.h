@@ -1,0 +1,63 @@
+// walk.h: the walker's input (one thread's snapshot) and output (frames, the
+// raw RBP chain and why it ended), plus the per-frame facts the analysis
+// stages after the walk need but the report does not carry.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "frameaudit/report.h"
+#include "walker/stack_image.h"
+#include "walker/target_cache.h"
+
+namespace frameaudit::detail {
+
+/// Everything read from the target about one thread, before any analysis.
+struct ThreadSnapshot {
+  ThreadInfo info;
+  std::optional<StackRange> stack; ///< the mapping holding RSP
+  StackImage image;                ///< [max(rsp - dead_scan, low), high)
+  std::string stack_problem;       ///< why `stack` is missing, if it is
+};
+
+/// Where frame 0's pc is relative to its function's frame setup.
+enum class FramePosition {
+  Body,      ///< frame pointer set up (or assumed): the pair is at RBP
+  Entry,     ///< before push %rbp: return address at RSP
+  Prologue,  ///< between push %rbp and mov %rsp,%rbp (or before the sub)
+  Epilogue,  ///< after RSP was restored, before the ret
+  Frameless, ///< a function without frame pointer: CFA from RSP and the decoded size
+};
+
+struct FrameFacts {
+  const FunctionFacts *fn = nullptr; ///< nullptr when the function is unknown
+  FramePosition position = FramePosition::Body;
+  /// Frame 0 outside its body: CFA - RSP at the pc (the frame's static size there).
+  std::optional<int64_t> static_at_pc;
+};
+
+struct WalkResult {
+  std::vector<Frame> frames;
+  std::vector<FrameFacts> facts; ///< parallel to frames
+  std::vector<ChainLink> links;
+  ChainEnd end = ChainEnd::Outermost;
+  std::string detail;
+};
+
+struct WalkOptions {
+  uint64_t max_depth = 1'000'000;
+  bool record_links = true; ///< keep every ChainLink with its checks (for `fa chain`)
+  bool symbolize = true;    ///< fill function/file/line (off only in benchmarks)
+};
+
+/// Walk one thread's RBP chain. Iterative and bounded by max_depth.
+WalkResult walk_rbp_chain(TargetCache &cache, const ThreadSnapshot &thread, const WalkOptions &options);
+
+/// "0x7ffd5a1c2e40"
+std::string hex(uint64_t value);
+/// "frame 3 (level2)" or "frame 3 (0x401136)"
+std::string frame_label(const Frame &frame);
+
+} // namespace frameaudit::detail
