@@ -23,7 +23,6 @@
 #include <lldb/API/SBValue.h>
 #include <lldb/API/SBValueList.h>
 
-#include "frameaudit/names.h"
 
 namespace frameaudit::lldb_plugin {
 namespace {
@@ -222,11 +221,11 @@ Symbol SBTargetAdapter::symbolize(uint64_t pc) {
   lldb::SBSymbol symbol = sc.GetSymbol();
   const char *name = nullptr;
   if (function.IsValid())
-    name = function.GetName();
+    name = function.GetName(); // raw: the core applies plain_function_name
   else if (symbol.IsValid())
     name = symbol.GetName();
   if (name)
-    s.function = plain_function_name(name);
+    s.function = std::string(name);
 
   auto range = [&](lldb::SBAddress start, lldb::SBAddress end) {
     lldb::addr_t a = start.GetLoadAddress(target_);
@@ -244,7 +243,7 @@ Symbol SBTargetAdapter::symbolize(uint64_t pc) {
   lldb::SBBlock block = sc.GetBlock().GetContainingInlinedBlock();
   while (block.IsValid() && s.inlined.size() < kMaxInlined) {
     if (const char *inlined = block.GetInlinedName())
-      s.inlined.emplace_back(plain_function_name(inlined));
+      s.inlined.emplace_back(inlined);
     block = block.GetParent().GetContainingInlinedBlock();
   }
 
