@@ -102,15 +102,46 @@ static inline __attribute__((always_inline)) size_t sra__opaque_zero(void) {
   return z;
 }
 
-/** The safe form.  A zero-sized alloca whose size the compiler cannot know
- *  and whose result escapes makes the calling frame dynamic, so both GCC and
- *  Clang keep a frame pointer, address the frame through RBP and restore RSP
- *  from RBP on every return path: the lowered RSP is then harmless. */
+/* How far above RSP the compiler put a dynamic allocation: the size of the
+ * outgoing-argument area it keeps at the bottom of a dynamic frame.  Zero
+ * for Clang and for GCC's default tuning (arguments are pushed); non-zero
+ * under GCC -maccumulate-outgoing-args (also implied by -mtune=intel and a
+ * few -march values), where later calls store stack arguments at 0(%rsp)
+ * and up, which after sra_alloc is the block. */
+static inline __attribute__((always_inline)) size_t sra__dyn_offset(void *dyn) {
+  uintptr_t sp;
+  __asm__ volatile("movq %%rsp, %0" : "=r"(sp) : "r"(dyn));
+  return (size_t)((uintptr_t)dyn - sp);
+}
+
+/* `gap`, made to depend on `p` so the second alloca cannot move above the
+ * sra_alloc call that produced p. */
+static inline __attribute__((always_inline)) size_t sra__after(size_t gap, void *p) {
+  __asm__ volatile("" : "+r"(gap) : "r"(p));
+  return gap;
+}
+
+/** The safe form.  `size` is evaluated first (a call in it cannot leave
+ *  pushed arguments behind for a later call to reuse through RSP).  A
+ *  zero-sized alloca whose size the compiler cannot know and whose result
+ *  escapes makes the calling frame dynamic, so both GCC and Clang keep a
+ *  frame pointer, address the frame through RBP, flush deferred argument
+ *  pops, and restore RSP from RBP on every return path: the lowered RSP is
+ *  then harmless.  If the compiler keeps an outgoing-argument area below
+ *  its dynamic allocations, a second alloca of that size moves the area
+ *  below the block (never taken with default GCC or Clang flags). */
 #define SRA_ALLOC(size)                                                  \
   __extension__({                                                        \
+    size_t sra__n = (size);                                              \
     void *sra__dyn = __builtin_alloca(sra__opaque_zero());               \
     __asm__ volatile("" : : "r"(sra__dyn) : "memory");                   \
-    sra_alloc(size);                                                     \
+    size_t sra__gap = sra__dyn_offset(sra__dyn);                         \
+    void *sra__p = sra_alloc(sra__n);                                    \
+    if (__builtin_expect(sra__gap != 0, 0)) {                            \
+      void *sra__out = __builtin_alloca(sra__after(sra__gap, sra__p));   \
+      __asm__ volatile("" : : "r"(sra__out) : "memory");                 \
+    }                                                                    \
+    sra__p;                                                              \
   })
 
 #ifdef __cplusplus
