@@ -227,17 +227,19 @@ Symbol SBTargetAdapter::symbolize(uint64_t pc) {
   if (name)
     s.function = std::string(name);
 
+  // Rule: the function's range if it holds pc, else the symbol's. A function
+  // split into hot and cold parts reports an end before its start.
   auto range = [&](lldb::SBAddress start, lldb::SBAddress end) {
     lldb::addr_t a = start.GetLoadAddress(target_);
     lldb::addr_t b = end.GetLoadAddress(target_);
-    if (a != LLDB_INVALID_ADDRESS)
-      s.function_start = a;
-    if (b != LLDB_INVALID_ADDRESS)
-      s.function_end = b;
+    if (a == LLDB_INVALID_ADDRESS || b == LLDB_INVALID_ADDRESS || !(a <= pc && pc < b))
+      return false;
+    s.function_start = a;
+    s.function_end = b;
+    return true;
   };
-  if (function.IsValid())
-    range(function.GetStartAddress(), function.GetEndAddress());
-  else if (symbol.IsValid())
+  if (!(function.IsValid() && range(function.GetStartAddress(), function.GetEndAddress())) &&
+      symbol.IsValid())
     range(symbol.GetStartAddress(), symbol.GetEndAddress());
 
   lldb::SBBlock block = sc.GetBlock().GetContainingInlinedBlock();
