@@ -250,3 +250,59 @@ def kernel_core(exe: Path, stop: str, truth: Path, cwd: Path) -> Path | None:
                    timeout=120)
     new = [p for p in set(cwd.iterdir()) - before if p.name.startswith("core")]
     return new[0] if new else None
+
+
+# --- ground truth -----------------------------------------------------------
+
+def _contains_run(haystack: list, needle: list) -> bool:
+    n = len(needle)
+    return any(haystack[i:i + n] == needle for i in range(len(haystack) - n + 1))
+
+
+def truth_problems(doc: dict, truth: dict) -> list[str]:
+    """What a frameaudit/1 document gets wrong about a fixture's ground truth
+    (sra-fixture/1): each thread's call chain in its frames, every live block
+    as a live region (base, size, reserved, function, call-site line), and
+    no dead block reported live. Plain mode has no header: the size is then
+    only bounded by the reservation."""
+    problems = []
+    audit = truth["mode"] == "audit"
+    threads = {t["tid"]: t for t in doc["threads"]}
+    for expected in truth["threads"]:
+        tid = expected["tid"]
+        thread = threads.get(tid)
+        if thread is None:
+            problems.append(f"thread {tid}: missing")
+            continue
+        functions = [f["function"] for f in thread["frames"]]
+        if expected["chain"] and not _contains_run(functions, expected["chain"]):
+            problems.append(f"thread {tid}: frames {functions} lack the chain {expected['chain']} "
+                            f"(chain_end {thread['chain_end']})")
+        regions = {r["base"]: r for r in thread["regions"]}
+        for block in (b for b in truth["blocks"] if b["tid"] == tid):
+            region = regions.get(block["ptr"])
+            label = f"thread {tid} block {block['label']} at {block['ptr']}"
+            if not block["live"]:
+                if region is not None and region["state"] == "live":
+                    problems.append(f"{label}: dead block reported live")
+                continue
+            if region is None:
+                problems.append(f"{label}: no region")
+                continue
+            if region["state"] != "live":
+                problems.append(f"{label}: state {region['state']}")
+            if audit and region["size"] != block["size"]:
+                problems.append(f"{label}: size {region['size']} != {block['size']}")
+            if not audit and not block["size"] <= region["size"] <= block["reserved"]:
+                problems.append(f"{label}: size {region['size']} outside "
+                                f"[{block['size']}, {block['reserved']}]")
+            if region["reserved"] != block["reserved"]:
+                problems.append(f"{label}: reserved {region['reserved']} != {block['reserved']}")
+            if region["function"] != block["function"]:
+                problems.append(f"{label}: function {region['function']} != {block['function']}")
+            site = region["call_site"] or {}
+            if site.get("line") != block["line"] or not (site.get("file") or "").endswith(
+                    "/" + block["file"]):
+                problems.append(f"{label}: call site {site.get('file')}:{site.get('line')} "
+                                f"!= {block['file']}:{block['line']}")
+    return problems
