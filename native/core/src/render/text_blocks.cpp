@@ -1,0 +1,357 @@
+// text_blocks.cpp: the shared pieces of the text renderers (see text_blocks.h).
+#include "render/text_blocks.h"
+
+#include <algorithm>
+#include <exception>
+
+#include "render/text_format.h"
+
+namespace frameaudit::render {
+namespace {
+
+std::string plural(uint64_t n, std::string_view one, std::string_view many) {
+  return thousands(n) + " " + std::string(n == 1 ? one : many);
+}
+
+} // namespace
+
+const Glyphs &glyphs(bool unicode) {
+  static const Glyphs fancy{"\u2500", "\u2502", "\u250c", "\u2510", "\u2514", "\u2518",
+                            "\u251c", "\u2524", "\u254e", "\u2713", "\u2717", "\u25c4",
+                            "\u2026", "\u2192", " \u00b7 ", "\u2717", "!",      "\u2022"};
+  static const Glyphs plain{"-", "|",  "+",    "+",  "+",   "+", "+", "+", ":",
+                            "OK", "FAIL", "<-", "...", "->", ", ", "x", "!", "-"};
+  return unicode ? fancy : plain;
+}
+
+std::string tint(std::string_view text, Tint t, const RenderOptions &options) {
+  if (!options.color || t == Tint::None || text.empty())
+    return std::string(text);
+  const char *code = "";
+  switch (t) {
+  case Tint::Red: code = "\x1b[31m"; break;
+  case Tint::Yellow: code = "\x1b[33m"; break;
+  case Tint::Green: code = "\x1b[32m"; break;
+  case Tint::Cyan: code = "\x1b[36m"; break;
+  case Tint::Bold: code = "\x1b[1m"; break;
+  case Tint::Dim: code = "\x1b[2m"; break;
+  case Tint::None: break;
+  }
+  return std::string(code) + std::string(text) + "\x1b[0m";
+}
+
+Tint severity_tint(Severity severity) {
+  switch (severity) {
+  case Severity::Error: return Tint::Red;
+  case Severity::Warning: return Tint::Yellow;
+  case Severity::Note: return Tint::Cyan;
+  }
+  return Tint::None;
+}
+
+void append_table(std::string &out, const std::vector<Column> &columns, size_t rows,
+                  const std::function<std::string(size_t, size_t)> &cell, bool ascii,
+                  std::string_view indent,
+                  const std::function<void(std::string &, size_t)> &after_row) {
+  const size_t ncol = columns.size();
+  auto prepared = [&](size_t row, size_t col) {
+    std::string text = clean_text(cell(row, col), ascii);
+    if (columns[col].max_width)
+      text = fit(text, columns[col].max_width, ascii, columns[col].keep_tail);
+    return text;
+  };
+  std::vector<size_t> width(ncol, 0);
+  for (size_t c = 0; c < ncol; ++c)
+    width[c] = display_width(columns[c].title);
+  for (size_t r = 0; r < rows; ++r)
+    for (size_t c = 0; c < ncol; ++c)
+      width[c] = std::max(width[c], display_width(prepared(r, c)));
+
+  auto emit = [&](const std::function<std::string(size_t)> &text_of) {
+    std::string line(indent);
+    for (size_t c = 0; c < ncol; ++c) {
+      const std::string text = text_of(c);
+      line += columns[c].right ? pad_left(text, width[c]) : pad_right(text, width[c]);
+      if (c + 1 < ncol)
+        line += "  ";
+    }
+    trim_right(line);
+    out += line;
+    out += '\n';
+  };
+  emit([&](size_t c) { return clean_text(columns[c].title, ascii); });
+  for (size_t r = 0; r < rows; ++r) {
+    emit([&](size_t c) { return prepared(r, c); });
+    if (after_row)
+      after_row(out, r);
+  }
+}
+
+void append_wrapped(std::string &out, std::string_view cleaned, size_t width,
+                    std::string_view indent, std::string_view first) {
+  const size_t indent_width = display_width(indent);
+  const size_t avail = width > indent_width + 10 ? width - indent_width : 10;
+  bool first_line = true;
+  std::string line;
+  size_t line_width = 0;
+  auto flush = [&] {
+    out += first_line && !first.empty() ? first : indent;
+    out += line;
+    out += '\n';
+    line.clear();
+    line_width = 0;
+    first_line = false;
+  };
+  size_t i = 0;
+  bool any = false;
+  while (i < cleaned.size()) {
+    if (cleaned[i] == ' ') {
+      ++i;
+      continue;
+    }
+    size_t end = cleaned.find(' ', i);
+    if (end == std::string_view::npos)
+      end = cleaned.size();
+    std::string_view word = cleaned.substr(i, end - i);
+    i = end;
+    while (!word.empty()) {
+      const size_t w = display_width(word);
+      const size_t need = line_width ? line_width + 1 + w : w;
+      if (need <= avail) {
+        if (line_width) {
+          line += ' ';
+          ++line_width;
+        }
+        line += word;
+        line_width += w;
+        word = {};
+      } else if (line_width) {
+        flush();
+      } else {
+        // A word wider than the line (a long symbol or path): split it.
+        const size_t cut = prefix_bytes(word, avail);
+        line.assign(word.substr(0, cut));
+        line_width = display_width(line);
+        word.remove_prefix(cut);
+        flush();
+      }
+      any = true;
+    }
+  }
+  if (line_width || !any)
+    flush();
+}
+
+std::string thread_header(const ThreadReport &thread, const RenderOptions &options) {
+  const bool ascii = !options.unicode;
+  std::string line = "Thread #" + std::to_string(thread.index) + "  tid " + std::to_string(thread.tid);
+  if (thread.name)
+    line += "  \"" + fit(clean_text(*thread.name, ascii), 24, ascii) + "\"";
+  std::string tail;
+  if (thread.stack) {
+    const std::string dash = ascii ? "-" : "\u2013";
+    tail += "  stack " + hex(thread.stack->low) + dash + hex(thread.stack->high);
+    if (thread.stack->high > thread.stack->low)
+      tail += " (" + human_bytes(thread.stack->high - thread.stack->low) + ")";
+  }
+  if (thread.is_selected)
+    tail += "  [selected]";
+  if (!thread.stop_reason.empty()) {
+    // The stop reason gets what the line has left (LLDB's can be long).
+    const size_t used = display_width(line) + display_width(tail) + 8;
+    const size_t room = used + 16 < kLineWidth ? kLineWidth - used : 16;
+    line += "  stop: " + fit(clean_text(thread.stop_reason, ascii), room, ascii);
+  }
+  return tint(line + tail, Tint::Bold, options);
+}
+
+std::string report_header(const Report &report, const RenderOptions &options) {
+  const bool ascii = !options.unicode;
+  std::string line = "frameaudit";
+  if (!report.tool_version.empty())
+    line += " " + fit(clean_text(report.tool_version, ascii), 16, ascii);
+  if (report.target.executable)
+    line += "  executable " + fit(clean_text(*report.target.executable, ascii), 40, ascii, true);
+  if (report.target.core)
+    line += "  core " + fit(clean_text(*report.target.core, ascii), 30, ascii, true);
+  if (report.target.pid)
+    line += "  pid " + std::to_string(*report.target.pid);
+  line += "  " + fit(clean_text(report.target.arch, ascii), 12, ascii);
+  return fit(line, kLineWidth, ascii);
+}
+
+std::string chain_end_line(const ThreadReport &thread, const RenderOptions &options) {
+  std::string line = std::string("Chain end: ") + to_string(thread.chain_end);
+  if (!thread.chain_end_detail.empty())
+    line += std::string(options.unicode ? " \u2014 " : " - ") +
+            clean_text(thread.chain_end_detail, !options.unicode);
+  return line;
+}
+
+std::string function_label(const Frame &frame) {
+  std::string label = frame.function ? *frame.function : std::string("?");
+  if (!frame.inlined.empty()) {
+    label += " [inlined ";
+    for (size_t i = 0; i < frame.inlined.size(); ++i) {
+      if (i)
+        label += ", ";
+      label += frame.inlined[i];
+    }
+    label += "]";
+  }
+  return label;
+}
+
+void append_frames_table(std::string &out, const ThreadReport &thread,
+                         const RenderOptions &options) {
+  if (thread.frames.empty()) {
+    out += "  no frames\n";
+    return;
+  }
+  const bool ascii = !options.unicode;
+  const std::vector<Column> columns = {
+      {"#", true},         {"pc"},           {"function", false, 32}, {"location", false, 22, true},
+      {"kind"},            {"span", true},   {"static", true},        {"dynamic", true},
+  };
+  const auto &frames = thread.frames;
+  append_table(
+      out, columns, frames.size(),
+      [&](size_t r, size_t c) -> std::string {
+        const Frame &f = frames[r];
+        switch (c) {
+        case 0: return std::to_string(f.index);
+        case 1: return hex(f.pc);
+        case 2: return function_label(f);
+        case 3: return file_line(f.file, f.line);
+        case 4: return to_string(f.kind);
+        case 5: return opt_int(f.span);
+        case 6: return opt_int(f.static_size);
+        case 7: return opt_int(f.dynamic_bytes);
+        }
+        return "";
+      },
+      ascii, "  ",
+      [&](std::string &o, size_t r) {
+        const Frame &f = frames[r];
+        if (f.note.empty())
+          return;
+        const std::string prefix = "      " + std::string(ascii ? "->" : "\u21b3") + " ";
+        append_wrapped(o, clean_text(f.note, ascii), kLineWidth, "        ", prefix);
+      });
+}
+
+void append_regions_table(std::string &out, const ThreadReport &thread,
+                          const RenderOptions &options) {
+  if (thread.regions.empty()) {
+    out += "  no allocated regions\n";
+    return;
+  }
+  const bool ascii = !options.unicode;
+  const bool any_seq = std::any_of(thread.regions.begin(), thread.regions.end(),
+                                   [](const Region &r) { return r.sequence.has_value(); });
+  std::vector<Column> columns = {
+      {"id", false, 10},   {"base"},         {"size", true},       {"reserved", true},
+      {"state"},           {"evidence"},     {"frame", true},      {"function", false, 20},
+      {"call site", false, 22, true},
+  };
+  if (any_seq)
+    columns.push_back({"seq", true});
+  const auto &regions = thread.regions;
+  append_table(
+      out, columns, regions.size(),
+      [&](size_t r, size_t c) -> std::string {
+        const Region &g = regions[r];
+        switch (c) {
+        case 0: return g.id;
+        case 1: return hex(g.base);
+        case 2: return std::to_string(g.size);
+        case 3: return std::to_string(g.reserved);
+        case 4: return to_string(g.state);
+        case 5: return to_string(g.evidence);
+        case 6: return g.frame ? "#" + std::to_string(*g.frame) : "-";
+        case 7: return g.function ? *g.function : "-";
+        case 8: {
+          if (!g.call_site)
+            return "-";
+          std::string where = file_line(g.call_site->file, g.call_site->line);
+          return where.empty() ? hex(g.call_site->pc) : where;
+        }
+        case 9: return g.sequence ? std::to_string(*g.sequence) : "-";
+        }
+        return "";
+      },
+      ascii, "  ");
+}
+
+void append_findings(std::string &out, const Report &report, const RenderOptions &options) {
+  const bool ascii = !options.unicode;
+  const Glyphs &g = glyphs(options.unicode);
+  if (report.findings.empty()) {
+    out += "Findings: none\n";
+    return;
+  }
+  uint64_t count[3] = {0, 0, 0};
+  for (const Finding &f : report.findings)
+    ++count[static_cast<int>(f.severity)];
+  out += "Findings: " + plural(count[0], "error", "errors") + ", " +
+         plural(count[1], "warning", "warnings") + ", " + plural(count[2], "note", "notes") + "\n";
+  static constexpr Severity order[] = {Severity::Error, Severity::Warning, Severity::Note};
+  static constexpr const char *titles[] = {"Errors", "Warnings", "Notes"};
+  for (int s = 0; s < 3; ++s) {
+    if (!count[s])
+      continue;
+    out += "  " + tint(titles[s], severity_tint(order[s]), options) + "\n";
+    const std::string_view mark =
+        s == 0 ? g.sev_error : (s == 1 ? g.sev_warning : g.sev_note);
+    for (const Finding &f : report.findings) {
+      if (f.severity != order[s])
+        continue;
+      std::string where = clean_text(f.kind, ascii);
+      if (f.thread)
+        where += "  thread #" + std::to_string(*f.thread);
+      if (f.frame)
+        where += "  frame #" + std::to_string(*f.frame);
+      if (f.function)
+        where += (f.frame ? " " : "  in ") + clean_text(*f.function, ascii);
+      const std::string location = file_line(f.file, f.line);
+      if (!location.empty())
+        where += "  " + clean_text(location, ascii);
+      if (f.address)
+        where += "  " + hex(*f.address);
+      if (f.region)
+        where += "  region " + clean_text(*f.region, ascii);
+      where = fit(where, kLineWidth - 6, ascii);
+      out += "    " + tint(mark, severity_tint(f.severity), options) + " " + where + "\n";
+      append_wrapped(out, clean_text(f.message, ascii), kLineWidth, "      ");
+    }
+  }
+}
+
+std::string verdict_line(const Summary &s, const RenderOptions &options) {
+  std::string verdict = "OK";
+  Tint t = Tint::Green;
+  if (s.errors) {
+    verdict = "FAIL";
+    t = Tint::Red;
+  } else if (s.warnings) {
+    verdict = "WARN";
+    t = Tint::Yellow;
+  }
+  return "Verdict: " + tint(verdict, t, options) + "  " + plural(s.errors, "error", "errors") +
+         ", " + plural(s.warnings, "warning", "warnings") + ", " +
+         plural(s.notes, "note", "notes") + " in " + plural(s.threads, "thread", "threads") +
+         ", " + plural(s.frames, "frame", "frames") + ", " +
+         plural(s.regions, "region", "regions");
+}
+
+std::string guarded(const std::function<std::string()> &render) {
+  try {
+    return render();
+  } catch (const std::exception &e) {
+    return "frameaudit: internal error while rendering: " + clean_text(e.what(), true) + "\n";
+  } catch (...) {
+    return "frameaudit: internal error while rendering\n";
+  }
+}
+
+} // namespace frameaudit::render

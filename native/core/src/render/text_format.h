@@ -1,0 +1,59 @@
+// text_format.h: the string helpers every renderer shares. Names in a report
+// come from target memory and debug info, so nothing here trusts them: every
+// string is made valid UTF-8 before it reaches nlohmann-json or a terminal,
+// and text output gets control and bidi characters neutralised. Widths are
+// computed without the C locale so output is the same everywhere.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace frameaudit::render {
+
+/// Valid UTF-8: every byte that does not start a well-formed sequence becomes
+/// U+FFFD. Used for JSON and SARIF, where control characters are escaped by
+/// the JSON writer and need no further treatment.
+std::string valid_utf8(std::string_view s);
+
+/// A string safe to print on a terminal: valid UTF-8, with C0/C1 controls,
+/// DEL and bidi overrides replaced (U+FFFD, or '?' in ASCII mode). In ASCII
+/// mode every non-ASCII character becomes '?', so the output is pure ASCII.
+std::string clean_text(std::string_view s, bool ascii);
+
+/// Terminal columns of a cleaned string (combining marks 0, East Asian wide 2).
+size_t display_width(std::string_view cleaned);
+
+/// Fit a cleaned string into `width` columns, replacing what is cut with an
+/// ellipsis ("…" or "..."). keep_tail keeps the end (file paths).
+std::string fit(std::string_view cleaned, size_t width, bool ascii, bool keep_tail = false);
+
+/// Bytes of the longest prefix of a cleaned string that fits in `width`
+/// columns (whole code points; at least one if the string is not empty, so
+/// a caller splitting a long word always makes progress).
+size_t prefix_bytes(std::string_view cleaned, size_t width);
+
+/// Pad a cleaned string with spaces to `width` columns (never truncates).
+std::string pad_right(std::string_view cleaned, size_t width);
+std::string pad_left(std::string_view cleaned, size_t width);
+
+/// "0x7ffd5a1c2e40": lowercase, no padding (CONTRACT section 7).
+std::string hex(uint64_t value);
+/// 9980 -> "9,980"; no locale.
+std::string thousands(uint64_t value);
+/// 2097152 -> "2.0 MiB"; exact bytes below 1 KiB ("48 B").
+std::string human_bytes(uint64_t value);
+/// "-" for an absent value, else the decimal.
+std::string opt_int(const std::optional<int64_t> &value);
+
+/// The last path component ("/a/b/fixture.c" -> "fixture.c").
+std::string_view basename(std::string_view path);
+/// "fixture.c:14", "fixture.c", or "" when the file is unknown.
+std::string file_line(const std::optional<std::string> &file, const std::optional<uint32_t> &line,
+                      bool full_path = false);
+
+/// Remove trailing spaces (tables pad every cell).
+void trim_right(std::string &line);
+
+} // namespace frameaudit::render
