@@ -77,7 +77,8 @@ def python_frontend_dir() -> Path | None:
                     return Path(path)
         except (OSError, ValueError, subprocess.TimeoutExpired):
             pass
-    return None
+    package = build_dir() / "python" / "frameaudit"
+    return package if (package / "__init__.py").exists() else None
 
 
 # --- fixtures ---------------------------------------------------------------

@@ -1,0 +1,155 @@
+"""Byte-identical output of the two front-ends: the native plugin in one
+debugger, the Python commands in another, on the same cores. Every
+subcommand, text and JSON, errors included, and help texts."""
+
+import json
+import shutil
+import subprocess
+
+import pytest
+
+from native_helpers import (Session, find_fixture, kernel_core, native_plugin,
+                            python_frontend_dir)
+
+NESTED = find_fixture("nested", "gcc", "O0", "fp", "audit")
+THREADS = find_fixture("threads", "clang", "O2", "nofp", "plain") or \
+    find_fixture("threads", "gcc", "O0", "fp", "audit")
+PYTHON = python_frontend_dir()
+
+
+def _python_frontend_loads() -> bool:
+    if PYTHON is None:
+        return False
+    s = Session()
+    try:
+        succeeded, _, _ = s.cmd(f'command script import "{PYTHON}"')
+        return succeeded and s.cmd("help frameaudit audit")[0]
+    finally:
+        s.close()
+
+
+pytestmark = [
+    pytest.mark.skipif(not native_plugin().exists() or NESTED is None,
+                       reason="native plugin or fixtures not built"),
+    pytest.mark.skipif(not _python_frontend_loads(),
+                       reason=f"Python front-end not built or not loadable ({PYTHON})"),
+]
+
+COMMANDS = [
+    "fa chain", "fa chain -a", "fa chain -a -j", "fa chain --max-depth 3",
+    "fa audit", "fa audit -a", "fa audit -a -j", "fa audit -t 1 --json",
+    "fa regions", "fa regions -a", "fa regions -a -j",
+    "fa map", "fa map -a", "fa map --ascii", "fa map -a --ascii", "fa map -j",
+    "fa lint", "fa lint -j", "fa lint --format json", "fa lint libc.so.6",
+    # errors
+    "fa audit -t 4242", "fa audit --bogus", "fa map --max-depth 0", "fa lint nope.so",
+    "fa chain -t 1 -a", "fa regions extra",
+    # help
+    "fa audit --help", "fa lint -h",
+]
+HELP = ["help frameaudit", "help fa"] + [f"help frameaudit {s}" for s in
+                                         ("chain", "audit", "regions", "map", "lint")]
+
+
+class FrontEnds:
+    def __init__(self, native: Session, python: Session):
+        self.native, self.python = native, python
+
+    def both(self, command):
+        return self.native.cmd(command), self.python.cmd(command)
+
+
+@pytest.fixture
+def front_ends():
+    native, python = Session(), Session()
+    native.load_native()
+    python.load_python(PYTHON)
+    yield FrontEnds(native, python)
+    native.close()
+    python.close()
+
+
+def _minidump(exe, tmp):
+    s = Session()
+    try:
+        s.launch(exe, "break", tmp / "truth.json", tmp)
+        core = tmp / f"{exe.name}.dmp"
+        s.ok(f'process save-core --plugin-name=minidump --style=full "{core}"')
+        return core
+    finally:
+        s.close()
+
+
+@pytest.fixture(scope="module")
+def cores(tmp_path_factory):
+    made = {"minidump": (NESTED, _minidump(NESTED, tmp_path_factory.mktemp("md")))}
+    tmp = tmp_path_factory.mktemp("kernel")
+    if THREADS is not None:
+        core = kernel_core(THREADS, "segv", tmp / "truth.json", tmp)
+        if core:
+            made["kernel-threads"] = (THREADS, core)
+    return made
+
+
+@pytest.mark.parametrize("command", HELP + COMMANDS[-2:])
+def test_help_is_identical(front_ends, command):
+    native, python = front_ends.both(command)
+    assert native == python
+
+
+@pytest.mark.parametrize("command", ["fa audit", "fa chain", "fa regions", "fa map", "fa lint"])
+def test_no_target_errors_are_identical(front_ends, command):
+    native, python = front_ends.both(command)
+    assert native == python and not native[0]
+
+
+@pytest.mark.parametrize("kind", ["minidump", "kernel-threads"])
+@pytest.mark.parametrize("command", COMMANDS)
+def test_output_is_identical_on_a_core(front_ends, cores, kind, command):
+    if kind not in cores:
+        pytest.skip(f"cannot make a {kind} core here")
+    exe, core = cores[kind]
+    front_ends.native.load_core(exe, core)
+    front_ends.python.load_core(exe, core)
+    native, python = front_ends.both(command)
+    assert native == python
+    if command.endswith(("-j", "--json", "json")) and native[0]:
+        json.loads(native[1])
+
+
+def test_python_first_then_native_stays_out():
+    s = Session()
+    try:
+        s.load_python(PYTHON)
+        before = s.ok("help frameaudit audit")
+        s.ok(f'plugin load "{native_plugin()}"')
+        assert s.ok("help frameaudit audit") == before
+        assert s.fails("fa audit").startswith("error: no target")
+    finally:
+        s.close()
+
+
+def test_python_first_then_native_says_so():
+    """The plugin's message goes to the debugger's output: `lldb --batch`."""
+    lldb_exe = shutil.which("lldb-22") or shutil.which("lldb")
+    if not lldb_exe:
+        pytest.skip("no lldb executable")
+    out = subprocess.run([lldb_exe, "--batch", "--no-lldbinit",
+                          "-o", f'command script import "{PYTHON}"',
+                          "-o", f'plugin load "{native_plugin()}"'],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "frameaudit: a `frameaudit` command is already loaded; the native plugin stays out " \
+           "of the way." in out.stdout
+
+
+def test_native_first_then_python_stays_out():
+    s = Session()
+    try:
+        s.load_native()
+        before = s.ok("help frameaudit audit")
+        s.cmd(f'command script import "{PYTHON}"')
+        assert s.ok("help frameaudit audit") == before
+        assert s.fails("fa audit").startswith("error: no target")
+    finally:
+        s.close()
