@@ -265,7 +265,8 @@ def truth_problems(doc: dict, truth: dict) -> list[str]:
     (sra-fixture/1): each thread's call chain in its frames, every live block
     as a live region (base, size, reserved, function, call-site line), and
     no dead block reported live. Plain mode has no header: the size is then
-    only bounded by the reservation."""
+    only bounded by the reservation, and a block whose stub remnant a later
+    block covered only has to lie inside a live region of its function."""
     problems = []
     audit = truth["mode"] == "audit"
     threads = {t["tid"]: t for t in doc["threads"]}
@@ -286,6 +287,20 @@ def truth_problems(doc: dict, truth: dict) -> list[str]:
             if not block["live"]:
                 if region is not None and region["state"] == "live":
                     problems.append(f"{label}: dead block reported live")
+                continue
+            if region is None and not audit:
+                # Plain mode: a later block in the same frame covers the stub
+                # remnant of an earlier one, which is then only bounded by
+                # the frame's span: it must lie inside a live region there.
+                ptr = int(block["ptr"], 16)
+                covering = [r for r in thread["regions"]
+                            if int(r["base"], 16) <= ptr
+                            and ptr + block["size"] <= int(r["base"], 16) + r["reserved"]]
+                if not covering:
+                    problems.append(f"{label}: no region holds it")
+                elif not any(r["state"] == "live" and r["function"] == block["function"]
+                             for r in covering):
+                    problems.append(f"{label}: held by {[(r['id'], r['state'], r['function']) for r in covering]}")
                 continue
             if region is None:
                 problems.append(f"{label}: no region")
