@@ -13,7 +13,7 @@ function(frameaudit_register_native_plugin_tests)
     return()
   endif()
   set(dir ${PROJECT_SOURCE_DIR}/tests/integration)
-  foreach(part plugin live cores parity)
+  foreach(part plugin live cores parity matrix)
     add_test(NAME lldb.native.${part}
       COMMAND ${FRAMEAUDIT_PYTEST_PYTHON} -m pytest -q -p no:cacheprovider
               ${dir}/test_native_${part}.py
