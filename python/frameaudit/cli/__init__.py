@@ -1,0 +1,9 @@
+"""The frameaudit command-line tool (CONTRACT section 6): analyze, run, lint, paths.
+
+Started by the generated launcher `bin/frameaudit` (build tree or install
+prefix), or as `python3 -m frameaudit.cli` with the package on sys.path.
+"""
+
+from .main import main
+
+__all__ = ["main"]

@@ -1,0 +1,1 @@
+"""One module per subcommand: analyze, run, lint, paths."""

@@ -1,0 +1,126 @@
+"""The CLI's one door to the analysis core (frameaudit._core) and to the
+LLDB-backed Target (frameaudit.lldb_target).
+
+Everything the CLI prints comes from the core's renderers, byte for byte
+the same as the LLDB commands print; this module only picks what to render
+(a whole report as text plus the stack map of the crashing thread, JSON,
+SARIF) and counts findings for the exit status.
+"""
+
+import json
+from typing import Callable, List, Optional, Sequence, Tuple
+
+from .errors import EnvironmentProblem
+
+
+def import_core():
+    """frameaudit._core, or EnvironmentProblem (the native module is not built / not here)."""
+    try:
+        from .. import _core
+        return _core
+    except ImportError as e:
+        raise EnvironmentProblem(
+            f"cannot load frameaudit's native module frameaudit._core ({e}); "
+            "build the project (cmake --build build) or reinstall it")
+
+
+def core_error_type():
+    try:
+        return import_core().FrameauditError
+    except EnvironmentProblem:
+        return ()
+
+
+def make_lldb_target(sbtarget, sbprocess, core_path: Optional[str]):
+    """A frameaudit.Target over a loaded SBTarget/SBProcess (core or live)."""
+    try:
+        from .. import lldb_target
+    except ImportError as e:
+        raise EnvironmentProblem(f"cannot load frameaudit.lldb_target ({e})")
+    return lldb_target.LLDBTarget(sbtarget, sbprocess, core_path=core_path)
+
+
+def analyze_all_threads(target, progress: Optional[Callable[[int, int], None]] = None):
+    """Audit every thread; raises the core's FrameauditError when nothing can be analysed."""
+    core = import_core()
+    return core.analyze(target, all_threads=True, progress=progress)
+
+
+def selected_thread(report):
+    threads = list(report.threads)
+    for t in threads:
+        if t.is_selected:
+            return t
+    return threads[0] if threads else None
+
+
+def render_text(report, unicode: bool, color: bool) -> str:
+    """The report, then the stack map of the crashing (selected) thread."""
+    core = import_core()
+    text = core.render_text(report, unicode=unicode, color=color)
+    thread = selected_thread(report)
+    if thread is not None:
+        if not text.endswith("\n"):
+            text += "\n"
+        text += "\n" + core.render_map(report, thread, unicode=unicode, color=color)
+    return text
+
+
+def render_json(report) -> str:
+    return import_core().render_json(report)
+
+
+def render_sarif(reports: Sequence) -> str:
+    return import_core().render_sarif(list(reports))
+
+
+def counts(report) -> Tuple[int, int, int]:
+    """(errors, warnings, notes) of a report."""
+    s = report.summary
+    return int(s.errors), int(s.warnings), int(s.notes)
+
+
+def target_info(executable: Optional[str] = None, core: Optional[str] = None,
+                pid: Optional[int] = None):
+    return import_core().TargetInfo(executable=executable, core=core, pid=pid)
+
+
+def empty_report(executable: Optional[str], pid: Optional[int]):
+    """A document with no threads and no findings (`run` of a program that exited)."""
+    core = import_core()
+    return core.lint_report([], target_info(executable=executable, pid=pid))
+
+
+# --- several documents (cores analysed in separate worker processes) ------
+
+def join_json(documents: List[str]) -> str:
+    """One JSON array of per-core documents, printed as render_json_array prints it
+    (nlohmann ordered_json, indent 2, UTF-8 unescaped)."""
+    return json.dumps([json.loads(d) for d in documents], indent=2, ensure_ascii=False) + "\n"
+
+
+def join_sarif(documents: List[str]) -> str:
+    """One SARIF log with the runs of every per-core log, in order."""
+    logs = [json.loads(d) for d in documents]
+    merged = logs[0]
+    merged["runs"] = [run for log in logs for run in log.get("runs", [])]
+    return json.dumps(merged, indent=2, ensure_ascii=False) + "\n"
+
+
+# --- lint -------------------------------------------------------------------
+
+def lint_file(path: str):
+    return import_core().lint_elf_file(path)
+
+
+def render_lint(results: list, output_format: str) -> Tuple[str, Tuple[int, int, int]]:
+    core = import_core()
+    report = core.lint_report(results, core.TargetInfo(
+        executable=results[0].module if len(results) == 1 else None))
+    if output_format == "json":
+        text = core.render_json(report)
+    elif output_format == "sarif":
+        text = core.render_sarif([report])
+    else:
+        text = core.render_lint_text(results)
+    return text, counts(report)

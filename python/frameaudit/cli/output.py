@@ -1,0 +1,118 @@
+"""Where the document goes, and how text is drawn.
+
+- The document goes to stdout, or with -o to FILE (written whole, then
+  renamed into place: a crash never leaves half a SARIF file for CI to
+  upload).
+- Text uses Unicode box drawing when its destination is UTF-8 (a -o file is
+  always written as UTF-8; stdout when its encoding is UTF-8), else ASCII.
+  Colour only on a terminal, never with NO_COLOR or TERM=dumb.
+- While LLDB runs in-process, file descriptor 1 points at stderr, so nothing
+  LLDB (or the debuggee) prints can get into a JSON/SARIF document; the
+  document is written to the saved original stdout.
+"""
+
+import codecs
+import os
+import sys
+import tempfile
+from typing import Optional
+
+from .errors import CliError
+
+
+def _is_utf8(encoding: Optional[str]) -> bool:
+    try:
+        return bool(encoding) and codecs.lookup(encoding).name == "utf-8"
+    except LookupError:
+        return False
+
+
+def use_unicode(output_file: Optional[str]) -> bool:
+    if output_file is not None:
+        return True
+    return _is_utf8(getattr(sys.stdout, "encoding", None))
+
+
+def use_color(output_file: Optional[str]) -> bool:
+    if output_file is not None or os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+        return False
+    try:
+        return sys.stdout.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def check_output_path(path: Optional[str]) -> None:
+    """Fail early (exit 2) if -o FILE cannot be written, before any long work."""
+    if path is None:
+        return
+    directory = os.path.dirname(os.path.abspath(path)) or "."
+    if os.path.isdir(path):
+        raise CliError(f"{path}: is a directory; -o needs a file name")
+    if not os.path.isdir(directory):
+        raise CliError(f"{path}: cannot write the output: directory {directory} does not exist")
+    if not os.access(directory, os.W_OK):
+        raise CliError(f"{path}: cannot write the output: directory {directory} is not writable")
+
+
+class StdoutGuard:
+    """Point fd 1 at stderr while LLDB runs; write() goes to the real stdout."""
+
+    def __init__(self):
+        self._saved: Optional[int] = None
+
+    @property
+    def saved(self) -> int:
+        """The original stdout (valid until restore())."""
+        return self._saved if self._saved is not None else 1
+
+    def __enter__(self):
+        sys.stdout.flush()
+        self._saved = os.dup(1)
+        os.dup2(2, 1)
+        return self
+
+    def __exit__(self, *exc):
+        self.restore()
+        return False
+
+    def restore(self) -> None:
+        if self._saved is not None:
+            try:
+                sys.stdout.flush()
+            except (OSError, ValueError):
+                pass
+            os.dup2(self._saved, 1)
+            os.close(self._saved)
+            self._saved = None
+
+
+def write_document(text: str, output_file: Optional[str]) -> None:
+    if output_file is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    path = os.path.abspath(output_file)
+    directory = os.path.dirname(path)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".frameaudit-", dir=directory)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+                f.write(text)
+            mode = 0o666 & ~_umask()
+            os.chmod(tmp, mode)
+            os.replace(tmp, path)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise
+    except OSError as e:
+        raise CliError(f"{output_file}: cannot write the output: {e.strerror or e}")
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
