@@ -72,18 +72,24 @@ sra_alloc:
 #endif
         movq    %rsp, %rbp                      /* RBP = relocated stub: CFA = R - reserved */
         leaq    16(%rsp), %rax                  /* the block, = caller's RSP after return */
+        .cfi_remember_state
         leave
         .cfi_def_cfa %rsp, 8
+        .cfi_restore %rbp
         ret
 
-        .cfi_def_cfa %rbp, 16
+        /* Both paths below branch from where the CFA is RBP + 16 = R and
+         * RBP is saved at R - 16. */
+        .cfi_restore_state
 .Lfail:
         xorl    %eax, %eax
+        .cfi_remember_state
         popq    %rbp
         .cfi_def_cfa %rsp, 8
+        .cfi_restore %rbp
         ret
 
-        .cfi_def_cfa %rbp, 16
+        .cfi_restore_state
 .Linit:
         pushq   %rdi
         subq    $8, %rsp
