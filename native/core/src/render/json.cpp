@@ -29,8 +29,16 @@ Json nonempty_string(const std::string &value) {
   return value.empty() ? Json(nullptr) : json_string(value);
 }
 
-Json frame_json(const Frame &f) {
+/// An object whose key count is known: reserving spares the reallocations
+/// that copy every key (ordered_map keys are const, so they cannot move).
+Json object_of(size_t keys) {
   Json j = Json::object();
+  j.get_ptr<Json::object_t *>()->reserve(keys);
+  return j;
+}
+
+Json frame_json(const Frame &f) {
+  Json j = object_of(15);
   j["index"] = f.index;
   j["pc"] = json_address(f.pc);
   j["cfa"] = opt_address(f.cfa);
@@ -56,7 +64,7 @@ Json frame_json(const Frame &f) {
 }
 
 Json region_json(const Region &r) {
-  Json j = Json::object();
+  Json j = object_of(9);
   j["id"] = json_string(r.id);
   j["base"] = json_address(r.base);
   j["size"] = r.size;
@@ -114,7 +122,7 @@ Json thread_json(const ThreadReport &t) {
 }
 
 Json finding_json(const Finding &f) {
-  Json j = Json::object();
+  Json j = object_of(10);
   j["kind"] = json_string(f.kind);
   j["severity"] = to_string(f.severity);
   j["thread"] = opt_number(f.thread);
@@ -178,19 +186,155 @@ std::string dump_json(const Json &value) {
   return value.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
 }
 
+namespace {
+
+// --- streaming -------------------------------------------------------------
+// A stack of a million frames would need gigabytes as one nlohmann tree, so
+// the document's skeleton (report, threads, the frame/region/finding arrays)
+// is written directly and only each leaf object goes through nlohmann. The
+// bytes are exactly those of dump_json(report_json(...)) (a unit test says so).
+
+void newline(std::string &out, int depth) {
+  out += '\n';
+  out.append(static_cast<size_t>(depth) * 2, ' ');
+}
+
+/// A value pretty-printed as if it sat `depth` levels deep in the document.
+void put_value(std::string &out, const Json &value, int depth) {
+  const std::string text = value.dump(2, ' ', false, Json::error_handler_t::replace);
+  size_t start = 0;
+  for (size_t nl = text.find('\n'); nl != std::string::npos; nl = text.find('\n', start)) {
+    out.append(text, start, nl + 1 - start);
+    out.append(static_cast<size_t>(depth) * 2, ' ');
+    start = nl + 1;
+  }
+  out.append(text, start, std::string::npos);
+}
+
+class ObjectWriter {
+public:
+  ObjectWriter(std::string &out, int depth) : out_(out), depth_(depth) {}
+  /// Keys are constants of this file: plain ASCII, nothing to escape.
+  void key(std::string_view k) {
+    out_ += first_ ? "{" : ",";
+    first_ = false;
+    newline(out_, depth_ + 1);
+    out_ += '"';
+    out_ += k;
+    out_ += "\": ";
+  }
+  void field(std::string_view k, const Json &value) {
+    key(k);
+    put_value(out_, value, depth_ + 1);
+  }
+  template <class Range, class Each> void array(std::string_view k, const Range &items, Each each) {
+    key(k);
+    if (items.empty()) {
+      out_ += "[]";
+      return;
+    }
+    out_ += '[';
+    bool first = true;
+    for (const auto &item : items) {
+      if (!first)
+        out_ += ',';
+      first = false;
+      newline(out_, depth_ + 2);
+      each(item, depth_ + 2);
+    }
+    newline(out_, depth_ + 1);
+    out_ += ']';
+  }
+  void close() {
+    if (first_) {
+      out_ += "{}";
+      return;
+    }
+    newline(out_, depth_);
+    out_ += '}';
+  }
+
+private:
+  std::string &out_;
+  int depth_;
+  bool first_ = true;
+};
+
+void write_thread(std::string &out, const ThreadReport &t, int depth) {
+  // Same keys as thread_json, in the same order.
+  const Json whole = [&] {
+    ThreadReport head;
+    head.tid = t.tid;
+    head.index = t.index;
+    head.name = t.name;
+    head.stack = t.stack;
+    head.registers.rip = t.registers.rip;
+    head.registers.rsp = t.registers.rsp;
+    head.registers.rbp = t.registers.rbp;
+    head.chain_end = t.chain_end;
+    head.chain_end_detail = t.chain_end_detail;
+    head.stop_reason = t.stop_reason;
+    head.is_selected = t.is_selected;
+    return thread_json(head); // frames and regions empty: streamed below
+  }();
+  ObjectWriter o(out, depth);
+  for (auto it = whole.begin(); it != whole.end(); ++it) {
+    if (it.key() == "frames")
+      o.array("frames", t.frames, [&](const Frame &f, int d) { put_value(out, frame_json(f), d); });
+    else if (it.key() == "regions")
+      o.array("regions", t.regions,
+              [&](const Region &r, int d) { put_value(out, region_json(r), d); });
+    else
+      o.field(it.key(), it.value());
+  }
+  o.close();
+}
+
+void write_report(std::string &out, const Report &report, int depth) {
+  ObjectWriter o(out, depth);
+  o.field("schema", "frameaudit/1");
+  Json tool = Json::object();
+  tool["name"] = "frameaudit";
+  tool["version"] = json_string(report.tool_version);
+  o.field("tool", tool);
+  o.field("target", target_json(report.target));
+  o.array("threads", report.threads,
+          [&](const ThreadReport &t, int d) { write_thread(out, t, d); });
+  o.array("findings", report.findings,
+          [&](const Finding &f, int d) { put_value(out, finding_json(f), d); });
+  o.field("summary", summary_json(report.summary));
+  o.close();
+}
+
+} // namespace
+
+std::string stream_json(const Report &report) {
+  std::string out;
+  write_report(out, report, 0);
+  out += '\n';
+  return out;
+}
+
+std::string stream_json_array(const std::vector<Report> &reports) {
+  if (reports.empty())
+    return "[]\n";
+  std::string out = "[";
+  for (size_t i = 0; i < reports.size(); ++i) {
+    out += i ? ",\n  " : "\n  ";
+    write_report(out, reports[i], 1);
+  }
+  out += "\n]\n";
+  return out;
+}
+
 } // namespace render
 
 std::string render_json(const Report &report) {
-  return render::guarded([&] { return render::dump_json(render::report_json(report)); });
+  return render::guarded([&] { return render::stream_json(report); });
 }
 
 std::string render_json_array(const std::vector<Report> &reports) {
-  return render::guarded([&] {
-    render::Json array = render::Json::array();
-    for (const Report &r : reports)
-      array.push_back(render::report_json(r));
-    return render::dump_json(array);
-  });
+  return render::guarded([&] { return render::stream_json_array(reports); });
 }
 
 } // namespace frameaudit

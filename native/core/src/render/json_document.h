@@ -4,6 +4,8 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
 
 #include "frameaudit/report.h"
 
@@ -19,6 +21,11 @@ Json json_address(uint64_t value);
 Json target_json(const TargetInfo &target);
 Json summary_json(const Summary &summary);
 Json report_json(const Report &report);
+
+/// The document written straight into a string, without building the tree
+/// (bounded memory for deep stacks); same bytes as dump_json(report_json()).
+std::string stream_json(const Report &report);
+std::string stream_json_array(const std::vector<Report> &reports);
 
 /// Pretty-printed with 2-space indent and a trailing newline; never throws
 /// on odd strings (they are already valid UTF-8, and replaced if not).

@@ -479,6 +479,7 @@ std::string MapDrawer::draw() {
   attach_marks(unattached);
   out += assemble(unattached);
   if (!elsewhere_.empty()) {
+    out += "\n";
     std::string text = "Regions outside the drawn frames:";
     for (const Region *r : elsewhere_)
       text += " " + clean(r->id) + " (" + hex(r->base) + ")";

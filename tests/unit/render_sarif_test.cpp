@@ -1,0 +1,216 @@
+// render_sarif_test.cpp: the SARIF mapping (docs/formats.md): one run per
+// report, one rule per finding kind, results pointing at valid rules with
+// the right levels, located where the finding has a file (and anchored at
+// the binary otherwise), addresses in properties. Microsoft's validator runs
+// on the same sample in tests/sarif (CTest label `sarif`).
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "../sarif/sample_report.h"
+#include "frameaudit/render.h"
+
+namespace frameaudit {
+namespace {
+
+using json = nlohmann::json;
+
+json parse(const std::string &text) {
+  json j = json::parse(text, nullptr, false);
+  EXPECT_FALSE(j.is_discarded());
+  return j;
+}
+
+json sample_log() { return parse(render_sarif({sample::full_report(), sample::empty_report()})); }
+
+TEST(RenderSarif, TopLevel) {
+  const std::string text = render_sarif({sample::full_report()});
+  EXPECT_EQ(text.back(), '\n');
+  const json log = parse(text);
+  EXPECT_EQ(log["version"], "2.1.0");
+  EXPECT_EQ(log["$schema"], "https://json.schemastore.org/sarif-2.1.0.json");
+  ASSERT_EQ(log["runs"].size(), 1u);
+  EXPECT_EQ(parse(render_sarif({}))["runs"], json::array());
+}
+
+TEST(RenderSarif, OneRunPerReport) {
+  const json log = sample_log();
+  ASSERT_EQ(log["runs"].size(), 2u);
+  EXPECT_EQ(log["runs"][0]["results"].size(), sample::all_findings().size());
+  EXPECT_EQ(log["runs"][1]["results"], json::array());
+}
+
+TEST(RenderSarif, OneRulePerFindingKind) {
+  const json log = sample_log();
+  for (const json &run : log["runs"]) {
+    const json &driver = run["tool"]["driver"];
+    EXPECT_EQ(driver["name"], "frameaudit");
+    EXPECT_EQ(driver["version"], "0.1.0");
+    const json &rules = driver["rules"];
+    ASSERT_EQ(rules.size(), finding_kinds().size());
+    for (size_t i = 0; i < rules.size(); ++i) {
+      const FindingKindInfo &k = finding_kinds()[i];
+      const json &rule = rules[i];
+      EXPECT_EQ(rule["id"], k.kind);
+      const std::string name = rule["name"].get<std::string>();
+      EXPECT_TRUE(std::isupper(static_cast<unsigned char>(name[0]))) << name;
+      EXPECT_EQ(name.find('-'), std::string::npos) << name;
+      EXPECT_FALSE(rule["shortDescription"]["text"].get<std::string>().empty());
+      EXPECT_FALSE(rule["fullDescription"]["text"].get<std::string>().empty());
+      EXPECT_FALSE(rule["help"]["text"].get<std::string>().empty());
+      EXPECT_EQ(rule["defaultConfiguration"]["level"], to_string(k.default_severity));
+    }
+    EXPECT_EQ(rules[0]["name"], "BrokenChain");
+    EXPECT_EQ(rules[8]["name"], "StackExhaustionRisk");
+  }
+}
+
+TEST(RenderSarif, EveryFindingKindIsCoveredBySample) {
+  // The validator test is only as good as its sample: every kind, and with
+  // and without source locations.
+  std::set<std::string> kinds;
+  bool with_file = false, without_file = false;
+  for (const Finding &f : sample::all_findings()) {
+    kinds.insert(f.kind);
+    (f.file ? with_file : without_file) = true;
+  }
+  for (const FindingKindInfo &k : finding_kinds())
+    EXPECT_TRUE(kinds.count(k.kind)) << k.kind;
+  EXPECT_TRUE(with_file);
+  EXPECT_TRUE(without_file);
+}
+
+TEST(RenderSarif, ResultsPointAtTheirRules) {
+  const json log = sample_log();
+  const json &run = log["runs"][0];
+  const auto findings = sample::all_findings();
+  ASSERT_EQ(run["results"].size(), findings.size());
+  for (size_t i = 0; i < findings.size(); ++i) {
+    const json &result = run["results"][i];
+    EXPECT_EQ(result["ruleId"], findings[i].kind);
+    const size_t index = result["ruleIndex"].get<size_t>();
+    ASSERT_LT(index, run["tool"]["driver"]["rules"].size());
+    EXPECT_EQ(run["tool"]["driver"]["rules"][index]["id"], findings[i].kind);
+    EXPECT_EQ(result["level"], to_string(findings[i].severity));
+    const std::string message = result["message"]["text"].get<std::string>();
+    EXPECT_EQ(message.back(), '.') << "SARIF messages are sentences";
+    EXPECT_TRUE(result["partialFingerprints"]["frameauditFinding/v1"].is_string());
+  }
+  // A message without a final period gets one; the text is otherwise as is.
+  EXPECT_EQ(run["results"][6]["message"]["text"],
+            "Frame #0's span exceeds its static size by 4096 bytes and nothing explains it.");
+}
+
+TEST(RenderSarif, SourceLocations) {
+  const json results = sample_log()["runs"][0]["results"];
+  // unwinder-mismatch: absolute path, line, function.
+  const json &loc = results[1]["locations"][0];
+  EXPECT_EQ(loc["physicalLocation"]["artifactLocation"]["uri"],
+            "file:///src/tests/fixtures/fixture.c");
+  EXPECT_FALSE(loc["physicalLocation"]["artifactLocation"].contains("uriBaseId"));
+  EXPECT_EQ(loc["physicalLocation"]["region"]["startLine"], 22);
+  EXPECT_EQ(loc["logicalLocations"][0]["name"], "level2");
+  EXPECT_EQ(loc["logicalLocations"][0]["kind"], "function");
+  // region-overflow: a relative path is relative to SRCROOT, declared on the run.
+  const json &rel = results[3]["locations"][0]["physicalLocation"]["artifactLocation"];
+  EXPECT_EQ(rel["uri"], "fixture.c");
+  EXPECT_EQ(rel["uriBaseId"], "SRCROOT");
+  EXPECT_TRUE(sample_log()["runs"][0]["originalUriBaseIds"].contains("SRCROOT"));
+  // dangling-pointer: spaces, '#' and non-ASCII are percent-encoded.
+  EXPECT_EQ(results[4]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+            "file:///src/dir%20with%20space/fixture%20%C3%BC%231.c");
+}
+
+TEST(RenderSarif, FindingsWithoutSourceAreAnchoredAtTheBinary) {
+  // GitHub code scanning rejects a log with an unlocated result.
+  const json run = sample_log()["runs"][0];
+  for (const json &result : run["results"]) {
+    ASSERT_TRUE(result.contains("locations")) << result.dump();
+    const json &physical = result["locations"][0]["physicalLocation"];
+    EXPECT_TRUE(physical["artifactLocation"]["uri"].is_string());
+    EXPECT_GE(physical["region"]["startLine"].get<int>(), 1);
+  }
+  const json &broken = run["results"][0]["locations"][0];
+  EXPECT_EQ(broken["physicalLocation"]["artifactLocation"]["uri"],
+            "file:///src/build/tests/fixtures/fixture");
+  EXPECT_EQ(broken["physicalLocation"]["region"]["startLine"], 1);
+  EXPECT_FALSE(broken.contains("logicalLocations"));
+
+  // Without an executable the core is the anchor; without either, no location.
+  Report report = sample::empty_report();
+  report.findings = sample::all_findings();
+  report.target.core = "/tmp/core";
+  EXPECT_EQ(parse(render_sarif({report}))["runs"][0]["results"][0]["locations"][0]
+                 ["physicalLocation"]["artifactLocation"]["uri"],
+            "file:///tmp/core");
+  report.target.core.reset();
+  const json bare = parse(render_sarif({report}))["runs"][0]["results"];
+  EXPECT_FALSE(bare[0].contains("locations"));
+  EXPECT_FALSE(bare[7].contains("locations"));
+  EXPECT_TRUE(bare[6]["locations"][0].contains("logicalLocations"));
+}
+
+TEST(RenderSarif, PropertiesHoldAddressesAndIds) {
+  const json results = sample_log()["runs"][0]["results"];
+  const json &relocated = results[2]["properties"];
+  EXPECT_EQ(relocated["address"], "0x7ffc9b1f4e60");
+  EXPECT_EQ(relocated["thread"], 1);
+  EXPECT_EQ(relocated["tid"], 4242);
+  EXPECT_EQ(relocated["frame"], 1);
+  EXPECT_EQ(relocated["pc"], "0x401236");
+  EXPECT_EQ(relocated["region"], "t1.r0");
+  EXPECT_FALSE(results[8].contains("properties")); // nothing to say
+}
+
+TEST(RenderSarif, RunProperties) {
+  const json run = sample_log()["runs"][0];
+  EXPECT_EQ(run["properties"]["schema"], "frameaudit/1");
+  EXPECT_EQ(run["properties"]["target"]["core"], "/tmp/cores/core.fixture.4242");
+  EXPECT_EQ(run["properties"]["summary"]["errors"], 4);
+  EXPECT_EQ(run["properties"]["threads"][0]["chain_end"], "outermost");
+  EXPECT_EQ(run["properties"]["threads"][0]["selected"], true);
+  ASSERT_EQ(run["artifacts"].size(), 2u);
+  EXPECT_EQ(run["artifacts"][0]["location"]["uri"], "file:///src/build/tests/fixtures/fixture");
+  EXPECT_EQ(run["artifacts"][1]["roles"], json::array({"analysisTarget", "memoryContents"}));
+}
+
+TEST(RenderSarif, UnknownKindGetsItsOwnRule) {
+  Report report = sample::empty_report();
+  Finding f;
+  f.kind = "future-kind";
+  f.severity = Severity::Note;
+  f.message = "Something new";
+  report.findings = {f, f};
+  const json run = parse(render_sarif({report}))["runs"][0];
+  const json &rules = run["tool"]["driver"]["rules"];
+  ASSERT_EQ(rules.size(), finding_kinds().size() + 1);
+  EXPECT_EQ(rules.back()["id"], "future-kind");
+  EXPECT_EQ(rules.back()["name"], "FutureKind");
+  EXPECT_EQ(run["results"][0]["ruleIndex"], finding_kinds().size());
+  EXPECT_EQ(run["results"][1]["ruleIndex"], finding_kinds().size());
+}
+
+TEST(RenderSarif, FingerprintsIgnoreAddresses) {
+  Report a = sample::full_report();
+  Report b = sample::full_report();
+  for (Finding &f : b.findings)
+    if (f.address)
+      *f.address += 0x1000; // another run, another ASLR slide
+  const json ra = parse(render_sarif({a}))["runs"][0]["results"];
+  const json rb = parse(render_sarif({b}))["runs"][0]["results"];
+  for (size_t i = 0; i < ra.size(); ++i)
+    EXPECT_EQ(ra[i]["partialFingerprints"], rb[i]["partialFingerprints"]);
+  EXPECT_NE(ra[0]["partialFingerprints"], ra[1]["partialFingerprints"]);
+}
+
+TEST(RenderSarif, HostileNamesAndDeterminism) {
+  const std::string a = render_sarif({sample::full_report()});
+  EXPECT_EQ(a, render_sarif({sample::full_report()}));
+  const json log = parse(a); // parses: all strings valid UTF-8
+  EXPECT_EQ(log["runs"][0]["results"][6]["locations"][0]["logicalLocations"][0]["name"],
+            "bad\xef\xbf\xbd\xef\xbf\xbd name");
+}
+
+} // namespace
+} // namespace frameaudit
