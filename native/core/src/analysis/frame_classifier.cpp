@@ -60,7 +60,7 @@ void measure_frames(ThreadWork &work) {
     const FrameFacts &facts = work.walk.facts[i];
     if (facts.static_at_pc)
       f.static_size = facts.static_at_pc;
-    else if (facts.fn && facts.fn->info.decoded)
+    else if (facts.fn && facts.fn->has_frame_pointer() && !facts.setup_contradicted)
       f.static_size = facts.fn->info.static_size;
     if (f.cfa && f.rsp && *f.cfa >= *f.rsp)
       f.span = static_cast<int64_t>(*f.cfa - *f.rsp);
@@ -93,6 +93,13 @@ void classify_frames(TargetCache &cache, ThreadWork &work) {
     if (!fn || !fn->info.decoded) {
       f.kind = FrameKind::Unknown;
       f.note = "function bounds or code unknown";
+      continue;
+    }
+    if (!fn->has_frame_pointer() || facts.setup_contradicted) {
+      // The RBP pair this frame was given belongs to the nearest caller that
+      // keeps a frame pointer: its span covers more than its own frame.
+      f.kind = FrameKind::Unknown;
+      f.note = fn->fragment ? "split-off part of a function" : facts.setup_contradicted ? "frame setup not decodable" : "no frame pointer: span includes callers' frames";
       continue;
     }
     if (!f.dynamic_bytes) {

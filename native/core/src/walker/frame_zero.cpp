@@ -20,6 +20,10 @@ FrameZero locate_frame_zero(TargetCache &cache, const ThreadSnapshot &thread) {
     z.how = "function unknown: assumed to have its frame pointer set up";
     return z;
   }
+  if (fn->fragment) {
+    z.how = "in a split-off part of its function: the parent's frame pointer is set up";
+    return z;
+  }
   const PrologueState st = prologue_state_at(fn->info, fn->code, regs.rip);
   const bool body = st.frame_pointer_set && !st.in_epilogue;
   if (body) {

@@ -80,6 +80,18 @@ private:
   }
   bool check_return(ChainLink &link, uint64_t ret, const std::string &where);
   void end_at_zero_rbp();
+  // A return address that passes the link checks.
+  bool plausible_return_value(uint64_t ret) {
+    return ret != 0 && cache_.is_executable(ret) && !cache_.calls_before(ret).empty();
+  }
+  bool plausible_return(uint64_t slot) {
+    const auto ret = thread_.image.u64(slot);
+    return ret && plausible_return_value(*ret);
+  }
+  // A frame-pointer pair at rbp for a frame whose RSP is rsp.
+  bool plausible_pair(uint64_t rbp, uint64_t rsp) {
+    return rbp % 8 == 0 && rbp >= rsp && in_stack(rbp, 16) && plausible_return(rbp + 8);
+  }
 
   TargetCache &cache_;
   const ThreadSnapshot &thread_;
@@ -175,6 +187,17 @@ WalkResult Walker::run() {
 
   uint64_t slot = regs.rbp; // the pair address of the frame being finished
   uint64_t floor = regs.rsp; // the pair must lie at or above this
+  if (!z.rbp_based && !plausible_return(z.return_slot) && plausible_pair(regs.rbp, regs.rsp)) {
+    // The decoded prologue state put the return address where there is
+    // none (a prologue the decoder misread, code reached by a jump from
+    // another function), while RBP holds a sound pair: trust RBP, as LLDB
+    // falls back from assembly inspection to the frame-pointer plan.
+    z.rbp_based = true;
+    r_.facts[0].position = FramePosition::Body;
+    r_.facts[0].static_at_pc.reset();
+    r_.facts[0].setup_contradicted = true;
+    r_.frames[0].note = "decoded frame setup contradicted by the stack: frame pointer used";
+  }
   if (!z.rbp_based) {
     // Frame 0's return address is found from RSP; its caller's RBP is in a
     // register or in the slot the prologue pushed it to.
@@ -220,6 +243,12 @@ WalkResult Walker::run() {
 
   for (;;) {
     Frame &f = r_.frames.back();
+    if (f.index > 0 && is_entry_function(f.function)) {
+      // glibc's start-up code keeps no frame pointer: what its RBP holds is
+      // not a pair (often 0 or 1), and nothing calls it.
+      stop(ChainEnd::Outermost, frame_label(f) + " is where the thread begins: the walk ends there.");
+      break;
+    }
     if (slot == 0) {
       end_at_zero_rbp();
       break;

@@ -72,8 +72,11 @@ const Symbol &TargetCache::symbol(uint64_t pc) {
     return it->second;
   ++symbolize_calls_;
   Symbol s = target_.symbolize(pc);
-  if (s.function)
+  if (s.function) {
+    if (s.function_start && s.function->find(".cold") != std::string::npos)
+      fragments_[*s.function_start] = true;
     s.function = plain_function_name(*s.function);
+  }
   for (auto &name : s.inlined)
     name = plain_function_name(name);
   return symbols_.emplace(pc, std::move(s)).first->second;
@@ -87,6 +90,7 @@ FunctionFacts &TargetCache::facts_for(uint64_t start, uint64_t end, const Symbol
   f.start = start;
   f.end = end;
   f.name = sym.function;
+  f.fragment = fragments_.count(start) > 0;
   const uint64_t size = end > start ? std::min(end - start, kMaxFunctionBytes) : 0;
   if (size > 0) {
     f.code.resize(size);

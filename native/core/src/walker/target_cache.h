@@ -29,6 +29,11 @@ struct FunctionFacts {
   bool is_allocator = false;       ///< this is sra_alloc (or its PLT stub)
   AllocatorMode mode = AllocatorMode::Unknown; ///< for allocators
   bool calls_allocator = false;    ///< some call inside targets the allocator
+  /// A split-off part of a function (GCC's `f.cold`): it runs inside its
+  /// parent's frame, so its own (absent) prologue says nothing.
+  bool fragment = false;
+  /// The function keeps a frame pointer: the RBP pair describes its frame.
+  bool has_frame_pointer() const { return info.decoded && info.has_frame_pointer && !fragment; }
 };
 
 /// The allocator call just before a return address, if there is one.
@@ -88,6 +93,7 @@ private:
   std::unordered_map<uint64_t, std::vector<CallSiteInfo>> calls_before_;
   std::unordered_map<uint64_t, std::optional<AllocatorCall>> allocator_calls_;
   std::unordered_map<uint64_t, bool> allocator_addresses_;
+  std::unordered_map<uint64_t, bool> fragments_; ///< function start -> raw name marks a cold part
   std::optional<AllocatorMode> mode_;
   size_t symbolize_calls_ = 0;
   mutable size_t last_region_ = 0; ///< lookup hint: stacks hit the same mappings

@@ -36,6 +36,9 @@ struct FrameFacts {
   FramePosition position = FramePosition::Body;
   /// Frame 0 outside its body: CFA - RSP at the pc (the frame's static size there).
   std::optional<int64_t> static_at_pc;
+  /// The decoded frame setup was contradicted by the stack (frame 0's return
+  /// address was not where the prologue state put it): sizes are unknown.
+  bool setup_contradicted = false;
 };
 
 struct WalkResult {
