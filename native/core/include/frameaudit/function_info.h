@@ -77,9 +77,11 @@ struct FunctionInfo {
   bool decoded = false;           ///< false if the bytes could not be decoded at all
   bool has_frame_pointer = false; ///< push %rbp; mov %rsp,%rbp in the prologue
   bool realigns_stack = false;    ///< and $-N,%rsp after the frame setup
-  bool dynamic_alloca = false;    ///< sub %reg,%rsp (compiler-known dynamic allocation)
-  int callee_saved_pushes = 0;    ///< pushes after the frame setup
-  int64_t fixed_sub = 0;          ///< sub $N,%rsp in the prologue
+  /// Compiler-known dynamic allocation: sub %reg,%rsp, or (clang -O0) RSP
+  /// loaded from a register outside an epilogue.
+  bool dynamic_alloca = false;
+  int callee_saved_pushes = 0; ///< pushes after the frame setup
+  int64_t fixed_sub = 0;       ///< sub $N,%rsp in the prologue
   /// CFA - RSP once the prologue is done (8 + pushes*8 + fixed_sub), i.e. the
   /// static frame size the prologue sets up, including the return address.
   int64_t static_size = 0;

@@ -204,15 +204,25 @@ FunctionInfo decode_function(std::span<const uint8_t> code, uint64_t start) {
   fi.prologue_end = start;
   if (insns.empty())
     return fi;
-  scan_prologue(insns, fi);
+  const size_t scan_end = scan_prologue(insns, fi).last;
 
   std::unordered_set<uint64_t> targets;
-  for (const Insn &in : insns) {
+  for (size_t i = 0; i < insns.size(); ++i) {
+    const Insn &in = insns[i];
     if ((in.op == Op::Jmp || in.op == Op::Jcc) && in.target && *in.target >= fi.start &&
         *in.target < fi.end)
       targets.insert(*in.target);
     if (in.op == Op::SubRspReg)
       fi.dynamic_alloca = true;
+    // clang -O0 allocates with `mov %rax,%rsp` (RSP computed from itself);
+    // an RSP load right before a return is an epilogue (GCC's DRAP), not that.
+    if (in.op == Op::SetRspOther && i >= scan_end) {
+      bool returns = false;
+      for (size_t k = i + 1; k < insns.size() && k <= i + 3; ++k)
+        returns |= insns[k].op == Op::Ret || insns[k].op == Op::Jmp;
+      if (!returns)
+        fi.dynamic_alloca = true;
+    }
   }
   const bool frameless = !fi.has_frame_pointer && fi.static_size == 8;
   for (size_t i = 0; i < insns.size(); ++i) {

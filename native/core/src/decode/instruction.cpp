@@ -24,6 +24,14 @@ const ZydisFormatter &formatter() {
   static const ZydisFormatter f = [] {
     ZydisFormatter fmt;
     ZydisFormatterInit(&fmt, ZYDIS_FORMATTER_STYLE_ATT);
+    // Read like objdump: lowercase hex, no zero padding.
+    ZydisFormatterSetProperty(&fmt, ZYDIS_FORMATTER_PROP_HEX_UPPERCASE, ZYAN_FALSE);
+    ZydisFormatterSetProperty(&fmt, ZYDIS_FORMATTER_PROP_ADDR_PADDING_ABSOLUTE,
+                              ZYDIS_PADDING_DISABLED);
+    ZydisFormatterSetProperty(&fmt, ZYDIS_FORMATTER_PROP_ADDR_PADDING_RELATIVE,
+                              ZYDIS_PADDING_DISABLED);
+    ZydisFormatterSetProperty(&fmt, ZYDIS_FORMATTER_PROP_DISP_PADDING, ZYDIS_PADDING_DISABLED);
+    ZydisFormatterSetProperty(&fmt, ZYDIS_FORMATTER_PROP_IMM_PADDING, ZYDIS_PADDING_DISABLED);
     return fmt;
   }();
   return f;
@@ -122,6 +130,15 @@ void classify(const ZydisDecodedInstruction &in, const ZydisDecodedOperand *ops,
       out.rsp_size = op.size / 8;
     }
   }
+  if ((in.mnemonic == ZYDIS_MNEMONIC_OR || in.mnemonic == ZYDIS_MNEMONIC_XOR ||
+       in.mnemonic == ZYDIS_MNEMONIC_ADD || in.mnemonic == ZYDIS_MNEMONIC_SUB) &&
+      n == 2 && ops[0].type == ZYDIS_OPERAND_TYPE_MEMORY &&
+      ops[1].type == ZYDIS_OPERAND_TYPE_IMMEDIATE && ops[1].imm.value.u == 0)
+    out.probe = true;
+  if (in.mnemonic == ZYDIS_MNEMONIC_NOP || in.mnemonic == ZYDIS_MNEMONIC_FNOP ||
+      (in.mnemonic == ZYDIS_MNEMONIC_XCHG && n == 2 && ops[0].type == ZYDIS_OPERAND_TYPE_REGISTER &&
+       ops[1].type == ZYDIS_OPERAND_TYPE_REGISTER && ops[0].reg.value == ops[1].reg.value))
+    out.padding = true;
 
   switch (in.meta.category) {
   case ZYDIS_CATEGORY_CALL:

@@ -70,6 +70,10 @@ struct Insn {
   /// implicit ones): rsp_disp is its displacement, rsp_size its byte size.
   bool rsp_memory = false;
   bool rsp_lea = false; ///< the RSP-based operand is an address computation (lea)
+  /// or/xor/add/sub $0 to memory: a stack probe (-fstack-clash-protection),
+  /// which leaves the memory as it was.
+  bool probe = false;
+  bool padding = false; ///< a nop of any length (alignment padding)
   int64_t rsp_disp = 0;
   uint32_t rsp_size = 0;
 
