@@ -85,6 +85,7 @@ _LONG_ONLY_SHORTS = "\x01\x02\x03\x04\x05\x06\x07"
 _VALUE_TYPES = {
     "thread": "eArgTypeThreadIndex",
     "max-depth": "eArgTypeCount",
+    "format": "eArgTypeFormat",
 }
 
 

@@ -6,10 +6,11 @@ relocating) shows a frame whose CFA jumps by the allocation's size. This
 module says what is going on:
 
 - ``SraAllocRecognizer``, registered with
-  ``frame recognizer add -l frameaudit.recognizer.SraAllocRecognizer -n sra_alloc``:
+  ``frame recognizer add -l frameaudit.recognizer.SraAllocRecognizer -x -s ".*" -n "^sra_alloc$"``:
   ``frame variable`` in an sra_alloc frame shows recognized arguments
-  ``sra_alloc_state`` (one sentence), ``requested_size``, ``reserved``,
-  ``caller_rsp_before`` and ``caller_rsp_after``.
+  ``requested_size``, ``reserved``, ``caller_rsp_before`` and
+  ``caller_rsp_after`` (the sentence is in the frame line: a char array
+  would print as separate characters in an assembler frame).
 - ``frame_annotation``, added to LLDB's ``frame-format`` as
   ``${script.frame:frameaudit.recognizer.frame_annotation}``: ``bt``,
   ``frame info`` and the stop display end an sra_alloc frame's line with
@@ -182,12 +183,15 @@ class SraAllocRecognizer:
         if state is None:
             return []
         target = frame.GetThread().GetProcess().GetTarget()
-        values = [_string_value(target, "sra_alloc_state", state.sentence())]
+        values = []
         for name, value in (("requested_size", state.size), ("reserved", state.reserved),
                             ("caller_rsp_before", state.caller_rsp_before),
                             ("caller_rsp_after", state.caller_rsp_after)):
             if value is not None:
-                values.append(_unsigned_value(target, name, value))
+                v = _unsigned_value(target, name, value)
+                if name.startswith("caller_rsp"):
+                    v.SetFormat(lldb.eFormatHex)
+                values.append(v)
         return [v for v in values if v is not None and v.IsValid()]
 
     def should_hide(self, frame):
@@ -201,13 +205,6 @@ def _unsigned_value(target, name: str, value: int):
                                       target.GetBasicType(lldb.eBasicTypeUnsignedLong))
 
 
-def _string_value(target, name: str, text: str):
-    data = lldb.SBData.CreateDataFromCString(target.GetByteOrder(),
-                                             target.GetAddressByteSize(), text)
-    char = target.GetBasicType(lldb.eBasicTypeChar)
-    return target.CreateValueFromData(name, data, char.GetArrayType(len(text.encode()) + 1))
-
-
 def _handle(debugger, command: str):
     ret = lldb.SBCommandReturnObject()
     debugger.GetCommandInterpreter().HandleCommand(command, ret, False)
@@ -218,7 +215,13 @@ def register(debugger, module: str = __name__) -> None:
     """Add the recognizer and the frame-format hook to `debugger` (once)."""
     listed = _handle(debugger, "frame recognizer list")
     if f"{module}.SraAllocRecognizer" not in (listed.GetOutput() or ""):
-        _handle(debugger, f"frame recognizer add -l {module}.SraAllocRecognizer -n {ALLOCATOR}")
+        # sra is linked statically into each program: any module, exact name.
+        # LLDB 20+ applies recognizers only at a function's first instruction
+        # unless told otherwise (-f false); older LLDB has no -f.
+        add = (f'frame recognizer add -l {module}.SraAllocRecognizer -x -s ".*" '
+               f'-n "^{ALLOCATOR}$"')
+        if not _handle(debugger, add + " -f false").Succeeded():
+            _handle(debugger, add)
     hook = _HOOK % module
     setting = debugger.GetSetting("frame-format") if hasattr(debugger, "GetSetting") else None
     if setting is None or not setting.IsValid():
