@@ -132,7 +132,11 @@ class LLDBTarget(_core.Target):
                 file_error = lldb.SBError()
                 from_file = self.target.ReadMemory(lldb.SBAddress(at, self.target), chunk,
                                                    file_error)
-                if file_error.Fail() or from_file is None:
+                # The bytes it returns are good even when the error is set:
+                # SBTarget.ReadMemory tries the process first (which fails
+                # for code a kernel core left out), keeps that error, then
+                # reads the module file.
+                if from_file is None:
                     from_file = b""
                 # The C++ front-end reads both into the same buffer: the file's
                 # bytes first, then whatever the process gave beyond them.
