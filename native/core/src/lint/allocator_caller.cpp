@@ -32,6 +32,7 @@ struct Work {
 struct Event {
   uint64_t culprit = 0;
   std::string reason;
+  bool access = false; // an RSP-based access rather than a return path
 };
 
 constexpr int64_t kDepthLimit = 1 << 18;
@@ -53,7 +54,6 @@ public:
   AllocatorCallerCheck run() {
     AllocatorCallerCheck out;
     out.function = decode_function(code_, start_);
-    dynamic_frame_ = out.function.dynamic_alloca;
     for (const Epilogue &e : out.function.epilogues)
       if (e.tail_call)
         tail_jumps_.insert(e.ret_address);
@@ -149,6 +149,49 @@ private:
            "read from the allocated block";
   }
 
+  // Does the straight-line code from insns_[i] allocate dynamically (sub
+  // %reg,%rsp or an RSP load) before it calls, returns or goes far?
+  bool allocates_soon(size_t i) const {
+    for (size_t steps = 0; i < insns_.size() && steps < 32; ++steps) {
+      const Insn &in = insns_[i];
+      if (in.op == Op::SubRspReg || in.op == Op::SetRspOther)
+        return true;
+      if (in.op == Op::Call || in.op == Op::Ret || in.op == Op::Trap || in.op == Op::Jcc ||
+          (in.rsp_memory && !in.rsp_lea && !in.probe))
+        return false;
+      if (in.op == Op::Jmp) {
+        auto t = in.target ? index_of(*in.target) : std::nullopt;
+        if (!t)
+          return false;
+        i = *t;
+        continue;
+      }
+      ++i;
+    }
+    return false;
+  }
+
+  // SRA_ALLOC's tail: right after the call it tests the gap the compiler
+  // keeps between RSP and its dynamic allocations, and only if there is one
+  // allocates it again below the block. Either way the code after it sees
+  // RSP as a dynamic pointer it manages: no gap means it keeps no argument
+  // area there; a gap means it just moved it. Recognised by its shape: the
+  // first conditional branch after the call, one side of which allocates.
+  bool sra_alloc_gap_check(size_t call_index) const {
+    for (size_t i = call_index + 1; i < insns_.size() && i <= call_index + 12; ++i) {
+      const Insn &in = insns_[i];
+      if (in.op == Op::Jcc) {
+        auto t = in.target ? index_of(*in.target) : std::nullopt;
+        if (!t)
+          return false;
+        return allocates_soon(*t) != allocates_soon(i + 1);
+      }
+      if (in.op != Op::Other || in.rsp_memory)
+        return false;
+    }
+    return false;
+  }
+
   void follow(size_t call_index, AllocatorCallVerdict &verdict, FunctionInfo &fi) {
     std::vector<Event> events;
     std::unordered_set<uint64_t> seen;
@@ -162,6 +205,7 @@ private:
     };
     Work first;
     first.index = call_index + 1;
+    first.dynamic_area = sra_alloc_gap_check(call_index);
     push(first);
     // Bounded: each (instruction, depth, flag) state is visited once, and
     // the total work is capped for pathological inputs.
@@ -179,24 +223,24 @@ private:
 
       // RSP-based memory operands: fine below what the function pushed
       // itself since the call (outgoing arguments) or in the red zone;
-      // anything else is its static frame, which now lies above the block.
-      // In a function with a dynamic allocation the compilers address the
-      // fixed frame through RBP (or a base register) only: RSP-relative
-      // operands there are their own moving-RSP bookkeeping (the new area,
-      // outgoing arguments, stack-clash probes), and so is everything after
-      // a dynamic allocation on this path. Probes (or $0) change nothing.
-      if (in.rsp_memory && !dynamic_frame_ && !w.dynamic_area && !in.probe) {
+      // anything else (its static frame, or argument slots pushed before the
+      // call and reused by GCC's deferred pops) now lies in or above the block.
+      // After a dynamic allocation on this path RSP is the compiler's own
+      // moving pointer again (the new area, outgoing arguments). Probes
+      // (or $0 from -fstack-clash-protection) change nothing.
+      if (in.rsp_memory && !w.dynamic_area && !in.probe) {
         const bool ok = in.rsp_lea ? (in.rsp_disp >= 0 && in.rsp_disp < w.depth)
                                    : (in.rsp_disp < 0 ||
                                       in.rsp_disp + static_cast<int64_t>(in.rsp_size) <= w.depth);
         if (!ok && reported.insert(in.address).second) {
           const std::string t = text(in.address);
           fi.rsp_accesses_after_alloc.push_back(RspAccess{in.address, t});
-          events.push_back({in.address, "it addresses its frame through RSP after the call (`" + t +
-                                            "` at " + hex(in.address) +
-                                            "): sra_alloc lowered RSP, so this reaches the "
-                                            "allocated block, not the frame slot the compiler "
-                                            "meant"});
+          events.push_back({in.address,
+                            "it addresses its frame through RSP after the call (`" + t + "` at " +
+                                hex(in.address) +
+                                "): sra_alloc lowered RSP, so this reaches the allocated block, "
+                                "not the frame slot the compiler meant",
+                            true});
         }
       }
 
@@ -288,8 +332,11 @@ private:
       }
       return;
     }
-    std::stable_sort(events.begin(), events.end(),
-                     [](const Event &a, const Event &b) { return a.culprit < b.culprit; });
+    // The return paths first (the corruption happens there for sure), then
+    // by address, so the message is the same whatever order paths ran in.
+    std::stable_sort(events.begin(), events.end(), [](const Event &a, const Event &b) {
+      return a.access != b.access ? !a.access : a.culprit < b.culprit;
+    });
     verdict.safe = false;
     verdict.culprit = events.front().culprit;
     verdict.reason = events.front().reason;
@@ -305,7 +352,6 @@ private:
   std::vector<Insn> insns_;
   std::vector<size_t> indirect_;
   bool indirect_ready_ = false;
-  bool dynamic_frame_ = false;
 };
 
 } // namespace
