@@ -13,6 +13,7 @@ builds `help`. Older LLDB gets classic commands whose words are split with
 shlex and parsed by the core alone (no completion).
 """
 
+import os
 import shlex
 import sys
 from typing import List, Optional
@@ -26,12 +27,13 @@ _commands = _core.commands
 
 try:  # LLDB 18+
     from lldb.plugins.parsed_cmd import ParsedCommand as _ParsedCommandBase
-    HAVE_PARSED_COMMANDS = True
+    # FRAMEAUDIT_CLASSIC_COMMANDS=1 forces the LLDB < 18 path (to test it).
+    HAVE_PARSED_COMMANDS = os.environ.get("FRAMEAUDIT_CLASSIC_COMMANDS", "") != "1"
 except ImportError:  # pragma: no cover - LLDB < 18
     _ParsedCommandBase = object
     HAVE_PARSED_COMMANDS = False
 
-FRONT_END = "Python commands"
+FRONT_END = "Python front-end"
 
 
 def run_subcommand(name: str, debugger, words: List[str], result) -> bool:

@@ -219,19 +219,23 @@ class LLDBTarget(_core.Target):
         if name is not None:
             symbol_info.function = name
 
-        if function.IsValid():
-            start, end = function.GetStartAddress(), function.GetEndAddress()
-        elif symbol.IsValid():
-            start, end = symbol.GetStartAddress(), symbol.GetEndAddress()
-        else:
-            start = end = None
-        if start is not None:
+        # The function's range if it holds pc, else the symbol's (same test),
+        # else none: a function split into hot and cold parts reports an end
+        # before its start in LLDB 22; its ELF symbol covers the part with pc.
+        def holds_pc(start, end) -> bool:
             a = start.GetLoadAddress(target)
             b = end.GetLoadAddress(target)
-            if a != lldb.LLDB_INVALID_ADDRESS:
-                symbol_info.function_start = a
-            if b != lldb.LLDB_INVALID_ADDRESS:
-                symbol_info.function_end = b
+            if a == lldb.LLDB_INVALID_ADDRESS or b == lldb.LLDB_INVALID_ADDRESS \
+                    or not a <= pc < b:
+                return False
+            symbol_info.function_start = a
+            symbol_info.function_end = b
+            return True
+
+        if not (function.IsValid() and holds_pc(function.GetStartAddress(),
+                                                 function.GetEndAddress())) \
+                and symbol.IsValid():
+            holds_pc(symbol.GetStartAddress(), symbol.GetEndAddress())
 
         inlined = []
         block = sc.GetBlock().GetContainingInlinedBlock()
