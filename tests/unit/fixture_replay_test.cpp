@@ -83,7 +83,12 @@ std::vector<std::string> problems(const Report &report, const nlohmann::json &tr
                                 " at " + hexs(ptr);
       auto r = regions.find(ptr);
       if (!b["live"].get<bool>()) {
-        if (r != regions.end() && r->second->state == RegionState::Live)
+        // A later live block may reuse a dead block's address (a frame at
+        // the same depth allocating the same size): that region is live.
+        bool reused = false;
+        for (const auto &o : truth["blocks"])
+          reused |= o["live"].get<bool>() && o["tid"] == tid && o["ptr"] == b["ptr"];
+        if (!reused && r != regions.end() && r->second->state == RegionState::Live)
           out.push_back(label + ": dead block reported live");
         continue;
       }
@@ -93,6 +98,18 @@ std::vector<std::string> problems(const Report &report, const nlohmann::json &tr
       }
       const Region &g = *r->second;
       const uint64_t size = b["size"], reserved = b["reserved"];
+      // The overflow fixture writes past one block on purpose: it is corrupt.
+      const bool overflowed = !truth["overflow"].is_null() && truth["overflow"]["block"] == b["id"];
+      if (overflowed) {
+        if (g.state != RegionState::Corrupt)
+          out.push_back(label + ": overflowed block not corrupt (" + to_string(g.state) + ")");
+        bool finding = false;
+        for (const auto &f : report.findings)
+          finding |= f.kind == "region-overflow" && f.region == g.id;
+        if (!finding)
+          out.push_back(label + ": no region-overflow finding");
+        continue;
+      }
       if (g.state != RegionState::Live)
         out.push_back(label + ": state " + to_string(g.state));
       if (audit && (g.size != size || g.evidence != Evidence::Header))

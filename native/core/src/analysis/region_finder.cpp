@@ -14,6 +14,8 @@ namespace {
 constexpr uint64_t kAuditMagic = 0x5352416175646974ull; // SRA_AUDIT_MAGIC
 constexpr uint64_t kHeaderSize = 32;                    // SRA_AUDIT_HEADER_SIZE
 constexpr uint64_t kStubSize = 16;                      // SRA_STUB_SIZE
+// The most a compiler's zero-sized alloca has been seen to move RSP.
+constexpr uint64_t kMaxAllocaGap = 64;
 
 uint64_t round16(uint64_t n) { return (n + 15) & ~uint64_t{15}; }
 
@@ -72,6 +74,20 @@ private:
     return Pair{a, *x, *y, *call};
   }
 
+  // The call before `ret` lies in frame f's function: in its bounds, or in
+  // another part of the same function (a hot/cold split gives one function
+  // two ranges under one name).
+  bool returns_into(uint64_t ret, const Frame &f, const FunctionFacts *fn) {
+    if (fn && ret > fn->start && ret <= fn->end)
+      return true;
+    if (!fn && !f.function)
+      return true; // nothing known: the saved RBP must match instead
+    if (!f.function || !cache_.is_executable(ret))
+      return false;
+    const Symbol &s = cache_.symbol(ret - 1);
+    return s.function && *s.function == *f.function;
+  }
+
   CallSite call_site(uint64_t ret) {
     const Symbol &s = cache_.symbol(ret - 1);
     return CallSite{ret, s.function, s.file, s.line};
@@ -105,17 +121,35 @@ void RegionFinder::scan_live_frame(size_t i) {
   std::vector<Pair> pairs;
   for (uint64_t a = (slot - kStubSize) & ~uint64_t{15}; a >= rsp && a + kStubSize <= slot; a -= 16) {
     const auto y = image_.u64(a + 8);
-    if (y && (!fn || (*y > fn->start && *y <= fn->end))) {
+    if (y && returns_into(*y, f, fn)) {
       if (auto p = pair_at(a))
         pairs.push_back(*p);
     }
     if (a < 16)
       break;
   }
+  // SRA_ALLOC's zero-sized alloca may itself move RSP (GCC -O0 rounds it up
+  // to 16 bytes) just before each allocator call, so consecutive blocks can
+  // have a gap: R(k+1) = p(k) - gap. Every expansion in one function compiles
+  // alike, and the first one starts where the prologue left RSP, so the gap
+  // is the distance from the static frame's bottom to the first block's R.
+  uint64_t gap = 0;
+  const auto &st = f.static_size;
+  if (!pairs.empty() && f.cfa && st && *st > 0 && fn && !fn->info.realigns_stack) {
+    const uint64_t bottom = *f.cfa - static_cast<uint64_t>(*st);
+    const uint64_t first_r = pairs.front().address + kStubSize;
+    if (bottom >= first_r && bottom - first_r <= kMaxAllocaGap && (bottom - first_r) % 16 == 0)
+      gap = bottom - first_r;
+  }
   for (size_t k = 0; k < pairs.size(); ++k) {
     const Pair &p = pairs[k];
     const uint64_t top = p.address + kStubSize; // R
-    const uint64_t lower = k + 1 < pairs.size() ? pairs[k + 1].address + kStubSize : rsp;
+    uint64_t lower = rsp;
+    if (k + 1 < pairs.size()) {
+      lower = pairs[k + 1].address + kStubSize;
+      if (top - lower >= gap + kStubSize)
+        lower += gap;
+    }
     Region r;
     r.frame = f.index;
     r.function = f.function;
@@ -164,18 +198,32 @@ void RegionFinder::scan_released() {
   if (image_.empty() || rsp <= image_.low() + kStubSize || !work_.snap.stack)
     return;
   const StackRange stack = *work_.snap.stack;
-  std::vector<uint64_t> live_slots;
+  // Live frames by slot: a pair below RSP that names a live frame's RBP and
+  // returns into that frame's function is the relocated stub copy of its
+  // newest block (or an allocation still in progress), not a dead block. A
+  // returned function called from the same depth has the same RBP, so the
+  // function decides.
+  std::vector<std::pair<uint64_t, uint32_t>> live_slots;
   for (const Frame &f : work_.walk.frames)
     if (f.saved_rbp_slot)
-      live_slots.push_back(*f.saved_rbp_slot);
+      live_slots.emplace_back(*f.saved_rbp_slot, f.index);
   std::sort(live_slots.begin(), live_slots.end());
+  auto live_copy = [&](const Pair &p) {
+    auto it = std::lower_bound(live_slots.begin(), live_slots.end(), std::make_pair(p.saved_rbp, uint32_t{0}));
+    for (; it != live_slots.end() && it->first == p.saved_rbp; ++it) {
+      const uint32_t i = it->second;
+      if (returns_into(p.ret, work_.walk.frames[i], work_.walk.facts[i].fn))
+        return true;
+    }
+    return false;
+  };
   std::vector<Pair> plain;
   const uint64_t bottom = std::max(image_.low(), rsp > options_.dead_scan_bytes ? rsp - options_.dead_scan_bytes : 0);
   for (uint64_t a = (rsp - kStubSize) & ~uint64_t{15}; a >= bottom; a -= 16) {
     if (auto p = pair_at(a)) {
       // A pair of a live frame below RSP is the relocated stub copy of its
       // last block (or an allocation still in progress): not a dead block.
-      if (!std::binary_search(live_slots.begin(), live_slots.end(), p->saved_rbp)) {
+      if (!live_copy(*p)) {
         std::optional<Header> h;
         if (a >= image_.low() + kStubSize)
           h = header_at(image_, a - kStubSize);

@@ -80,6 +80,8 @@ private:
   }
   bool check_return(ChainLink &link, uint64_t ret, const std::string &where);
   void end_at_zero_rbp();
+  enum class Step { UseRbp, Next, Done };
+  Step frameless_step(Frame &f, uint64_t rbp);
   // A return address that passes the link checks.
   bool plausible_return_value(uint64_t ret) {
     return ret != 0 && cache_.is_executable(ret) && !cache_.calls_before(ret).empty();
@@ -166,6 +168,55 @@ void Walker::end_at_zero_rbp() {
   }
 }
 
+// A frame (above frame 0) whose function keeps no frame pointer: its RBP is
+// its caller's (or a general register's), so its own pair is not at RBP. Its
+// body has a constant CFA - RSP, so the return address is at
+// RSP + static_size - 8, as for a frameless frame 0. Taken only if that
+// return address passes the link checks; otherwise the RBP pair is tried.
+Walker::Step Walker::frameless_step(Frame &f, uint64_t rbp) {
+  FrameFacts &facts = r_.facts.back();
+  const FunctionFacts *fn = facts.fn;
+  if (!fn || !fn->info.decoded || fn->has_frame_pointer() || fn->fragment || fn->is_allocator || !f.rsp)
+    return Step::UseRbp;
+  const uint64_t code_end = fn->start + fn->code.size();
+  const uint64_t at = f.pc < code_end ? f.pc : f.pc - 1;
+  if (at < fn->start || at >= code_end)
+    return Step::UseRbp;
+  const PrologueState st = prologue_state_at(fn->info, fn->code, at);
+  if (!st.rsp_offset_exact || st.in_epilogue || st.rsp_offset_from_cfa < 8 || st.rsp_offset_from_cfa % 8 != 0)
+    return Step::UseRbp;
+  const uint64_t cfa = *f.rsp + static_cast<uint64_t>(st.rsp_offset_from_cfa);
+  if (cfa < *f.rsp || !in_stack(cfa - 8, 8) || !plausible_return(cfa - 8))
+    return Step::UseRbp;
+  const uint64_t ret = *thread_.image.u64(cfa - 8);
+  uint64_t caller_rbp = rbp;
+  if (st.rbp_pushed && st.saved_rbp_cfa_offset && *st.saved_rbp_cfa_offset >= 16 &&
+      *st.saved_rbp_cfa_offset <= st.rsp_offset_from_cfa)
+    caller_rbp = thread_.image.u64(cfa - static_cast<uint64_t>(*st.saved_rbp_cfa_offset)).value_or(0);
+  f.cfa = cfa;
+  facts.position = FramePosition::Frameless;
+  facts.static_at_pc = st.rsp_offset_from_cfa;
+  f.note = "no frame pointer: return address at RSP + " + std::to_string(st.rsp_offset_from_cfa - 8);
+  ChainLink link;
+  link.address = cfa - 16;
+  link.saved_rbp = caller_rbp;
+  link.return_address = ret;
+  check(link, "frame_size", true, f.note);
+  check(link, "return_in_code", true);
+  const auto &calls = cache_.calls_before(ret);
+  check(link, "call_before_return", true, calls.front().target ? "call " + hex(*calls.front().target) : "indirect call");
+  if (options_.record_links)
+    link.call_target = calls.front().target;
+  keep(std::move(link));
+  if (r_.frames.size() >= options_.max_depth) {
+    stop(ChainEnd::MaxDepth, "the walk stopped at the maximum depth of " + std::to_string(options_.max_depth) +
+                                 " frames; the chain goes on.");
+    return Step::Done;
+  }
+  push_frame(ret, cfa, caller_rbp);
+  return Step::Next;
+}
+
 WalkResult Walker::run() {
   const Registers &regs = thread_.info.registers;
   push_frame(regs.rip, regs.rsp, regs.rbp);
@@ -248,6 +299,16 @@ WalkResult Walker::run() {
       // not a pair (often 0 or 1), and nothing calls it.
       stop(ChainEnd::Outermost, frame_label(f) + " is where the thread begins: the walk ends there.");
       break;
+    }
+    if (f.index > 0) {
+      const auto step = frameless_step(f, slot);
+      if (step == Step::Done)
+        break;
+      if (step == Step::Next) {
+        slot = r_.frames.back().rbp.value_or(0);
+        floor = r_.frames.back().rsp.value_or(0);
+        continue;
+      }
     }
     if (slot == 0) {
       end_at_zero_rbp();

@@ -21,6 +21,19 @@ constexpr uint8_t kAuditMagic[8] = {0x74, 0x69, 0x64, 0x75, 0x61, 0x41, 0x52, 0x
 // A PLT stub is 16 bytes; sra_alloc itself is far larger.
 constexpr size_t kMinAllocatorBody = 32;
 
+// plain_function_name, and no anonymous-namespace prefix: LLDB 22 names a
+// function in an anonymous namespace "::f(...)" (debug info) or
+// "(anonymous namespace)::f(...)" (symbol table); the source says "f".
+std::string display_name(const std::string &raw) {
+  std::string name = plain_function_name(raw);
+  static constexpr std::string_view kAnon = "(anonymous namespace)::";
+  for (size_t pos; (pos = name.find(kAnon)) != std::string::npos;)
+    name.erase(pos, kAnon.size());
+  if (name.rfind("::", 0) == 0)
+    name.erase(0, 2);
+  return name;
+}
+
 bool allocator_name(const std::optional<std::string> &name) {
   if (!name)
     return false;
@@ -75,10 +88,10 @@ const Symbol &TargetCache::symbol(uint64_t pc) {
   if (s.function) {
     if (s.function_start && s.function->find(".cold") != std::string::npos)
       fragments_[*s.function_start] = true;
-    s.function = plain_function_name(*s.function);
+    s.function = display_name(*s.function);
   }
   for (auto &name : s.inlined)
-    name = plain_function_name(name);
+    name = display_name(name);
   return symbols_.emplace(pc, std::move(s)).first->second;
 }
 
