@@ -206,3 +206,36 @@ def terminate(proc: subprocess.Popen) -> None:
 if __name__ == "__main__":  # make one by hand: cores.py FORMAT BINARY WORKDIR [STOP]
     c = make_core(sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]), *sys.argv[4:5])
     print(c)
+
+
+_COMMANDS_SCRIPT = r"""
+import json, sys
+import lldb
+exe, core, *commands = sys.argv[1:]
+debugger = lldb.SBDebugger.Create(False)
+debugger.SetAsync(False)
+target = debugger.CreateTarget(exe)
+error = lldb.SBError()
+process = target.LoadCore(core, error)
+if error.Fail():
+    sys.exit("cannot load the core: %s" % error)
+outputs = []
+for command in commands:
+    result = lldb.SBCommandReturnObject()
+    debugger.GetCommandInterpreter().HandleCommand(command, result)
+    outputs.append({"ok": result.Succeeded(), "output": result.GetOutput() or "",
+                    "error": result.GetError() or ""})
+print(json.dumps(outputs))
+"""
+
+
+def lldb_commands_on_core(exe: Path, core: Path, *commands: str) -> list:
+    """Run LLDB commands on a core in a fresh LLDB; [{"ok", "output", "error"}] per command."""
+    env = lldb_environment()
+    if isinstance(env, str):
+        raise RuntimeError(env)
+    out = subprocess.run(["/usr/bin/python3", "-c", _COMMANDS_SCRIPT, str(exe), str(core), *commands],
+                         env=env, capture_output=True, text=True, timeout=600)
+    if out.returncode != 0:
+        raise RuntimeError(out.stdout + out.stderr)
+    return json.loads(out.stdout.strip().splitlines()[-1])

@@ -87,10 +87,14 @@ class StdoutGuard:
             self._saved = None
 
 
-def write_document(text: str, output_file: Optional[str]) -> None:
+def write_document(text: str, output_file: Optional[str], utf8: bool = False) -> None:
+    """Write the whole document. JSON and SARIF (utf8=True) are UTF-8 whatever
+    the locale; text follows stdout's encoding, replacing what it cannot show."""
     if output_file is None:
-        sys.stdout.write(text)
         sys.stdout.flush()
+        encoding = "utf-8" if utf8 else (getattr(sys.stdout, "encoding", None) or "utf-8")
+        sys.stdout.buffer.write(text.encode(encoding, errors="replace"))
+        sys.stdout.buffer.flush()
         return
     path = os.path.abspath(output_file)
     directory = os.path.dirname(path)

@@ -18,6 +18,7 @@ from ..core_api import join_json, join_sarif
 from ..errors import InputError
 from ..inputs.core_file import inspect_core
 from ..inputs.executable import resolve_executable
+from ..lldb_module import load_lldb
 from ..main import debug_enabled
 from ..output import check_output_path, use_color, use_unicode, write_document
 from ..progress import Progress, progress_wanted
@@ -57,16 +58,21 @@ def analyze_command(args, layout) -> int:
             sys.stderr.write(p.line + "\n")
         raise problems[-1]
 
+    # Fail once, here, if LLDB's Python module is missing (not once per core);
+    # this also finds lldb-server for the workers (LLDB_DEBUGSERVER_PATH).
+    load_lldb(layout)
     progress = Progress(progress_wanted(args.format, len(validated)))
     names = [core.path for _, core in validated]
     threads = [core.threads for _, core in validated]
 
     def on_progress(done, total, per_core):
-        text = f"frameaudit: {done}/{total} cores analysed"
+        text = (f"frameaudit: analysing {names[0]}" if total == 1
+                else f"frameaudit: {done}/{total} cores analysed")
         if per_core:
             index, (tdone, ttotal) = min(per_core.items())
             ttotal = ttotal or threads[index]
-            text += f"; {names[index]}: thread {min(tdone + 1, ttotal)}/{ttotal}"
+            where = "" if total == 1 else f"; {names[index]}"
+            text += f"{where}: thread {min(tdone + 1, ttotal)}/{ttotal}"
         progress.update(text, force=done == total)
 
     options = {"format": args.format,
@@ -98,7 +104,7 @@ def analyze_command(args, layout) -> int:
             text = documents[0] if len(documents) == 1 else join_sarif(documents)
         else:
             text = _text_documents(names, results)
-        write_document(text, args.output)
+        write_document(text, args.output, utf8=args.format != "text")
     if failed:
         return exit_codes.ERROR
     errors = sum(r.counts[0] for r in good)

@@ -34,5 +34,5 @@ def lint_command(args, layout) -> int:
         except core.FrameauditError as e:
             raise InputError(path, f"cannot lint it: {getattr(e, 'message', e)}")
     text, (errors, warnings, _notes) = core_api.render_lint(results, args.format)
-    write_document(text, args.output)
+    write_document(text, args.output, utf8=args.format != "text")
     return exit_codes.verdict(errors, warnings, args.fail_on)

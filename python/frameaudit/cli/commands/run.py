@@ -85,8 +85,10 @@ class _Tail(threading.Thread):
 
 def _configure_signals(lldb, process) -> None:
     signals = process.GetUnixSignals()
-    number = signals.GetFirstSignalNumber()
-    while signals.IsValid() and number != lldb.LLDB_INVALID_SIGNAL_NUMBER:
+    if not signals.IsValid():
+        return
+    for i in range(signals.GetNumSignals()):
+        number = signals.GetSignalAtIndex(i)
         name = signals.GetSignalAsCString(number) or ""
         if name in CORE_SIGNALS:
             signals.SetShouldStop(number, True)
@@ -96,7 +98,6 @@ def _configure_signals(lldb, process) -> None:
             signals.SetShouldStop(number, False)
             signals.SetShouldNotify(number, False)
             signals.SetShouldSuppress(number, False)
-        number = signals.GetNextSignalNumber(number)
 
 
 def _auditable_stop(lldb, process) -> str:
@@ -113,6 +114,22 @@ def _auditable_stop(lldb, process) -> str:
             process.SetSelectedThread(thread)
             return " ".join((thread.GetStopDescription(256) or "stopped").split())
     return ""
+
+
+def _stop_before_kill(process, done: threading.Event) -> None:
+    """Get the blocked Continue() to return: it holds LLDB's API lock, so
+    Kill() would wait for it forever. Interrupt first; if LLDB does not
+    answer, end the program the hard way (LLDB then sees it exit)."""
+    process.SendAsyncInterrupt()
+    if done.wait(5):
+        return
+    pid = process.GetProcessID()
+    if pid:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    done.wait(5)
 
 
 def _continue_in_background(process):
@@ -179,7 +196,7 @@ def run_command(args, layout) -> int:
             guard.restore()
             if document is None:
                 return _exited(args, program, pid, status, detail)
-            write_document(document, args.output)
+            write_document(document, args.output, utf8=args.format != "text")
             return code
     finally:
         signal.signal(signal.SIGTERM, previous_term)
@@ -193,10 +210,14 @@ def _wait_for_stop(lldb, process, program: str, timeout):
     timed_out = False
     for _ in range(MAX_BENIGN_STOPS):
         done = _continue_in_background(process)
-        while not done.wait(0.1):
-            if deadline is not None and not timed_out and time.monotonic() > deadline:
-                timed_out = True
-                process.SendAsyncInterrupt()
+        try:
+            while not done.wait(0.1):
+                if deadline is not None and not timed_out and time.monotonic() > deadline:
+                    timed_out = True
+                    process.SendAsyncInterrupt()
+        except KeyboardInterrupt:
+            _stop_before_kill(process, done)
+            raise
         state = process.GetState()
         if state == lldb.eStateExited:
             return "", timed_out
@@ -255,5 +276,5 @@ def _exited(args, program: str, pid: int, status: int, detail: str) -> int:
     sys.stderr.write(f"frameaudit: {sentence}\n")
     report = core_api.empty_report(program, pid or None)
     document = core_api.render_json(report) if args.format == "json" else core_api.render_sarif([report])
-    write_document(document, args.output)
+    write_document(document, args.output, utf8=True)
     return exit_codes.OK
