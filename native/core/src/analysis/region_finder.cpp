@@ -88,6 +88,17 @@ private:
     return s.function && *s.function == *f.function;
   }
 
+  // The intact audit header below stub pair p of the frame whose RBP is slot.
+  std::optional<Header> valid_header(const Pair &p, uint64_t slot) {
+    if (p.address < image_.low() + kStubSize)
+      return std::nullopt;
+    auto h = header_at(image_, p.address - kStubSize);
+    if (h && h->valid && h->saved_rbp == slot && h->call_site == p.ret &&
+        round16(h->size) <= p.address - kStubSize - image_.low())
+      return h;
+    return std::nullopt;
+  }
+
   CallSite call_site(uint64_t ret) {
     const Symbol &s = cache_.symbol(ret - 1);
     return CallSite{ret, s.function, s.file, s.line};
@@ -140,6 +151,20 @@ void RegionFinder::scan_live_frame(size_t i) {
     const uint64_t first_r = pairs.front().address + kStubSize;
     if (bottom >= first_r && bottom - first_r <= kMaxAllocaGap && (bottom - first_r) % 16 == 0)
       gap = bottom - first_r;
+  } else if (pairs.size() > 1) {
+    // Without the static size, an intact audit header shows the gap: its
+    // block's exact base minus the R of the next stub down.
+    for (size_t k = 0; k + 1 < pairs.size(); ++k) {
+      const auto upper = valid_header(pairs[k], slot);
+      if (!upper)
+        continue;
+      const uint64_t base = pairs[k].address - kStubSize - round16(upper->size);
+      const uint64_t r_lower = pairs[k + 1].address + kStubSize;
+      if (base >= r_lower && base - r_lower <= kMaxAllocaGap) {
+        gap = base - r_lower;
+        break;
+      }
+    }
   }
   for (size_t k = 0; k < pairs.size(); ++k) {
     const Pair &p = pairs[k];
