@@ -293,6 +293,8 @@ def get_core(exe: Path, fmt: str, stop: str = CRASH_STOP) -> CoreFile:
                 have = json.loads(stamp.read_text())
             except ValueError:
                 have = {}
+            if have.get("stamp") == want and have.get("unusable"):
+                raise CoreUnavailable(have["unusable"])
             if have.get("stamp") == want and Path(have["core"]).exists() \
                     and Path(have["truth"]).exists():
                 return CoreFile(Path(have["core"]), exe, fmt, stop, Path(have["truth"]),
@@ -302,9 +304,33 @@ def get_core(exe: Path, fmt: str, stop: str = CRASH_STOP) -> CoreFile:
         core = _MAKERS[fmt](exe, stop, workdir)
         assert core.truth_path.exists(), f"{exe.name} wrote no ground truth before its stop"
         core.truth = load_truth(core.truth_path)
+        problem = _lldb_cannot_load(exe, core.path)
         stamp.write_text(json.dumps({"stamp": want, "core": str(core.path),
-                                     "truth": str(core.truth_path)}))
+                                     "truth": str(core.truth_path), "unusable": problem}))
+        if problem:
+            raise CoreUnavailable(problem)
         return core
+
+
+def _lldb_cannot_load(exe: Path, core: Path, timeout: int = 60) -> Optional[str]:
+    """Why LLDB cannot load `core` (None if it can). Tried in a separate
+    process: LLDB 22 hangs for good in SBTarget.LoadCore on some minidumps
+    it wrote itself, which would hang the whole test session."""
+    from lldb_harness import lldb_executable
+    lldb_exe = lldb_executable()
+    if not lldb_exe:
+        return None
+    try:
+        out = subprocess.run([lldb_exe, "--batch", "--no-lldbinit", "-o",
+                              f'target create "{exe}" --core "{core}"', "-o", "thread list"],
+                             capture_output=True, text=True, timeout=timeout,
+                             stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        return (f"LLDB hangs loading {core} (an LLDB bug with some minidumps it writes itself); "
+                f"this core is skipped")
+    if out.returncode != 0:
+        return f"LLDB cannot load {core}: {out.stderr.strip()[-500:]}"
+    return None
 
 
 def core_or_skip(exe: Path, fmt: str, stop: str = CRASH_STOP) -> CoreFile:
