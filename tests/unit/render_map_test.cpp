@@ -76,7 +76,8 @@ TEST(RenderMap, FramesSlotsBlocksAndMarks) {
   const std::string map = render_map(report, report.threads[0]);
   const auto all = lines_of(map);
   EXPECT_EQ(all[0].substr(0, 27), "Thread #1  tid 4242  \"main\"");
-  EXPECT_EQ(all[1], "Stack map, high addresses at the top");
+  EXPECT_EQ(all[1].substr(0, 15), "  stop: signal ");
+  EXPECT_EQ(all[2], "Stack map, high addresses at the top");
   const auto d = drawing(map);
   check_alignment(d);
 
@@ -195,6 +196,15 @@ TEST(RenderMap, GapsAndOverlapsBetweenFrames) {
   EXPECT_TRUE(starts_with(d[gap - 1], "0x7ffc9b1f4f00      \u2514"));
   EXPECT_TRUE(starts_with(d[gap + 1], "0x7ffc9b1f4ef0      \u250c"));
   EXPECT_NE(index_of(d, "frames #1 and #0 overlap by 32 B"), std::string::npos);
+
+  // Space between two blocks, and below the last one, is said so.
+  Report spaced = sample::full_report();
+  spaced.threads[0].regions[0].base += 0x10;
+  spaced.threads[0].regions[1].base += 0x10;
+  spaced.threads[0].regions[1].reserved = 48;
+  const auto e = drawing(render_map(spaced, spaced.threads[0]));
+  EXPECT_NE(index_of(e, "\u2502 16 B between blocks "), std::string::npos);
+  EXPECT_NE(index_of(e, "\u2502 16 B below the blocks "), std::string::npos);
 }
 
 TEST(RenderMap, MissingFactsDoNotBreakTheDrawing) {

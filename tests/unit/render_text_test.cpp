@@ -57,13 +57,14 @@ TEST(RenderText, AuditReportStructure) {
   const std::string text = render_text(sample::full_report());
   check_lines(text);
   const auto lines = lines_of(text);
-  EXPECT_EQ(lines[0], "frameaudit 0.1.0  executable /src/build/tests/fixtures/fixture  core "
-                      "/tmp/cores/core.fixture.4242  pid 4242  x86_64");
-  const size_t t1 = index_of(lines, "Thread #1  tid 4242  \"main\"  stop: signal SIGSEGV");
+  EXPECT_EQ(lines[0], "frameaudit 0.1.0  x86_64  pid 4242");
+  EXPECT_EQ(lines[1], "  executable /src/build/tests/fixtures/fixture");
+  EXPECT_EQ(lines[2], "  core       /tmp/cores/core.fixture.4242");
+  const size_t t1 = index_of(lines, "Thread #1  tid 4242  \"main\"  [selected]  stack "
+                                    "0x7ffc9b1d4000\u20130x7ffc9b1f5000 (132.0 KiB)");
   ASSERT_NE(t1, std::string::npos);
-  EXPECT_NE(lines[t1].find("stack 0x7ffc9b1d4000\u20130x7ffc9b1f5000 (132.0 KiB)  [selected]"),
-            std::string::npos);
-  EXPECT_EQ(lines[t1 + 1], "  rip 0x401196  rsp 0x7ffc9b1f4e40  rbp 0x7ffc9b1f4e50");
+  EXPECT_EQ(lines[t1 + 1], "  stop: signal SIGSEGV: address not mapped to object (fault address: 0x0)");
+  EXPECT_EQ(lines[t1 + 2], "  rip 0x401196  rsp 0x7ffc9b1f4e40  rbp 0x7ffc9b1f4e50");
   // Frames table: header, then one row per frame, the note under its frame.
   const size_t header = index_of(lines, "  #  pc", t1);
   ASSERT_NE(header, std::string::npos);
@@ -139,6 +140,7 @@ TEST(RenderText, LongMessagesWrapAndLongNamesAreCut) {
   const std::string text = render_text(report);
   check_lines(text);
   EXPECT_NE(text.find(std::string(31, 'f') + "\u2026"), std::string::npos);
+  EXPECT_NE(text.find("  stop: " + std::string(111, 's') + "\u2026\n"), std::string::npos);
   EXPECT_NE(text.find(" end\n"), std::string::npos); // nothing of the message is lost
   size_t ws = 0;
   for (char c : text)
@@ -229,10 +231,11 @@ TEST(RenderRegions, OnlyRegionTables) {
   const std::string text = render_regions(sample::full_report());
   check_lines(text);
   const auto lines = lines_of(text);
-  EXPECT_EQ(lines.size(), 1u + 4u + 1u + 1u + 1u); // header+table, blank, header+none
+  EXPECT_EQ(lines.size(), 2u + 4u + 1u + 1u + 1u); // header+table, blank, header+none
   EXPECT_EQ(lines[0].substr(0, 29), "Thread #1  tid 4242  \"main\"  ");
-  EXPECT_EQ(lines[2].substr(0, 9), "  t1.r0  ");
-  EXPECT_EQ(lines[7], "  no allocated regions");
+  EXPECT_EQ(lines[1].substr(0, 15), "  stop: signal ");
+  EXPECT_EQ(lines[3].substr(0, 9), "  t1.r0  ");
+  EXPECT_EQ(lines[8], "  no allocated regions");
   EXPECT_EQ(text.find("Findings"), std::string::npos);
   EXPECT_EQ(text.find("level3"), std::string::npos);
 }

@@ -260,16 +260,21 @@ void MapDrawer::draw_frame_contents(size_t pos) {
                    [](const Item &a, const Item &b) { return a.top > b.top; });
 
   std::optional<uint64_t> cursor = top_of(pos);
-  bool after_slot = false;
-  auto filler = [&](uint64_t low) {
+  enum class After { Top, Slot, Block } after = After::Top;
+  auto filler = [&](uint64_t low, bool last) {
     if (!cursor || *cursor <= low)
       return;
-    const std::string what = after_slot ? "locals, saved registers" : "frame data";
-    add(std::nullopt, body(kBoxWidth, g_.v, what + std::string(g_.sep) +
-                                                 thousands(*cursor - low) + " B"));
+    const std::string bytes = thousands(*cursor - low) + " B";
+    std::string what;
+    switch (after) {
+    case After::Slot: what = "locals, saved registers" + std::string(g_.sep) + bytes; break;
+    case After::Block: what = bytes + (last ? " below the blocks" : " between blocks"); break;
+    case After::Top: what = "frame data" + std::string(g_.sep) + bytes; break;
+    }
+    add(std::nullopt, body(kBoxWidth, g_.v, what));
   };
   for (const Item &it : items) {
-    filler(it.top);
+    filler(it.top, false);
     if (it.is_slot) {
       std::string ret = "return address  ";
       std::string rbp = "saved rbp       ";
@@ -282,10 +287,10 @@ void MapDrawer::draw_frame_contents(size_t pos) {
       }
       add(it.slot + 8, body(kBoxWidth, g_.v, ret), Role::Slot);
       add(it.slot, body(kBoxWidth, g_.v, rbp), Role::Slot);
-      after_slot = true;
+      after = After::Slot;
     } else {
       draw_block(*it.region, g_.v, kBoxWidth);
-      after_slot = false;
+      after = After::Block;
     }
     if (!cursor || it.low < *cursor)
       cursor = it.low;
@@ -295,7 +300,7 @@ void MapDrawer::draw_frame_contents(size_t pos) {
                            std::string(g_.ellipsis) + " " + thousands(blocks.size() - shown) +
                                " more blocks (fa regions lists them)"));
   else if (const auto bottom = bottom_of(pos))
-    filler(*bottom);
+    filler(*bottom, true);
 }
 
 void MapDrawer::draw_between(size_t outer_pos, size_t inner_pos) {

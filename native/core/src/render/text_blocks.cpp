@@ -146,38 +146,37 @@ std::string thread_header(const ThreadReport &thread, const RenderOptions &optio
   const bool ascii = !options.unicode;
   std::string line = "Thread #" + std::to_string(thread.index) + "  tid " + std::to_string(thread.tid);
   if (thread.name)
-    line += "  \"" + fit(clean_text(*thread.name, ascii), 24, ascii) + "\"";
-  std::string tail;
+    line += "  \"" + fit(clean_text(*thread.name, ascii), 32, ascii) + "\"";
+  if (thread.is_selected)
+    line += "  [selected]";
   if (thread.stack) {
     const std::string dash = ascii ? "-" : "\u2013";
-    tail += "  stack " + hex(thread.stack->low) + dash + hex(thread.stack->high);
+    line += "  stack " + hex(thread.stack->low) + dash + hex(thread.stack->high);
     if (thread.stack->high > thread.stack->low)
-      tail += " (" + human_bytes(thread.stack->high - thread.stack->low) + ")";
+      line += " (" + human_bytes(thread.stack->high - thread.stack->low) + ")";
   }
-  if (thread.is_selected)
-    tail += "  [selected]";
-  if (!thread.stop_reason.empty()) {
-    // The stop reason gets what the line has left (LLDB's can be long).
-    const size_t used = display_width(line) + display_width(tail) + 8;
-    const size_t room = used + 16 < kLineWidth ? kLineWidth - used : 16;
-    line += "  stop: " + fit(clean_text(thread.stop_reason, ascii), room, ascii);
-  }
-  return tint(line + tail, Tint::Bold, options);
+  std::string out = tint(line, Tint::Bold, options);
+  // LLDB's stop descriptions are long ("signal SIGSEGV: address not mapped
+  // to object (fault address: 0x0)"): they get a line of their own.
+  if (!thread.stop_reason.empty())
+    out += "\n  stop: " + fit(clean_text(thread.stop_reason, ascii), kLineWidth - 8, ascii);
+  return out;
 }
 
 std::string report_header(const Report &report, const RenderOptions &options) {
   const bool ascii = !options.unicode;
-  std::string line = "frameaudit";
+  std::string out = "frameaudit";
   if (!report.tool_version.empty())
-    line += " " + fit(clean_text(report.tool_version, ascii), 16, ascii);
-  if (report.target.executable)
-    line += "  executable " + fit(clean_text(*report.target.executable, ascii), 40, ascii, true);
-  if (report.target.core)
-    line += "  core " + fit(clean_text(*report.target.core, ascii), 30, ascii, true);
+    out += " " + fit(clean_text(report.tool_version, ascii), 24, ascii);
+  out += "  " + fit(clean_text(report.target.arch, ascii), 16, ascii);
   if (report.target.pid)
-    line += "  pid " + std::to_string(*report.target.pid);
-  line += "  " + fit(clean_text(report.target.arch, ascii), 12, ascii);
-  return fit(line, kLineWidth, ascii);
+    out += "  pid " + std::to_string(*report.target.pid);
+  // Paths keep their end (the file name) when they must be cut.
+  if (report.target.executable)
+    out += "\n  executable " + fit(clean_text(*report.target.executable, ascii), kLineWidth - 13, ascii, true);
+  if (report.target.core)
+    out += "\n  core       " + fit(clean_text(*report.target.core, ascii), kLineWidth - 13, ascii, true);
+  return out;
 }
 
 std::string chain_end_line(const ThreadReport &thread, const RenderOptions &options) {

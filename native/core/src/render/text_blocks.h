@@ -60,9 +60,10 @@ void append_table(std::string &out, const std::vector<Column> &columns, size_t r
 void append_wrapped(std::string &out, std::string_view cleaned, size_t width,
                     std::string_view indent, std::string_view first = {});
 
-/// "Thread #1  tid 4242  "main"  signal SIGSEGV  stack 0x…–0x… (8.0 MiB)  [selected]"
+/// "Thread #1  tid 4242  "main"  [selected]  stack 0x…–0x… (8.0 MiB)", then
+/// "  stop: <reason>" when there is one (no trailing newline).
 std::string thread_header(const ThreadReport &thread, const RenderOptions &options);
-/// "frameaudit 0.1.0  executable …  core …  pid 4242  x86_64"
+/// "frameaudit 0.1.0  x86_64  pid 4242", then the executable and core lines.
 std::string report_header(const Report &report, const RenderOptions &options);
 /// "outermost: <detail>" for the chain's stop.
 std::string chain_end_line(const ThreadReport &thread, const RenderOptions &options);
