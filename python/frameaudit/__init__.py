@@ -64,8 +64,10 @@ __all__ = [
 
 def __lldb_init_module(debugger, internal_dict):
     """Called by LLDB's ``command script import``: register the commands and
-    the sra_alloc frame recognizer in this debugger."""
+    the sra_alloc frame recognizer in this debugger. The recognizer is added
+    even when the native plugin owns the ``frameaudit`` command: the plugin
+    has none (LLDB's C++ SB API cannot register one)."""
     from . import commands, recognizer
 
-    if commands.register(debugger, commands.__name__):
-        recognizer.register(debugger, recognizer.__name__)
+    commands.register(debugger, commands.__name__)
+    recognizer.register(debugger, recognizer.__name__)

@@ -9,7 +9,8 @@ import subprocess
 
 import pytest
 
-from conftest import (Session, find_cell, launch_fixture, lldb, native_plugin_path,
+from conftest import (Session, find_cell, import_frameaudit, launch_fixture, lldb,
+                      native_plugin_path,
                       python_package_dir, require_matrix, require_python_frontend)
 from lldb_harness import lldb_executable
 
@@ -99,6 +100,7 @@ def test_native_first_python_stays_out():
 def test_byte_identical_to_native_on_a_live_process(tmp_path):
     """One live process, the native plugin's commands through LLDB and the
     Python front-end's run on the same debugger: the same bytes."""
+    import_frameaudit()
     from frameaudit import commands
     cell = find_cell("threads", "gcc", "O0", "fp", "audit") or nested_cell()
     with Session() as s:
