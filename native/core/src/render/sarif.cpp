@@ -199,17 +199,16 @@ Json result_json(const Report &report, const Finding &f, RuleTable &rules) {
   Json props = Json::object();
   if (f.address)
     props["address"] = json_address(*f.address);
-  if (f.thread) {
+  const ThreadReport *thread = f.thread ? find_thread(report, *f.thread) : nullptr;
+  if (f.thread)
     props["thread"] = *f.thread;
-    if (const ThreadReport *t = find_thread(report, *f.thread)) {
-      props["tid"] = t->tid;
-      if (f.frame)
-        if (const Frame *fr = find_frame(*t, *f.frame))
-          props["pc"] = json_address(fr->pc);
-    }
-  }
-  if (f.frame)
+  if (thread)
+    props["tid"] = thread->tid;
+  if (f.frame) {
     props["frame"] = *f.frame;
+    if (const Frame *frame = thread ? find_frame(*thread, *f.frame) : nullptr)
+      props["pc"] = json_address(frame->pc);
+  }
   if (f.region)
     props["region"] = json_string(*f.region);
   if (!props.empty())
