@@ -87,8 +87,17 @@ static inline int sra_audit_header_valid(const struct sra_audit_header *h,
  *
  *  Only safe in a caller whose frame the compiler already treats as dynamic
  *  (it restores RSP from RBP on return and never addresses its frame through
- *  RSP after the call).  Use SRA_ALLOC() instead; `frameaudit lint` finds
- *  raw calls in unsafe callers. */
+ *  RSP after the call).  A VLA alone does not guarantee the second half: GCC
+ *  may store a later call's stack argument at 0(%rsp), into the block, and
+ *  Clang may tail-call with a pointer to the block after releasing the
+ *  frame.  Use SRA_ALLOC() instead; `frameaudit lint` finds raw calls in
+ *  unsafe callers.
+ *
+ *  The first call on a thread finds the stack's bounds with
+ *  pthread_getattr_np(), which is not async-signal-safe: a thread that may
+ *  allocate in a signal handler calls sra_stack_remaining() once first.  A
+ *  handler running on an alternate signal stack (sigaltstack) must not
+ *  allocate: the bound checked is the thread's own stack. */
 void *sra_alloc(size_t size);
 
 /** Bytes between the current RSP and the lowest usable address of the
