@@ -71,8 +71,7 @@ public:
         ti.registers.general.emplace_back(g[0].get<std::string>(), g[1].get<uint64_t>());
       std::vector<frameaudit::DebuggerFrame> frames;
       for (const auto &f : t["debugger_frames"]) {
-        if (f.value("inlined", false))
-          continue; // the gathering rules hand the core physical frames
+        // Inlined frames too, as the gathering rules hand them to the core.
         frameaudit::DebuggerFrame d;
         d.pc = f["pc"];
         if (!f["cfa"].is_null())

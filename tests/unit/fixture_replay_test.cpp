@@ -167,6 +167,10 @@ TEST(FixtureReplay, ReproducesGroundTruth) {
     if (std::getenv("FRAMEAUDIT_REPLAY_VERBOSE"))
       for (const auto &t : report->threads)
         std::cout << path.filename().string() << ": " << describe(t);
+    if (std::getenv("FRAMEAUDIT_REPLAY_FINDINGS"))
+      for (const auto &f : report->findings)
+        std::cout << "FINDING " << path.filename().string() << ": " << f.kind << " " << to_string(f.severity)
+                  << " " << f.message << "\n";
     for (const auto &p : problems(*report, truth))
       ADD_FAILURE() << path.filename().string() << ": " << p;
     ++images;

@@ -101,10 +101,13 @@ void unwinder_mismatch(TargetCache &cache, const ThreadWork &w, const ThreadRepo
   const auto &dbg = w.snap.info.debugger_frames;
   if (!dbg || dbg->empty())
     return;
-  // Inlined frames share their physical frame's pc and CFA: keep one.
+  // LLDB lists inlined functions as frames of their own with the CFA of the
+  // physical frame they live in (and the outer ones with the inlined call
+  // site as pc): keep the innermost of each run sharing a CFA, whose pc is
+  // the real one.
   std::vector<DebuggerFrame> phys;
   for (const DebuggerFrame &d : *dbg) {
-    if (!phys.empty() && phys.back().pc == d.pc && d.cfa && phys.back().cfa == d.cfa)
+    if (!phys.empty() && d.cfa && phys.back().cfa == d.cfa)
       continue;
     phys.push_back(d);
   }
