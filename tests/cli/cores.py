@@ -3,7 +3,7 @@
     kernel    the kernel's own ELF core (only when core_pattern is a plain
               file name such as `core`; the pattern is never changed)
     gcore     gdb's `gcore` at the moment of the signal
-    minidump  LLDB's `process save-core --plugin-name=minidump`
+    minidump  LLDB's `process save-core --plugin-name=minidump --style=full`
 
 Each fixture writes its ground truth to $SRA_GROUND_TRUTH and stops as
 $SRA_STOP says. make_core returns a Core, or a string saying why it could
@@ -110,7 +110,7 @@ if process.GetState() != lldb.eStateStopped:
     sys.exit("the fixture did not stop (state %s)" % process.GetState())
 result = lldb.SBCommandReturnObject()
 debugger.GetCommandInterpreter().HandleCommand(
-    "process save-core --plugin-name=minidump %s" % sys.argv[2], result)
+    "process save-core --plugin-name=minidump --style=full %s" % sys.argv[2], result)
 process.Kill()
 if not result.Succeeded():
     sys.exit("save-core failed: %s" % result.GetError())

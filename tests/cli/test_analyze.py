@@ -203,10 +203,10 @@ def test_output_file(frameaudit, core_cache, overflow, tmp_path, output_format):
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".frameaudit-")]
 
 
-def test_explicit_exe(frameaudit, core_cache, overflow):
-    core = core_cache.get(overflow, "kernel", STOP)
-    doc, _ = analyze_json("--exe", overflow["path"], core.path)
-    assert doc["target"]["executable"] == overflow["path"]
+def test_explicit_exe(frameaudit, core_cache, nested):
+    core = core_cache.get(nested, "kernel", STOP)
+    doc, _ = analyze_json("--exe", nested["path"], core.path)
+    assert doc["target"]["executable"] == nested["path"]
     assert truth_problems(doc, core.truth) == []
 
 

@@ -271,3 +271,12 @@ def test_run_bad_programs(frameaudit, corpus, tmp_path):
         expect_refused(run_cli("run", "--", corpus["other"]), corpus["other"], "not executable")
     finally:
         os.chmod(corpus["other"], 0o755)
+
+
+def test_other_architecture_32bit(frameaudit, tmp_path):
+    """A 32-bit x86 core (ELFCLASS32, EM_386): named as such, not 'corrupt'."""
+    header = (b"\x7fELF" + bytes([1, 1, 1, 0]) + bytes(8)
+              + struct.pack("<HHIIIIIHHHHHH", 4, 3, 1, 0, 52, 0, 0, 52, 32, 1, 40, 0, 0))
+    path = tmp_path / "i386.core"
+    path.write_bytes(header + bytes(64))
+    expect_refused(run_cli("analyze", path), path, "another architecture", "i386", "32-bit")

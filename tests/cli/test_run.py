@@ -5,7 +5,6 @@ program never outlives frameaudit.
 """
 
 import json
-import os
 import subprocess
 import sys
 import time

@@ -21,6 +21,7 @@ and SARIF (stdout then holds only the document); its stderr to stderr.
 import os
 import shutil
 import signal
+import stat
 import sys
 import tempfile
 import threading
@@ -165,10 +166,7 @@ def run_command(args, layout) -> int:
     out_path, err_path = os.path.join(workdir, "stdout"), os.path.join(workdir, "stderr")
     for p in (out_path, err_path):
         open(p, "wb").close()
-    # lldb-server opens these paths for the program: our own stdin by its /proc name.
-    stdin_path = f"/proc/{os.getpid()}/fd/0"
-    if not os.path.exists(stdin_path):
-        stdin_path = os.devnull
+    stdin_path = _stdin_path()
     stdio = {0: (stdin_path, True, False), 1: (out_path, False, True), 2: (err_path, False, True)}
 
     previous_term = signal.signal(signal.SIGTERM, _raise_interrupt)
@@ -258,6 +256,18 @@ def _audit(args, dbg, program: str, why: str, timed_out: bool):
         document = core_api.render_text(report, use_unicode(args.output), use_color(args.output))
     errors, warnings, _ = core_api.counts(report)
     return document, exit_codes.verdict(errors, warnings, args.fail_on)
+
+
+def _stdin_path() -> str:
+    """lldb-server opens a path for the program's stdin: ours by its /proc name
+    when that can be opened again (file, pipe, terminal), else /dev/null."""
+    try:
+        mode = os.fstat(0).st_mode
+    except OSError:
+        return os.devnull
+    if stat.S_ISREG(mode) or stat.S_ISFIFO(mode) or stat.S_ISCHR(mode):
+        return f"/proc/{os.getpid()}/fd/0"
+    return os.devnull
 
 
 def _raise_interrupt(signum, frame):
