@@ -195,12 +195,18 @@ const char *to_string(EpilogueKind kind) {
 }
 
 FunctionInfo decode_function(std::span<const uint8_t> code, uint64_t start) {
+  return decode::analyze_function(decode::decode_all(code, start), start, start + code.size());
+}
+
+namespace decode {
+
+FunctionInfo analyze_function(const std::vector<Insn> &insns, uint64_t start, uint64_t end) {
   FunctionInfo fi;
   fi.start = start;
-  fi.end = start + code.size();
-  const std::vector<Insn> insns = decode::decode_all(code, start);
+  fi.end = end;
+  const bool has_code = end > start;
   fi.decoded = !insns.empty();
-  fi.truncated = insns.empty() ? !code.empty() : insns.back().end() != fi.end;
+  fi.truncated = insns.empty() ? has_code : insns.back().end() != fi.end;
   fi.prologue_end = start;
   if (insns.empty())
     return fi;
@@ -256,6 +262,8 @@ FunctionInfo decode_function(std::span<const uint8_t> code, uint64_t start) {
   }
   return fi;
 }
+
+} // namespace decode
 
 PrologueState prologue_state_at(const FunctionInfo &fn, std::span<const uint8_t> code,
                                 uint64_t pc) {

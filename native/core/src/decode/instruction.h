@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "frameaudit/function_info.h"
+
 namespace frameaudit::decode {
 
 /// What an instruction does to the stack pointer or the control flow.
@@ -89,6 +91,10 @@ std::optional<Insn> decode_one(std::span<const uint8_t> code, uint64_t address);
 /// undecodable byte (the returned vector then ends before it).
 std::vector<Insn> decode_all(std::span<const uint8_t> code, uint64_t start,
                              size_t max_instructions = 1u << 20);
+
+/// decode_function over instructions already decoded from [start, end)
+/// (for callers that need both, so the bytes are decoded once).
+FunctionInfo analyze_function(const std::vector<Insn> &insns, uint64_t start, uint64_t end);
 
 /// AT&T text of the instruction at `address` (which must lie inside
 /// [start, start + code.size())), e.g. "addq $0x18, %rsp"; "(bad)" if it

@@ -53,7 +53,7 @@ public:
 
   AllocatorCallerCheck run() {
     AllocatorCallerCheck out;
-    out.function = decode_function(code_, start_);
+    out.function = decode::analyze_function(insns_, start_, end_);
     for (const Epilogue &e : out.function.epilogues)
       if (e.tail_call)
         tail_jumps_.insert(e.ret_address);
