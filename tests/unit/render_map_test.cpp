@@ -254,6 +254,33 @@ TEST(RenderMap, NoFramesHostileNamesAndManyBlocks) {
   EXPECT_NE(index_of(d, "\u2026 16 more blocks (fa regions lists them)"), std::string::npos);
 }
 
+TEST(RenderMap, RegionsWithoutFrameArePlacedByAddress) {
+  Report report = sample::full_report();
+  ThreadReport &t = report.threads[0];
+  t.regions[0].frame.reset(); // inside frame #1's range: drawn there
+  const auto d = drawing(render_map(report, t));
+  const size_t f1 = index_of(d, "#1 level2");
+  const size_t f0 = index_of(d, "#0 level3");
+  const size_t r0 = index_of(d, "t1.r0 \u00b7 live");
+  EXPECT_LT(f1, r0);
+  EXPECT_LT(r0, f0);
+
+  // Deep stack: a frameless region in an elided frame is counted, not drawn.
+  Report deep = sample::deep_report(100);
+  Region r;
+  r.id = "t1.r0";
+  r.base = *deep.threads[0].frames[50].rsp;
+  r.size = 16;
+  r.reserved = 32;
+  deep.threads[0].regions.push_back(r);
+  const std::string map = render_map(deep, deep.threads[0]);
+  EXPECT_NE(map.find("Regions outside the drawn frames: t1.r0"), std::string::npos);
+  r.frame = 50;
+  deep.threads[0].regions = {r};
+  EXPECT_NE(render_map(deep, deep.threads[0]).find("frames (#12\u2013#95) \u00b7 5.3 KiB \u00b7 1 block \u2026"),
+            std::string::npos);
+}
+
 TEST(RenderMap, Deterministic) {
   const Report report = sample::full_report();
   EXPECT_EQ(render_map(report, report.threads[0]), render_map(report, report.threads[0]));

@@ -162,6 +162,14 @@ void MapDrawer::assign_regions() {
     pos_of_index.emplace(frames[i].index, i);
   const std::optional<uint64_t> rsp = frames.empty() ? std::optional<uint64_t>(thread_.registers.rsp)
                                                      : bottom_of(0);
+  // At most kHeadFrames + kTailFrames positions: placing a region by address
+  // costs the same on a million-frame stack.
+  std::vector<size_t> shown;
+  for (size_t pos = 0; pos < frames.size(); ++pos) {
+    if (!displayed(pos))
+      pos = frames.size() - kTailFrames;
+    shown.push_back(pos);
+  }
   for (const Region &r : thread_.regions) {
     if (r.frame) {
       auto it = pos_of_index.find(*r.frame);
@@ -179,9 +187,9 @@ void MapDrawer::assign_regions() {
     }
     // No frame recorded: place it by address among the frames drawn.
     bool placed = false;
-    for (size_t pos = 0; pos < frames.size() && !placed; ++pos) {
-      if (!displayed(pos))
-        continue;
+    for (size_t pos : shown) {
+      if (placed)
+        break;
       const auto top = top_of(pos), bottom = bottom_of(pos);
       if (top && bottom && r.base >= *bottom && r.base < *top) {
         blocks_[pos].push_back(&r);
