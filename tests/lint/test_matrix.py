@@ -113,3 +113,29 @@ def test_unsafe_fixtures_are_flagged_where_they_corrupt():
         flagged = [s for s in res["call_sites"] if not s["safe"]]
         assert flagged, f"{entry['name']} corrupts at run time but lints clean"
         assert {s["function"] for s in flagged} <= {"unsafe_victim", "uv_victim"}, entry["name"]
+
+
+def test_stripped_matrix_binaries(tmp_path):
+    """Stripped copies of every -O2 matrix binary (both modes, so the audit
+    allocator's entry is recognised by its code too) give the same verdicts
+    at the same addresses, without names."""
+    import subprocess
+
+    entries = [e for e in load_matrix() if e["opt"] in ("O0", "O2")]
+    copies = []
+    for e in entries:
+        out = tmp_path / e["name"]
+        subprocess.run(["strip", "-o", str(out), e["path"]], check=True)
+        copies.append(out)
+    failures = []
+    key = lambda r: sorted((s["address"], s["safe"], s["culprit"]) for s in r["call_sites"])
+    for k in range(0, len(entries), 64):
+        full = lintlib.run_probe([e["path"] for e in entries[k:k + 64]])
+        bare = lintlib.run_probe(copies[k:k + 64])
+        for e, a, b in zip(entries[k:k + 64], full, bare):
+            if not b["ok"] or key(a) != key(b):
+                failures.append(f"{e['name']}: {key(a)} vs stripped {b.get('error') or key(b)}")
+            elif any(s["function"] is not None for s in b["call_sites"]):
+                failures.append(f"{e['name']}: stripped copy still names its functions")
+    print(f"\n{len(entries)} stripped matrix binaries: {len(entries) - len(failures)} agree")
+    assert not failures, "\n".join(failures[:30])
