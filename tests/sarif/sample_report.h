@@ -44,7 +44,8 @@ inline CallSite make_call_site(uint64_t pc, std::optional<std::string> function,
 }
 
 inline ChainLink make_link(uint64_t address, uint64_t saved_rbp, uint64_t return_address,
-                           std::optional<uint64_t> call_target, std::vector<LinkCheck> checks = {}) {
+                           std::optional<uint64_t> call_target,
+                           std::vector<LinkCheck> checks = {}) {
   ChainLink l;
   l.address = address;
   l.saved_rbp = saved_rbp;
@@ -154,7 +155,9 @@ inline ThreadReport main_thread() {
   ChainLink l1 = make_link(kStack + 0x4ef0, kStack + 0x4f30, 0x4012a0, 0x401200);
   ChainLink l2 = make_link(kStack + 0x4f30, 0, 0x7f3a2c029d90, std::nullopt);
   for (ChainLink *l : {&l0, &l1, &l2}) {
-    l->checks = {check("aligned", true), check("in_stack", true), check("monotonic", true),
+    l->checks = {check("aligned", true),
+                 check("in_stack", true),
+                 check("monotonic", true),
                  check("return_in_code", true),
                  check("call_before_return", true,
                        l->call_target ? "call 0x" + std::string(l == &l0 ? "401180 <level3>"
@@ -182,7 +185,10 @@ inline ThreadReport odd_thread() {
   t.registers.rbp = 0x7f3a2b7fe013;
   Frame f = make_frame(0, 0x401500, std::string("bad\xff\xfe name \x1b[31mred\x1b[0m"),
                        FrameKind::Unknown);
-  f.inlined = {"gr\xc3\xb6\xc3\x9f" "e_\xe5\x90\x8d\xe5\x89\x8d", "\xe2\x80\xae" "evil"};
+  f.inlined = {"gr\xc3\xb6\xc3\x9f"
+               "e_\xe5\x90\x8d\xe5\x89\x8d",
+               "\xe2\x80\xae"
+               "evil"};
   f.file = "/src/\xe5\x90\x8d/weird \xff.c";
   t.frames = {f};
   t.chain_end = ChainEnd::Misaligned;
@@ -263,15 +269,16 @@ inline std::vector<Finding> all_findings() {
     f.line = 12;
   }
   {
-    Finding &f = add("unexplained-dynamic", Severity::Warning,
-                     "Frame #0's span exceeds its static size by 4096 bytes and nothing explains it");
+    Finding &f =
+        add("unexplained-dynamic", Severity::Warning,
+            "Frame #0's span exceeds its static size by 4096 bytes and nothing explains it");
     f.thread = 2;
     f.frame = 0;
     f.function = std::string("bad\xff\xfe name");
   }
   {
-    Finding &f = add("misaligned-frame", Severity::Warning,
-                     "Frame #0's CFA is not 16-byte aligned.");
+    Finding &f =
+        add("misaligned-frame", Severity::Warning, "Frame #0's CFA is not 16-byte aligned.");
     f.thread = 2;
     f.frame = 0;
   }
@@ -336,8 +343,8 @@ inline std::vector<LintResult> lint_results() {
   LintResult a;
   a.module = "/src/build/tests/fixtures/unsafe";
   a.code_bytes = 12345;
-  auto site = [](uint64_t address, std::optional<std::string> function, uint64_t start,
-                 bool safe, std::string reason, std::optional<std::string> file,
+  auto site = [](uint64_t address, std::optional<std::string> function, uint64_t start, bool safe,
+                 std::string reason, std::optional<std::string> file,
                  std::optional<uint32_t> line) {
     LintCallSite c;
     c.address = address;
@@ -356,7 +363,8 @@ inline std::vector<LintResult> lint_results() {
                           "/src/tests/fixtures/unsafe.c", 12);
   LintCallSite good =
       site(0x401210, "good_caller", 0x401200, true, "", "/src/tests/fixtures/unsafe.c", 5);
-  LintCallSite stripped = site(0x401600, std::nullopt, 0x4015f0, true, "", std::nullopt, std::nullopt);
+  LintCallSite stripped =
+      site(0x401600, std::nullopt, 0x4015f0, true, "", std::nullopt, std::nullopt);
   a.call_sites = {bad, good, stripped};
   Finding f;
   f.kind = "unsafe-caller";

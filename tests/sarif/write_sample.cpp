@@ -18,8 +18,8 @@ int main(int argc, char **argv) {
   lint.target.executable = "/src/build/tests/fixtures/unsafe";
   lint.findings = sample::lint_results()[0].findings;
   summarize(lint);
-  const std::string sarif = render_sarif(
-      {sample::full_report(), sample::empty_report(), sample::deep_report(3), lint});
+  const std::string sarif =
+      render_sarif({sample::full_report(), sample::empty_report(), sample::deep_report(3), lint});
   std::ofstream out(argv[1], std::ios::binary);
   out << sarif;
   out.close();

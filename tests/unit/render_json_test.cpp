@@ -27,10 +27,18 @@ bool is_hex(const ojson &v) {
   static const std::regex re("0x[0-9a-f]+");
   return v.is_string() && std::regex_match(v.get<std::string>(), re);
 }
-bool is_hex_or_null(const ojson &v) { return v.is_null() || is_hex(v); }
-bool is_str_or_null(const ojson &v) { return v.is_null() || v.is_string(); }
-bool is_uint_or_null(const ojson &v) { return v.is_null() || v.is_number_unsigned(); }
-bool is_int_or_null(const ojson &v) { return v.is_null() || v.is_number_integer(); }
+bool is_hex_or_null(const ojson &v) {
+  return v.is_null() || is_hex(v);
+}
+bool is_str_or_null(const ojson &v) {
+  return v.is_null() || v.is_string();
+}
+bool is_uint_or_null(const ojson &v) {
+  return v.is_null() || v.is_number_unsigned();
+}
+bool is_int_or_null(const ojson &v) {
+  return v.is_null() || v.is_number_integer();
+}
 bool one_of(const ojson &v, std::initializer_list<const char *> values) {
   if (!v.is_string())
     return false;
@@ -80,19 +88,19 @@ void check_document(const ojson &doc) {
     EXPECT_EQ(keys(t["registers"]), (std::vector<std::string>{"rip", "rsp", "rbp"}));
     for (const char *r : {"rip", "rsp", "rbp"})
       EXPECT_TRUE(is_hex(t["registers"][r])) << r;
-    EXPECT_TRUE(one_of(t["chain_end"], {"outermost", "null_rbp", "misaligned", "out_of_stack",
-                                        "not_monotonic", "cycle", "bad_return_address",
-                                        "unreadable", "max_depth"}));
+    EXPECT_TRUE(one_of(t["chain_end"],
+                       {"outermost", "null_rbp", "misaligned", "out_of_stack", "not_monotonic",
+                        "cycle", "bad_return_address", "unreadable", "max_depth"}));
     EXPECT_TRUE(is_str_or_null(t["stop_reason"]));
     EXPECT_TRUE(t["selected"].is_boolean());
     EXPECT_TRUE(is_str_or_null(t["chain_end_detail"]));
 
     ASSERT_TRUE(t["frames"].is_array());
     for (const ojson &f : t["frames"]) {
-      EXPECT_EQ(keys(f), (std::vector<std::string>{"index", "pc", "cfa", "rsp", "rbp", "function",
-                                                   "inlined", "module", "file", "line",
-                                                   "static_size", "span", "dynamic_bytes", "kind",
-                                                   "regions"}));
+      EXPECT_EQ(keys(f),
+                (std::vector<std::string>{"index", "pc", "cfa", "rsp", "rbp", "function", "inlined",
+                                          "module", "file", "line", "static_size", "span",
+                                          "dynamic_bytes", "kind", "regions"}));
       EXPECT_TRUE(f["index"].is_number_unsigned());
       EXPECT_TRUE(is_hex(f["pc"]));
       EXPECT_TRUE(is_hex_or_null(f["cfa"]));
@@ -138,9 +146,9 @@ void check_document(const ojson &doc) {
 
   ASSERT_TRUE(doc["findings"].is_array());
   for (const ojson &f : doc["findings"]) {
-    EXPECT_EQ(keys(f), (std::vector<std::string>{"kind", "severity", "thread", "frame", "region",
-                                                 "function", "address", "file", "line",
-                                                 "message"}));
+    EXPECT_EQ(keys(f),
+              (std::vector<std::string>{"kind", "severity", "thread", "frame", "region", "function",
+                                        "address", "file", "line", "message"}));
     EXPECT_TRUE(f["kind"].is_string());
     EXPECT_TRUE(one_of(f["severity"], {"error", "warning", "note"}));
     EXPECT_TRUE(is_uint_or_null(f["thread"]));
@@ -192,8 +200,7 @@ TEST(RenderJson, ValuesMatchTheReport) {
   EXPECT_EQ(t["registers"]["rsp"], "0x7ffc9b1f4e40");
   EXPECT_EQ(t["chain_end"], "outermost");
   EXPECT_EQ(t["selected"], true);
-  EXPECT_EQ(t["stop_reason"],
-            "signal SIGSEGV: address not mapped to object (fault address: 0x0)");
+  EXPECT_EQ(t["stop_reason"], "signal SIGSEGV: address not mapped to object (fault address: 0x0)");
 
   const ojson &f1 = t["frames"][1];
   EXPECT_EQ(f1["pc"], "0x401236");
@@ -284,9 +291,8 @@ TEST(RenderJson, HostileNamesBecomeValidUtf8) {
   EXPECT_EQ(text.find('\x1b'), std::string::npos);
   EXPECT_NE(text.find("\\u001b[31m"), std::string::npos);
   // Valid UTF-8 passes through untouched.
-  EXPECT_EQ(doc["threads"][1]["frames"][0]["inlined"][0],
-            "gr\xc3\xb6\xc3\x9f"
-            "e_\xe5\x90\x8d\xe5\x89\x8d");
+  EXPECT_EQ(doc["threads"][1]["frames"][0]["inlined"][0], "gr\xc3\xb6\xc3\x9f"
+                                                          "e_\xe5\x90\x8d\xe5\x89\x8d");
 }
 
 TEST(RenderJson, EveryInvalidSequenceIsRepaired) {
@@ -312,8 +318,7 @@ TEST(RenderJson, EveryInvalidSequenceIsRepaired) {
 
 TEST(RenderJson, Deterministic) {
   EXPECT_EQ(render_json(sample::full_report()), render_json(sample::full_report()));
-  EXPECT_EQ(render_json_array({sample::full_report()}),
-            render_json_array({sample::full_report()}));
+  EXPECT_EQ(render_json_array({sample::full_report()}), render_json_array({sample::full_report()}));
 }
 
 TEST(RenderJson, ArrayHoldsOneDocumentPerReportInOrder) {

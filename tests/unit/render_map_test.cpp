@@ -124,7 +124,8 @@ TEST(RenderMap, FramesSlotsBlocksAndMarks) {
                         "0x401230 \u2192 level2        \u254e");
   EXPECT_NE(d[rsp + 3].find("t1.r2 \u00b7 dead \u00b7 stub"), std::string::npos);
   EXPECT_NE(d[rsp + 4].find("32 B (reserved 48) \u00b7 from 0x401300"), std::string::npos);
-  EXPECT_TRUE(starts_with(d.back(), "0x7ffc9b1d4000      \u254e end of stack \u00b7 131.6 KiB below RSP "));
+  EXPECT_TRUE(
+      starts_with(d.back(), "0x7ffc9b1d4000      \u254e end of stack \u00b7 131.6 KiB below RSP "));
   EXPECT_EQ(all.back(), "  Chain end: outermost \u2014 the saved RBP of frame #2 (main) is 0: "
                         "the outermost frame");
 }
@@ -277,7 +278,8 @@ TEST(RenderMap, RegionsWithoutFrameArePlacedByAddress) {
   EXPECT_NE(map.find("Regions outside the drawn frames: t1.r0"), std::string::npos);
   r.frame = 50;
   deep.threads[0].regions = {r};
-  EXPECT_NE(render_map(deep, deep.threads[0]).find("frames (#12\u2013#95) \u00b7 5.3 KiB \u00b7 1 block \u2026"),
+  EXPECT_NE(render_map(deep, deep.threads[0])
+                .find("frames (#12\u2013#95) \u00b7 5.3 KiB \u00b7 1 block \u2026"),
             std::string::npos);
 }
 

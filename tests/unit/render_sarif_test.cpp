@@ -22,7 +22,9 @@ json parse(const std::string &text) {
   return j;
 }
 
-json sample_log() { return parse(render_sarif({sample::full_report(), sample::empty_report()})); }
+json sample_log() {
+  return parse(render_sarif({sample::full_report(), sample::empty_report()}));
+}
 
 TEST(RenderSarif, TopLevel) {
   const std::string text = render_sarif({sample::full_report()});
@@ -142,7 +144,7 @@ TEST(RenderSarif, FindingsWithoutSourceAreAnchoredAtTheBinary) {
   report.findings = sample::all_findings();
   report.target.core = "/tmp/core";
   EXPECT_EQ(parse(render_sarif({report}))["runs"][0]["results"][0]["locations"][0]
-                 ["physicalLocation"]["artifactLocation"]["uri"],
+                                         ["physicalLocation"]["artifactLocation"]["uri"],
             "file:///tmp/core");
   report.target.core.reset();
   const json bare = parse(render_sarif({report}))["runs"][0]["results"];

@@ -63,7 +63,8 @@ TEST(RenderText, AuditReportStructure) {
   const size_t t1 = index_of(lines, "Thread #1  tid 4242  \"main\"  [selected]  stack "
                                     "0x7ffc9b1d4000\u20130x7ffc9b1f5000 (132.0 KiB)");
   ASSERT_NE(t1, std::string::npos);
-  EXPECT_EQ(lines[t1 + 1], "  stop: signal SIGSEGV: address not mapped to object (fault address: 0x0)");
+  EXPECT_EQ(lines[t1 + 1],
+            "  stop: signal SIGSEGV: address not mapped to object (fault address: 0x0)");
   EXPECT_EQ(lines[t1 + 2], "  rip 0x401196  rsp 0x7ffc9b1f4e40  rbp 0x7ffc9b1f4e50");
   // Frames table: header, then one row per frame, the note under its frame.
   const size_t header = index_of(lines, "  #  pc", t1);
@@ -71,7 +72,8 @@ TEST(RenderText, AuditReportStructure) {
   for (const char *column : {"function", "location", "kind", "span", "static", "dynamic"})
     EXPECT_NE(lines[header].find(column), std::string::npos) << column;
   EXPECT_EQ(lines[header + 1].substr(0, 15), "  0  0x401196  ");
-  EXPECT_NE(lines[header + 2].find("level2 [inlined helper]  fixture.c:22  relocated   160      48      112"),
+  EXPECT_NE(lines[header + 2].find(
+                "level2 [inlined helper]  fixture.c:22  relocated   160      48      112"),
             std::string::npos)
       << lines[header + 2];
   EXPECT_NE(lines[header + 3].find("\u21b3 RSP lowered by 112 bytes"), std::string::npos);
@@ -111,7 +113,8 @@ TEST(RenderText, FindingsGroupedBySeverityInReportOrder) {
   ASSERT_LT(warnings, notes);
   EXPECT_EQ(lines[errors + 1], "    \u2717 broken-chain  thread #2  frame #0  0x7f3a2b7fe013");
   EXPECT_EQ(lines[errors + 2].substr(0, 6), "      ");
-  EXPECT_LT(index_of(lines, "region-overflow", errors), index_of(lines, "dangling-pointer", errors));
+  EXPECT_LT(index_of(lines, "region-overflow", errors),
+            index_of(lines, "dangling-pointer", errors));
   EXPECT_LT(index_of(lines, "dangling-pointer", errors), index_of(lines, "unsafe-caller", errors));
   EXPECT_EQ(lines[index_of(lines, "unsafe-caller", errors)],
             "    \u2717 unsafe-caller  in bad_caller  unsafe.c:12  0x401410");
@@ -211,7 +214,8 @@ TEST(RenderChain, LinksWithTheirChecks) {
   ASSERT_NE(t2, std::string::npos);
   EXPECT_NE(index_of(lines, "        \u2717 aligned: 0x7f3a2b7fe013 is not a multiple of 8", t2),
             std::string::npos);
-  EXPECT_EQ(lines.back(), "  Chain end: misaligned \u2014 RBP 0x7f3a2b7fe013 is not 8-byte aligned");
+  EXPECT_EQ(lines.back(),
+            "  Chain end: misaligned \u2014 RBP 0x7f3a2b7fe013 is not 8-byte aligned");
 
   const std::string plain = render_chain(sample::full_report(), ascii());
   EXPECT_NE(plain.find("        OK aligned  OK in_stack"), std::string::npos);
@@ -286,7 +290,9 @@ TEST(RenderFormat, Utf8RepairAndTerminalSafety) {
   EXPECT_EQ(valid_utf8("a\xffz"), "a\xef\xbf\xbdz");
   EXPECT_EQ(valid_utf8("\xe5\x90"), "\xef\xbf\xbd\xef\xbf\xbd");
   EXPECT_EQ(valid_utf8(std::string("a\0b", 3)), std::string("a\0b", 3)); // JSON escapes it
-  EXPECT_EQ(clean_text("a\tb\nc\x1b", false), "a\xef\xbf\xbd" "b\xef\xbf\xbd" "c\xef\xbf\xbd");
+  EXPECT_EQ(clean_text("a\tb\nc\x1b", false), "a\xef\xbf\xbd"
+                                              "b\xef\xbf\xbd"
+                                              "c\xef\xbf\xbd");
   EXPECT_EQ(clean_text("x\xe2\x80\xaey", false), "x\xef\xbf\xbdy");
   EXPECT_EQ(clean_text("\xc2\x9b", false), "\xef\xbf\xbd"); // C1 CSI
   EXPECT_EQ(clean_text("gr\xc3\xb6\xc3\x9f\xff", true), "gr???");
@@ -296,7 +302,7 @@ TEST(RenderFormat, WidthAndFit) {
   using namespace render;
   EXPECT_EQ(display_width("abc"), 3u);
   EXPECT_EQ(display_width("\xe5\x90\x8d\xe5\x89\x8d"), 4u); // two CJK characters
-  EXPECT_EQ(display_width("e\xcc\x81"), 1u);                 // e + combining acute
+  EXPECT_EQ(display_width("e\xcc\x81"), 1u);                // e + combining acute
   EXPECT_EQ(fit("abcdef", 6, false), "abcdef");
   EXPECT_EQ(fit("abcdefg", 6, false), "abcde\u2026");
   EXPECT_EQ(fit("abcdefg", 6, true), "abc...");

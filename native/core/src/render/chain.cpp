@@ -48,7 +48,8 @@ void append_checks(std::string &out, const ChainLink &link, const RenderOptions 
       text += ": " + clean_text(c.detail, ascii);
     const std::string_view mark = c.passed ? g.ok : g.fail;
     const std::string rest(indent.size() + display_width(mark) + 1, ' ');
-    const std::string first = indent + tint(mark, c.passed ? Tint::Green : Tint::Red, options) + " ";
+    const std::string first =
+        indent + tint(mark, c.passed ? Tint::Green : Tint::Red, options) + " ";
     append_wrapped(out, text, kLineWidth, rest, first);
   }
 }
@@ -77,7 +78,7 @@ std::string render_chain(const Report &report, const RenderOptions &options) {
         out += "  no links\n";
       } else {
         const std::vector<Column> columns = {
-            {"link", true}, {"slot"}, {"saved rbp"}, {"return"}, {"returns into", false, 40},
+            {"link", true},  {"slot"}, {"saved rbp"}, {"return"}, {"returns into", false, 40},
             {"call target"},
         };
         const auto &links = thread.links;
@@ -86,10 +87,14 @@ std::string render_chain(const Report &report, const RenderOptions &options) {
             [&](size_t r, size_t c) -> std::string {
               const ChainLink &l = links[r];
               switch (c) {
-              case 0: return std::to_string(r);
-              case 1: return hex(l.address);
-              case 2: return hex(l.saved_rbp);
-              case 3: return hex(l.return_address);
+              case 0:
+                return std::to_string(r);
+              case 1:
+                return hex(l.address);
+              case 2:
+                return hex(l.saved_rbp);
+              case 3:
+                return hex(l.return_address);
               case 4: {
                 auto it = frame_at_pc.find(l.return_address);
                 if (it == frame_at_pc.end())
@@ -97,12 +102,12 @@ std::string render_chain(const Report &report, const RenderOptions &options) {
                 const Frame &f = thread.frames[it->second];
                 return "#" + std::to_string(f.index) + " " + function_label(f);
               }
-              case 5: return l.call_target ? hex(*l.call_target) : "-";
+              case 5:
+                return l.call_target ? hex(*l.call_target) : "-";
               }
               return "";
             },
-            ascii, "  ",
-            [&](std::string &o, size_t r) { append_checks(o, links[r], options); });
+            ascii, "  ", [&](std::string &o, size_t r) { append_checks(o, links[r], options); });
       }
       append_wrapped(out, chain_end_line(thread, options), kLineWidth, "    ", "  ");
     }

@@ -138,9 +138,13 @@ Json finding_json(const Finding &f) {
 
 } // namespace
 
-Json json_string(const std::string &s) { return Json(valid_utf8(s)); }
+Json json_string(const std::string &s) {
+  return Json(valid_utf8(s));
+}
 
-Json json_address(uint64_t value) { return Json(hex(value)); }
+Json json_address(uint64_t value) {
+  return Json(hex(value));
+}
 
 Json target_json(const TargetInfo &t) {
   Json j = Json::object();

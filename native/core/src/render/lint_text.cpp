@@ -20,9 +20,9 @@ std::string render_lint_text(const std::vector<LintResult> &results) {
       for (const LintCallSite &c : result.call_sites)
         order.push_back(&c);
       // Address order, whatever order the scanner found them in.
-      std::stable_sort(order.begin(), order.end(), [](const LintCallSite *a, const LintCallSite *b) {
-        return a->address < b->address;
-      });
+      std::stable_sort(
+          order.begin(), order.end(),
+          [](const LintCallSite *a, const LintCallSite *b) { return a->address < b->address; });
       const auto module_unsafe = static_cast<uint64_t>(std::count_if(
           order.begin(), order.end(), [](const LintCallSite *c) { return !c->safe; }));
       sites += order.size();
@@ -37,20 +37,27 @@ std::string render_lint_text(const std::vector<LintResult> &results) {
         continue;
       }
       const std::vector<Column> columns = {
-          {"call site"}, {"function", false, 40}, {"location", false, 32, true}, {"verdict"},
+          {"call site"},
+          {"function", false, 40},
+          {"location", false, 32, true},
+          {"verdict"},
       };
       append_table(
           out, columns, order.size(),
           [&](size_t r, size_t c) -> std::string {
             const LintCallSite &s = *order[r];
             switch (c) {
-            case 0: return hex(s.address);
-            case 1: return s.function ? *s.function : "? (stripped, starts at " + hex(s.function_start) + ")";
+            case 0:
+              return hex(s.address);
+            case 1:
+              return s.function ? *s.function
+                                : "? (stripped, starts at " + hex(s.function_start) + ")";
             case 2: {
               std::string where = file_line(s.file, s.line);
               return where.empty() ? "-" : where;
             }
-            case 3: return s.safe ? "safe" : "UNSAFE";
+            case 3:
+              return s.safe ? "safe" : "UNSAFE";
             }
             return "";
           },

@@ -16,13 +16,13 @@ namespace {
 
 using namespace render;
 
-constexpr size_t kAddrWidth = 18;         ///< "0x" + 16 hex digits
-constexpr size_t kBoxWidth = 64;          ///< outer width of a frame box
-constexpr size_t kInner = kBoxWidth - 4;  ///< text width inside "│ " … " │"
-constexpr size_t kHeadFrames = 12;        ///< innermost frames always drawn
-constexpr size_t kTailFrames = 4;         ///< outermost frames always drawn
-constexpr size_t kMaxBlocks = 6;          ///< blocks drawn per frame
-constexpr size_t kMaxReleased = 8;        ///< items drawn below RSP
+constexpr size_t kAddrWidth = 18;        ///< "0x" + 16 hex digits
+constexpr size_t kBoxWidth = 64;         ///< outer width of a frame box
+constexpr size_t kInner = kBoxWidth - 4; ///< text width inside "│ " … " │"
+constexpr size_t kHeadFrames = 12;       ///< innermost frames always drawn
+constexpr size_t kTailFrames = 4;        ///< outermost frames always drawn
+constexpr size_t kMaxBlocks = 6;         ///< blocks drawn per frame
+constexpr size_t kMaxReleased = 8;       ///< items drawn below RSP
 
 enum class Role { Edge, Slot, Other };
 
@@ -38,18 +38,17 @@ struct Line {
 struct Item {
   uint64_t top = 0; ///< one past its highest byte
   uint64_t low = 0;
-  const Region *region = nullptr;       ///< a block
-  const StaleStub *stub = nullptr;      ///< a stale stub (below RSP only)
-  const ChainLink *link = nullptr;      ///< a frame's saved RBP slot pair
-  uint64_t slot = 0;                    ///< slot address when link may be null
+  const Region *region = nullptr;  ///< a block
+  const StaleStub *stub = nullptr; ///< a stale stub (below RSP only)
+  const ChainLink *link = nullptr; ///< a frame's saved RBP slot pair
+  uint64_t slot = 0;               ///< slot address when link may be null
   bool is_slot = false;
 };
 
 class MapDrawer {
 public:
   MapDrawer(const Report &report, const ThreadReport &thread, const RenderOptions &options)
-      : thread_(thread), options_(options), ascii_(!options.unicode),
-        g_(glyphs(options.unicode)) {
+      : thread_(thread), options_(options), ascii_(!options.unicode), g_(glyphs(options.unicode)) {
     (void)report;
   }
 
@@ -107,8 +106,8 @@ private:
     std::string t = title.empty() ? "" : " " + fit(title, title_room, ascii_) + " ";
     const size_t tw = display_width(t);
     const size_t fill = inner > tw + rw + 2 ? inner - tw - rw - 2 : 0;
-    return std::string(left) + std::string(g_.h) + t + repeat(g_.h, fill) + rt +
-           std::string(g_.h) + std::string(right);
+    return std::string(left) + std::string(g_.h) + t + repeat(g_.h, fill) + rt + std::string(g_.h) +
+           std::string(right);
   }
   std::string body(size_t width, std::string_view side, const std::string &text) const {
     return std::string(side) + " " + pad_right(fit(text, width - 4, ascii_), width - 4) + " " +
@@ -130,7 +129,8 @@ private:
     const Frame &f = thread_.frames[pos];
     std::string s = to_string(f.kind);
     if (f.span)
-      s += std::string(g_.sep) + thousands(static_cast<uint64_t>(std::max<int64_t>(*f.span, 0))) + " B";
+      s += std::string(g_.sep) + thousands(static_cast<uint64_t>(std::max<int64_t>(*f.span, 0))) +
+           " B";
     return s;
   }
 
@@ -160,8 +160,8 @@ void MapDrawer::assign_regions() {
   std::unordered_map<uint32_t, size_t> pos_of_index;
   for (size_t i = 0; i < frames.size(); ++i)
     pos_of_index.emplace(frames[i].index, i);
-  const std::optional<uint64_t> rsp = frames.empty() ? std::optional<uint64_t>(thread_.registers.rsp)
-                                                     : bottom_of(0);
+  const std::optional<uint64_t> rsp =
+      frames.empty() ? std::optional<uint64_t>(thread_.registers.rsp) : bottom_of(0);
   // At most kHeadFrames + kTailFrames positions: placing a region by address
   // costs the same on a million-frame stack.
   std::vector<size_t> shown;
@@ -213,15 +213,15 @@ void MapDrawer::draw_stack_top(size_t outer_pos) {
   std::string text = "top of stack";
   const auto top = top_of(outer_pos);
   if (top && thread_.stack->high >= *top)
-    text += std::string(g_.sep) + thousands(thread_.stack->high - *top) +
-            " B above frame #" + std::to_string(thread_.frames[outer_pos].index);
+    text += std::string(g_.sep) + thousands(thread_.stack->high - *top) + " B above frame #" +
+            std::to_string(thread_.frames[outer_pos].index);
   add(thread_.stack->high, body(kBoxWidth, g_.gap_v, text), Role::Edge);
 }
 
 void MapDrawer::draw_block(const Region &r, std::string_view side, size_t width_outer) {
   const size_t w = width_outer - 4;
-  std::string title = clean(r.id) + std::string(g_.sep) + to_string(r.state) +
-                      std::string(g_.sep) + to_string(r.evidence);
+  std::string title = clean(r.id) + std::string(g_.sep) + to_string(r.state) + std::string(g_.sep) +
+                      to_string(r.evidence);
   std::string right = r.sequence ? "seq " + std::to_string(*r.sequence) : "";
   const uint64_t top = r.base + std::max(r.reserved, r.size);
   add(top, body(width_outer, side, edge(w, g_.tl, g_.tr, title, right)), Role::Edge);
@@ -275,9 +275,15 @@ void MapDrawer::draw_frame_contents(size_t pos) {
     const std::string bytes = thousands(*cursor - low) + " B";
     std::string what;
     switch (after) {
-    case After::Slot: what = "locals, saved registers" + std::string(g_.sep) + bytes; break;
-    case After::Block: what = bytes + (last ? " below the blocks" : " between blocks"); break;
-    case After::Top: what = "frame data" + std::string(g_.sep) + bytes; break;
+    case After::Slot:
+      what = "locals, saved registers" + std::string(g_.sep) + bytes;
+      break;
+    case After::Block:
+      what = bytes + (last ? " below the blocks" : " between blocks");
+      break;
+    case After::Top:
+      what = "frame data" + std::string(g_.sep) + bytes;
+      break;
     }
     add(std::nullopt, body(kBoxWidth, g_.v, what));
   };
@@ -329,9 +335,9 @@ void MapDrawer::draw_between(size_t outer_pos, size_t inner_pos) {
         body(kBoxWidth, g_.gap_v, thousands(*bottom - *top) + " B outside any frame"));
   else
     add(std::nullopt, body(kBoxWidth, g_.gap_v,
-                           "frames #" + std::to_string(thread_.frames[outer_pos].index) +
-                               " and #" + std::to_string(thread_.frames[inner_pos].index) +
-                               " overlap by " + thousands(*top - *bottom) + " B"));
+                           "frames #" + std::to_string(thread_.frames[outer_pos].index) + " and #" +
+                               std::to_string(thread_.frames[inner_pos].index) + " overlap by " +
+                               thousands(*top - *bottom) + " B"));
   add_frame_edge(top, edge(kBoxWidth, g_.tl, g_.tr, title, right));
 }
 
@@ -341,8 +347,9 @@ void MapDrawer::draw_elision(size_t outer_pos, size_t inner_pos) {
   add_frame_edge(bottom, edge(kBoxWidth, g_.bl, g_.br, "", ""));
   const size_t hidden = outer_pos - inner_pos - 1;
   std::string text = std::string(g_.ellipsis) + " " + thousands(hidden) + " frames (#" +
-                     std::to_string(thread_.frames[inner_pos + 1].index) + (ascii_ ? "-" : "\u2013") +
-                     "#" + std::to_string(thread_.frames[outer_pos - 1].index) + ")";
+                     std::to_string(thread_.frames[inner_pos + 1].index) +
+                     (ascii_ ? "-" : "\u2013") + "#" +
+                     std::to_string(thread_.frames[outer_pos - 1].index) + ")";
   if (bottom && top && *bottom > *top)
     text += std::string(g_.sep) + human_bytes(*bottom - *top);
   if (elided_blocks_)
@@ -353,7 +360,8 @@ void MapDrawer::draw_elision(size_t outer_pos, size_t inner_pos) {
   const size_t w = display_width(text);
   const size_t left = w < kInner ? (kInner - w) / 2 : 0;
   add(std::nullopt, body(kBoxWidth, g_.gap_v, std::string(left, ' ') + text));
-  add_frame_edge(top, edge(kBoxWidth, g_.tl, g_.tr, frame_title(inner_pos), frame_right(inner_pos)));
+  add_frame_edge(top,
+                 edge(kBoxWidth, g_.tl, g_.tr, frame_title(inner_pos), frame_right(inner_pos)));
 }
 
 void MapDrawer::draw_released() {
@@ -375,31 +383,31 @@ void MapDrawer::draw_released() {
   std::stable_sort(items.begin(), items.end(),
                    [](const Item &a, const Item &b) { return a.top > b.top; });
   if (!items.empty()) {
-    add(std::nullopt, body(kBoxWidth, g_.gap_v, "released stack below RSP (reused by later calls)"));
+    add(std::nullopt,
+        body(kBoxWidth, g_.gap_v, "released stack below RSP (reused by later calls)"));
     const size_t shown = std::min(items.size(), kMaxReleased);
     for (size_t i = 0; i < shown; ++i) {
       const Item &it = items[i];
       if (it.region) {
         draw_block(*it.region, g_.gap_v, kBoxWidth);
       } else {
-        std::string text = "stale stub  rbp " + hex(it.stub->saved_rbp) + "  ret " +
-                           hex(it.stub->return_address);
+        std::string text =
+            "stale stub  rbp " + hex(it.stub->saved_rbp) + "  ret " + hex(it.stub->return_address);
         if (it.stub->function)
           text += " " + std::string(g_.arrow) + " " + clean(*it.stub->function);
         add(it.stub->address, body(kBoxWidth, g_.gap_v, text), Role::Slot);
       }
     }
     if (items.size() > shown)
-      add(std::nullopt, body(kBoxWidth, g_.gap_v,
-                             std::string(g_.ellipsis) + " " + thousands(items.size() - shown) +
-                                 " more below"));
+      add(std::nullopt,
+          body(kBoxWidth, g_.gap_v,
+               std::string(g_.ellipsis) + " " + thousands(items.size() - shown) + " more below"));
   }
   if (thread_.stack) {
     std::string text = "end of stack";
     const uint64_t rsp = thread_.registers.rsp;
     if (rsp >= thread_.stack->low && rsp <= thread_.stack->high)
-      text += std::string(g_.sep) + human_bytes(rsp - thread_.stack->low) +
-              " below RSP";
+      text += std::string(g_.sep) + human_bytes(rsp - thread_.stack->low) + " below RSP";
     add(thread_.stack->low, body(kBoxWidth, g_.gap_v, text), Role::Edge);
   }
 }
@@ -442,7 +450,8 @@ std::string MapDrawer::assemble(const std::vector<std::string> &unattached) cons
   std::string out;
   for (size_t i = 0; i < lines_.size(); ++i) {
     const Line &l = lines_[i];
-    std::string line = label[i] ? pad_right(hex(*l.addr), kAddrWidth) : std::string(kAddrWidth, ' ');
+    std::string line =
+        label[i] ? pad_right(hex(*l.addr), kAddrWidth) : std::string(kAddrWidth, ' ');
     line += "  " + l.body;
     if (!l.marks.empty()) {
       line += " " + std::string(g_.mark) + " ";
@@ -472,7 +481,8 @@ std::string MapDrawer::draw() {
   } else {
     const size_t n = frames.size();
     draw_stack_top(n - 1);
-    add_frame_edge(top_of(n - 1), edge(kBoxWidth, g_.tl, g_.tr, frame_title(n - 1), frame_right(n - 1)));
+    add_frame_edge(top_of(n - 1),
+                   edge(kBoxWidth, g_.tl, g_.tr, frame_title(n - 1), frame_right(n - 1)));
     for (size_t pos = n; pos-- > 0;) {
       if (!displayed(pos))
         continue;

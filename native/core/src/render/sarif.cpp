@@ -22,9 +22,12 @@ constexpr const char *kSourceRoot = "SRCROOT";
 
 const char *sarif_level(Severity s) {
   switch (s) {
-  case Severity::Error: return "error";
-  case Severity::Warning: return "warning";
-  case Severity::Note: return "note";
+  case Severity::Error:
+    return "error";
+  case Severity::Warning:
+    return "warning";
+  case Severity::Note:
+    return "note";
   }
   return "note";
 }
@@ -192,8 +195,8 @@ Json result_json(const Report &report, const Finding &f, RuleTable &rules) {
 
   // Stable across runs of the same program (no addresses: ASLR moves them),
   // so code-scanning services match a finding with its earlier alerts.
-  std::string identity = f.kind + '\n' + f.function.value_or("") + '\n' +
-                         f.file.value_or("") + '\n' + (f.line ? std::to_string(*f.line) : "");
+  std::string identity = f.kind + '\n' + f.function.value_or("") + '\n' + f.file.value_or("") +
+                         '\n' + (f.line ? std::to_string(*f.line) : "");
   j["partialFingerprints"] = {{"frameauditFinding/v1", fingerprint(identity)}};
 
   Json props = Json::object();
@@ -239,7 +242,8 @@ Json run_json(const Report &report) {
   if (relative_sources) {
     Json base = Json::object();
     base[kSourceRoot] = {
-        {"description", {{"text", "The directory the debug info's relative source paths start from."}}}};
+        {"description",
+         {{"text", "The directory the debug info's relative source paths start from."}}}};
     run["originalUriBaseIds"] = std::move(base);
   }
 

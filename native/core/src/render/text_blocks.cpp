@@ -16,10 +16,10 @@ std::string plural(uint64_t n, std::string_view one, std::string_view many) {
 } // namespace
 
 const Glyphs &glyphs(bool unicode) {
-  static const Glyphs fancy{"\u2500", "\u2502", "\u250c", "\u2510", "\u2514", "\u2518",
-                            "\u251c", "\u2524", "\u254e", "\u2713", "\u2717", "\u25c4",
+  static const Glyphs fancy{"\u2500", "\u2502", "\u250c",   "\u2510", "\u2514", "\u2518",
+                            "\u251c", "\u2524", "\u254e",   "\u2713", "\u2717", "\u25c4",
                             "\u2026", "\u2192", " \u00b7 ", "\u2717", "!",      "\u2022"};
-  static const Glyphs plain{"-", "|",  "+",    "+",  "+",   "+", "+", "+", ":",
+  static const Glyphs plain{"-",  "|",    "+",  "+",   "+",  "+",  "+", "+", ":",
                             "OK", "FAIL", "<-", "...", "->", ", ", "x", "!", "-"};
   return unicode ? fancy : plain;
 }
@@ -29,22 +29,38 @@ std::string tint(std::string_view text, Tint t, const RenderOptions &options) {
     return std::string(text);
   const char *code = "";
   switch (t) {
-  case Tint::Red: code = "\x1b[31m"; break;
-  case Tint::Yellow: code = "\x1b[33m"; break;
-  case Tint::Green: code = "\x1b[32m"; break;
-  case Tint::Cyan: code = "\x1b[36m"; break;
-  case Tint::Bold: code = "\x1b[1m"; break;
-  case Tint::Dim: code = "\x1b[2m"; break;
-  case Tint::None: break;
+  case Tint::Red:
+    code = "\x1b[31m";
+    break;
+  case Tint::Yellow:
+    code = "\x1b[33m";
+    break;
+  case Tint::Green:
+    code = "\x1b[32m";
+    break;
+  case Tint::Cyan:
+    code = "\x1b[36m";
+    break;
+  case Tint::Bold:
+    code = "\x1b[1m";
+    break;
+  case Tint::Dim:
+    code = "\x1b[2m";
+    break;
+  case Tint::None:
+    break;
   }
   return std::string(code) + std::string(text) + "\x1b[0m";
 }
 
 Tint severity_tint(Severity severity) {
   switch (severity) {
-  case Severity::Error: return Tint::Red;
-  case Severity::Warning: return Tint::Yellow;
-  case Severity::Note: return Tint::Cyan;
+  case Severity::Error:
+    return Tint::Red;
+  case Severity::Warning:
+    return Tint::Yellow;
+  case Severity::Note:
+    return Tint::Cyan;
   }
   return Tint::None;
 }
@@ -144,7 +160,8 @@ void append_wrapped(std::string &out, std::string_view cleaned, size_t width,
 
 std::string thread_header(const ThreadReport &thread, const RenderOptions &options) {
   const bool ascii = !options.unicode;
-  std::string line = "Thread #" + std::to_string(thread.index) + "  tid " + std::to_string(thread.tid);
+  std::string line =
+      "Thread #" + std::to_string(thread.index) + "  tid " + std::to_string(thread.tid);
   if (thread.name)
     line += "  \"" + fit(clean_text(*thread.name, ascii), 32, ascii) + "\"";
   if (thread.is_selected)
@@ -173,9 +190,11 @@ std::string report_header(const Report &report, const RenderOptions &options) {
     out += "  pid " + std::to_string(*report.target.pid);
   // Paths keep their end (the file name) when they must be cut.
   if (report.target.executable)
-    out += "\n  executable " + fit(clean_text(*report.target.executable, ascii), kLineWidth - 13, ascii, true);
+    out += "\n  executable " +
+           fit(clean_text(*report.target.executable, ascii), kLineWidth - 13, ascii, true);
   if (report.target.core)
-    out += "\n  core       " + fit(clean_text(*report.target.core, ascii), kLineWidth - 13, ascii, true);
+    out += "\n  core       " +
+           fit(clean_text(*report.target.core, ascii), kLineWidth - 13, ascii, true);
   return out;
 }
 
@@ -209,8 +228,8 @@ void append_frames_table(std::string &out, const ThreadReport &thread,
   }
   const bool ascii = !options.unicode;
   const std::vector<Column> columns = {
-      {"#", true},         {"pc"},           {"function", false, 32}, {"location", false, 22, true},
-      {"kind"},            {"span", true},   {"static", true},        {"dynamic", true},
+      {"#", true}, {"pc"},         {"function", false, 32}, {"location", false, 22, true},
+      {"kind"},    {"span", true}, {"static", true},        {"dynamic", true},
   };
   const auto &frames = thread.frames;
   append_table(
@@ -218,14 +237,22 @@ void append_frames_table(std::string &out, const ThreadReport &thread,
       [&](size_t r, size_t c) -> std::string {
         const Frame &f = frames[r];
         switch (c) {
-        case 0: return std::to_string(f.index);
-        case 1: return hex(f.pc);
-        case 2: return function_label(f);
-        case 3: return file_line(f.file, f.line);
-        case 4: return to_string(f.kind);
-        case 5: return opt_int(f.span);
-        case 6: return opt_int(f.static_size);
-        case 7: return opt_int(f.dynamic_bytes);
+        case 0:
+          return std::to_string(f.index);
+        case 1:
+          return hex(f.pc);
+        case 2:
+          return function_label(f);
+        case 3:
+          return file_line(f.file, f.line);
+        case 4:
+          return to_string(f.kind);
+        case 5:
+          return opt_int(f.span);
+        case 6:
+          return opt_int(f.static_size);
+        case 7:
+          return opt_int(f.dynamic_bytes);
         }
         return "";
       },
@@ -249,8 +276,14 @@ void append_regions_table(std::string &out, const ThreadReport &thread,
   const bool any_seq = std::any_of(thread.regions.begin(), thread.regions.end(),
                                    [](const Region &r) { return r.sequence.has_value(); });
   std::vector<Column> columns = {
-      {"id", false, 10},   {"base"},         {"size", true},       {"reserved", true},
-      {"state"},           {"evidence"},     {"frame", true},      {"function", false, 20},
+      {"id", false, 10},
+      {"base"},
+      {"size", true},
+      {"reserved", true},
+      {"state"},
+      {"evidence"},
+      {"frame", true},
+      {"function", false, 20},
       {"call site", false, 22, true},
   };
   if (any_seq)
@@ -261,21 +294,30 @@ void append_regions_table(std::string &out, const ThreadReport &thread,
       [&](size_t r, size_t c) -> std::string {
         const Region &g = regions[r];
         switch (c) {
-        case 0: return g.id;
-        case 1: return hex(g.base);
-        case 2: return std::to_string(g.size);
-        case 3: return std::to_string(g.reserved);
-        case 4: return to_string(g.state);
-        case 5: return to_string(g.evidence);
-        case 6: return g.frame ? "#" + std::to_string(*g.frame) : "-";
-        case 7: return g.function ? *g.function : "-";
+        case 0:
+          return g.id;
+        case 1:
+          return hex(g.base);
+        case 2:
+          return std::to_string(g.size);
+        case 3:
+          return std::to_string(g.reserved);
+        case 4:
+          return to_string(g.state);
+        case 5:
+          return to_string(g.evidence);
+        case 6:
+          return g.frame ? "#" + std::to_string(*g.frame) : "-";
+        case 7:
+          return g.function ? *g.function : "-";
         case 8: {
           if (!g.call_site)
             return "-";
           std::string where = file_line(g.call_site->file, g.call_site->line);
           return where.empty() ? hex(g.call_site->pc) : where;
         }
-        case 9: return g.sequence ? std::to_string(*g.sequence) : "-";
+        case 9:
+          return g.sequence ? std::to_string(*g.sequence) : "-";
         }
         return "";
       },
@@ -300,8 +342,7 @@ void append_findings(std::string &out, const Report &report, const RenderOptions
     if (!count[s])
       continue;
     out += "  " + tint(titles[s], severity_tint(order[s]), options) + "\n";
-    const std::string_view mark =
-        s == 0 ? g.sev_error : (s == 1 ? g.sev_warning : g.sev_note);
+    const std::string_view mark = s == 0 ? g.sev_error : (s == 1 ? g.sev_warning : g.sev_note);
     for (const Finding &f : report.findings) {
       if (f.severity != order[s])
         continue;
@@ -338,9 +379,8 @@ std::string verdict_line(const Summary &s, const RenderOptions &options) {
   }
   return "Verdict: " + tint(verdict, t, options) + "  " + plural(s.errors, "error", "errors") +
          ", " + plural(s.warnings, "warning", "warnings") + ", " +
-         plural(s.notes, "note", "notes") + " in " + plural(s.threads, "thread", "threads") +
-         ", " + plural(s.frames, "frame", "frames") + ", " +
-         plural(s.regions, "region", "regions");
+         plural(s.notes, "note", "notes") + " in " + plural(s.threads, "thread", "threads") + ", " +
+         plural(s.frames, "frame", "frames") + ", " + plural(s.regions, "region", "regions");
 }
 
 std::string guarded(const std::function<std::string()> &render) {

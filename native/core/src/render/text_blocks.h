@@ -22,12 +22,12 @@ inline constexpr size_t kLineWidth = 120;
 /// Box drawing and marks, Unicode or the ASCII fallback.
 struct Glyphs {
   std::string_view h, v, tl, tr, bl, br, lt, rt; ///< ─ │ ┌ ┐ └ ┘ ├ ┤
-  std::string_view gap_v;                         ///< ╎: side of memory outside any frame
-  std::string_view ok, fail;                      ///< ✓ ✗ / OK FAIL
-  std::string_view mark;                          ///< ◄ / <-
-  std::string_view ellipsis;                      ///< … / ...
-  std::string_view arrow;                         ///< → / ->
-  std::string_view sep;                           ///< " · " / ", " between facts
+  std::string_view gap_v;                        ///< ╎: side of memory outside any frame
+  std::string_view ok, fail;                     ///< ✓ ✗ / OK FAIL
+  std::string_view mark;                         ///< ◄ / <-
+  std::string_view ellipsis;                     ///< … / ...
+  std::string_view arrow;                        ///< → / ->
+  std::string_view sep;                          ///< " · " / ", " between facts
   std::string_view sev_error, sev_warning, sev_note;
 };
 const Glyphs &glyphs(bool unicode);
