@@ -34,6 +34,13 @@ using frameaudit::ThreadInfo;
 
 constexpr uint64_t kAuditMagic = 0x5352416175646974ull;
 
+/// "0x7ffd..." as the core spells addresses in messages.
+inline std::string hexstr(uint64_t v) {
+  std::ostringstream o;
+  o << "0x" << std::hex << v;
+  return o.str();
+}
+
 inline uint32_t audit_check(uint64_t size, uint32_t seq, uint64_t saved_rbp, uint64_t call_site, uint64_t addr) {
   const uint64_t x = kAuditMagic ^ size ^ uint64_t{seq} ^ saved_rbp ^ call_site ^ addr;
   return static_cast<uint32_t>(x ^ (x >> 32));
@@ -161,6 +168,7 @@ public:
   std::optional<std::vector<uint64_t>> entries_override;
   TargetInfo target_info;
   bool no_regions = false; ///< memory_regions() returns nothing
+  std::string stack_name = "[stack]"; ///< "" for a pthread stack (cannot grow)
 
   ThreadInfo &thread(const Registers &regs, uint64_t tid = 1000) {
     ThreadInfo t;
@@ -207,7 +215,9 @@ public:
       return {};
     std::vector<MemoryRegion> r;
     MemoryRegion code{kCodeBase, code_end_, true, false, true, false, "/bin/test"};
-    MemoryRegion stack{stack_low_, stack_high_, true, true, false, true, "[stack]"};
+    MemoryRegion stack{stack_low_, stack_high_, true, true, false, std::nullopt, stack_name};
+    if (stack_name == "[stack]")
+      stack.is_stack = true;
     r.push_back(code);
     r.push_back(stack);
     for (const auto &e : extra_regions)

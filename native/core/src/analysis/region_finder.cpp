@@ -166,6 +166,20 @@ void RegionFinder::scan_live_frame(size_t i) {
       }
     }
   }
+  if (gap > 0) {
+    // With a gap, the relocated stub copy of a block (at its base - 16) is
+    // not overwritten by the next stub and may survive: identical to the
+    // stub above it, with the next stub exactly `gap` below it.
+    std::vector<Pair> stubs;
+    for (size_t k = 0; k < pairs.size(); ++k) {
+      const bool copy = !stubs.empty() && pairs[k].saved_rbp == stubs.back().saved_rbp &&
+                        pairs[k].ret == stubs.back().ret && k + 1 < pairs.size() &&
+                        pairs[k + 1].address + gap == pairs[k].address;
+      if (!copy)
+        stubs.push_back(pairs[k]);
+    }
+    pairs = std::move(stubs);
+  }
   for (size_t k = 0; k < pairs.size(); ++k) {
     const Pair &p = pairs[k];
     const uint64_t top = p.address + kStubSize; // R
