@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "analysis/thread_work.h"
+#include "frameaudit/lint.h"
 
 namespace frameaudit::detail {
 namespace {
@@ -45,15 +46,23 @@ std::string where(const CallSite &c) {
   return s;
 }
 
-// A function that calls the allocator and returns through `add $N,%rsp` or
-// pops alone trusts an RSP the allocator lowered: the lint's unsafe caller.
-bool unsafe_caller(const FunctionFacts *fn) {
-  if (!fn || !fn->calls_allocator)
-    return false;
-  for (const Epilogue &e : fn->info.epilogues)
-    if (e.kind == EpilogueKind::AddToRsp || e.kind == EpilogueKind::PopsOnly)
-      return true;
-  return !fn->info.has_frame_pointer && fn->info.decoded;
+// Lint's rule (check_allocator_caller): a function that calls the allocator
+// and then returns, or addresses its frame through RSP, before restoring RSP
+// from RBP. Returns the verdict of its first unsafe call, if any.
+std::optional<AllocatorCallVerdict> unsafe_call(TargetCache &cache, const FunctionFacts *fn) {
+  if (!fn || !fn->calls_allocator || fn->code.empty())
+    return std::nullopt;
+  std::vector<uint64_t> targets = cache.allocator_entries();
+  for (const CallSiteInfo &c : fn->info.calls)
+    if (c.target && cache.is_allocator_address(*c.target))
+      targets.push_back(*c.target);
+  std::sort(targets.begin(), targets.end());
+  targets.erase(std::unique(targets.begin(), targets.end()), targets.end());
+  const AllocatorCallerCheck check = check_allocator_caller(fn->code, fn->start, targets);
+  for (const AllocatorCallVerdict &v : check.calls)
+    if (!v.safe)
+      return v;
+  return std::nullopt;
 }
 
 void broken_chain(TargetCache &cache, const ThreadWork &w, const ThreadReport &t, std::vector<Finding> &out) {
@@ -69,23 +78,19 @@ void broken_chain(TargetCache &cache, const ThreadWork &w, const ThreadReport &t
   for (size_t back = 0; back < 2 && back < t.frames.size(); ++back) {
     const size_t i = t.frames.size() - 1 - back;
     const FunctionFacts *fn = w.walk.facts[i].fn;
-    if (!unsafe_caller(fn))
+    const auto verdict = unsafe_call(cache, fn);
+    if (!verdict)
       continue;
-    std::string site;
-    for (const CallSiteInfo &c : fn->info.calls) {
-      if (c.target && cache.is_allocator_address(*c.target)) {
-        const Symbol &s = cache.symbol(c.address);
-        site = " at " + hex(c.address);
-        if (s.file && s.line) {
-          const auto slash = s.file->rfind('/');
-          site += " (" + (slash == std::string::npos ? *s.file : s.file->substr(slash + 1)) + ":" +
-                  std::to_string(*s.line) + ")";
-        }
-        break;
-      }
+    std::string site = hex(verdict->address);
+    const Symbol &s = cache.symbol(verdict->address);
+    if (s.file && s.line) {
+      const auto slash = s.file->rfind('/');
+      site += " (" + (slash == std::string::npos ? *s.file : s.file->substr(slash + 1)) + ":" +
+              std::to_string(*s.line) + ")";
     }
-    msg += " Likely cause: " + (fn->name ? *fn->name : hex(fn->start)) + " calls sra_alloc" + site +
-           " but restores RSP without its frame pointer; use SRA_ALLOC() there (see `frameaudit lint`).";
+    msg += " Likely cause: " + (fn->name ? *fn->name : hex(fn->start)) + " calls sra_alloc at " + site +
+           " and " + (verdict->reason.empty() ? std::string("trusts RSP afterwards") : verdict->reason) +
+           "; use SRA_ALLOC() there (see `frameaudit lint`).";
     break;
   }
   if (t.chain_end != ChainEnd::MaxDepth)

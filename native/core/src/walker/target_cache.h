@@ -70,6 +70,9 @@ public:
   /// True if addr is an allocator entry or the start of an allocator function.
   bool is_allocator_address(uint64_t addr);
 
+  /// The allocator entries the front-end listed (sorted, unique).
+  const std::vector<uint64_t> &allocator_entries() const { return allocator_entries_; }
+
   /// The build mode of the target's allocator, from its code (the audit
   /// build mixes SRA_AUDIT_MAGIC into the header check). Unknown without code.
   AllocatorMode allocator_mode();
