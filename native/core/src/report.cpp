@@ -107,8 +107,9 @@ const std::vector<FindingKindInfo> &finding_kinds() {
        "At a call the System V ABI requires RSP to be 16-byte aligned. A frame whose CFA is not "
        "16-byte aligned crashes SSE code and points to a corrupted or hand-written frame."},
       {"stack-exhaustion-risk", Severity::Warning, "The thread is close to the end of its stack.",
-       "Less than the allocator's safety reserve (or a quarter of the stack) remains below RSP. "
-       "Further allocations will fail and deeper calls may hit the guard page."},
+       "Less than the allocator's safety reserve (32 KiB) or an eighth of the stack remains below "
+       "RSP (for the main thread's growable stack, below an assumed 8 MiB limit). Further "
+       "allocations will fail and deeper calls may hit the guard page."},
   };
   return kinds;
 }
