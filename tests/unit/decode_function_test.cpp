@@ -272,6 +272,41 @@ TEST(DecodeFunction, ShrinkWrappedEarlyReturn) {
   EXPECT_EQ(fi.epilogues[1].ret_address, kBase + 0xf);
 }
 
+// GCC's shrink-wrapping with a frame pointer: the early exit at 0x19 runs
+// before any prologue instruction.
+const std::vector<uint8_t> kShrinkWrappedFp = {
+    0x48, 0x85, 0xff,             //  0: test %rdi,%rdi
+    0x74, 0x14,                   //  3: je 0x19
+    0x55,                         //  5: push %rbp
+    0x48, 0x89, 0xe5,             //  6: mov %rsp,%rbp
+    0x53,                         //  9: push %rbx
+    0x48, 0x83, 0xec, 0x08,       //  a: sub $0x8,%rsp
+    0xe8, 0xed, 0x0f, 0x00, 0x00, //  e: call 0x1000
+    0x48, 0x8b, 0x5d, 0xf8,       // 13: mov -0x8(%rbp),%rbx
+    0xc9,                         // 17: leave
+    0xc3,                         // 18: ret
+    0x31, 0xc0,                   // 19: xor %eax,%eax
+    0xc3,                         // 1b: ret
+};
+
+TEST(DecodeFunction, ShrinkWrappedFramePointer) {
+  auto fi = decode(kShrinkWrappedFp);
+  EXPECT_TRUE(fi.has_frame_pointer);
+  EXPECT_EQ(fi.static_size, 32);
+  EXPECT_EQ(fi.prologue_end, kBase + 0xe);
+  EXPECT_EQ(fi.callee_saved_pushes, 1);
+  const std::pair<uint64_t, int64_t> table[] = {
+      {0x00, 8},  {0x03, 8},  {0x05, 8},  {0x06, 16}, {0x09, 16}, {0x0a, 24},
+      {0x0e, 32}, {0x13, 32}, {0x17, 32}, {0x18, 8},  {0x19, 8},  {0x1b, 8},
+  };
+  for (auto [off, cfa] : table) {
+    SCOPED_TRACE(off);
+    auto st = prologue_state_at(fi, kShrinkWrappedFp, kBase + off);
+    EXPECT_EQ(st.rsp_offset_from_cfa, cfa);
+    EXPECT_EQ(st.frame_pointer_set, off >= 0x09 && off <= 0x17);
+  }
+}
+
 TEST(DecodeFunction, JumpToColdPartIsNotAReturnPath) {
   auto fi = decode(kColdJump);
   ASSERT_EQ(fi.epilogues.size(), 1u);

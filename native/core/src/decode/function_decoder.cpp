@@ -19,6 +19,8 @@ using decode::Reg;
 constexpr size_t kMaxPrologueInstructions = 64;
 // An epilogue is short: the RSP restore, up to six pops, maybe a reload.
 constexpr size_t kMaxEpilogueLookback = 32;
+// How far into the function a shrink-wrapping early exit test may lie.
+constexpr size_t kMaxShrinkWrapTest = 12;
 
 struct PrologueScan {
   size_t last = 0; // index one past the last prologue instruction
@@ -95,6 +97,11 @@ PrologueScan scan_prologue(const std::vector<Insn> &insns, FunctionInfo &fi) {
     case Op::Other:
     case Op::Endbr64:
       break; // scheduled in between; does not end the prologue
+    case Op::Jcc:
+      // Shrink-wrapping (GCC): an early test branches to an exit that
+      // needs no frame; the prologue follows on the fall-through path.
+      stop = offset != 8 || fi.realigns_stack || i >= kMaxShrinkWrapTest;
+      break;
     default:
       stop = true; // control flow, dynamic allocation, any other RSP write
       break;
@@ -170,6 +177,48 @@ Epilogue classify_return(const std::vector<Insn> &insns, size_t idx,
     e.restore_address = first_pop;
   }
   return e;
+}
+
+// Follow the control flow from the entry (direct branches and fall-through
+// only; bounded: each instruction is visited at most twice) and tell whether
+// `pc` is reached only on paths that have not run the prologue yet.
+bool reached_only_before_prologue(const std::vector<Insn> &insns, const FunctionInfo &fn,
+                                  uint64_t pc) {
+  if (fn.prologue_end <= fn.start || insns.empty())
+    return false;
+  auto index_of = [&](uint64_t a) -> std::optional<size_t> {
+    auto it = std::lower_bound(insns.begin(), insns.end(), a,
+                               [](const Insn &in, uint64_t x) { return in.address < x; });
+    if (it == insns.end() || it->address != a)
+      return std::nullopt;
+    return static_cast<size_t>(it - insns.begin());
+  };
+  const auto target = index_of(pc);
+  if (!target)
+    return false;
+  std::vector<uint8_t> seen(insns.size(), 0); // bit 0: reached before, bit 1: after the prologue
+  std::vector<std::pair<size_t, bool>> work{{0, false}};
+  while (!work.empty()) {
+    auto [i, after] = work.back();
+    work.pop_back();
+    const uint8_t bit = after ? 2 : 1;
+    if (i >= insns.size() || (seen[i] & bit))
+      continue;
+    seen[i] |= bit;
+    const Insn &in = insns[i];
+    const bool next_after = after || in.end() == fn.prologue_end;
+    if (in.op == Op::Jcc || in.op == Op::Jmp) {
+      if (in.target)
+        if (auto t = index_of(*in.target))
+          work.push_back({*t, next_after});
+      if (in.op == Op::Jmp)
+        continue;
+    }
+    if (in.op == Op::Ret || in.op == Op::Trap)
+      continue;
+    work.push_back({i + 1, next_after});
+  }
+  return seen[*target] == 1;
 }
 
 } // namespace
@@ -274,6 +323,15 @@ PrologueState prologue_state_at(const FunctionInfo &fn, std::span<const uint8_t>
   // prologue and, for an epilogue, the few instructions up to the ret matter.
   const std::vector<Insn> insns = decode::decode_all(code, fn.start);
 
+  // At a return (ret or tail jump) the return address is at RSP, whatever
+  // path led there: also right for frameless and shrink-wrapped exits.
+  for (const Epilogue &e : fn.epilogues) {
+    if (pc == e.ret_address) {
+      st.in_epilogue = e.kind != EpilogueKind::None;
+      return st;
+    }
+  }
+
   // In an epilogue: count the pops still to execute before the ret.
   for (const Epilogue &e : fn.epilogues) {
     if (!(pc > e.restore_address && pc <= e.ret_address))
@@ -338,6 +396,11 @@ PrologueState prologue_state_at(const FunctionInfo &fn, std::span<const uint8_t>
     st.rsp_offset_from_cfa = offset;
     return st;
   }
+
+  // In a block only the code before the prologue reaches (a shrink-wrapped
+  // early exit): nothing is set up there.
+  if (reached_only_before_prologue(insns, fn, pc))
+    return st;
 
   // In the body.
   st.rbp_pushed = fn.saved_rbp_cfa_offset.has_value();
