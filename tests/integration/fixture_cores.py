@@ -312,7 +312,7 @@ def get_core(exe: Path, fmt: str, stop: str = CRASH_STOP) -> CoreFile:
         return core
 
 
-def _lldb_cannot_load(exe: Path, core: Path, timeout: int = 60) -> Optional[str]:
+def _lldb_cannot_load(exe: Path, core: Path, timeout: int = 30) -> Optional[str]:
     """Why LLDB cannot load `core` (None if it can). Tried in a separate
     process: LLDB 22 hangs for good in SBTarget.LoadCore on some minidumps
     it wrote itself, which would hang the whole test session."""
