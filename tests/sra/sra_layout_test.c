@@ -5,9 +5,9 @@
  * the second call starts from RSP = anchor (R): the test checks p = R -
  * reserved exactly, 16-byte alignment, that the stub remnant or the audit
  * header sits at p + ROUND16(n) and describes the call (size, sequence,
- * saved RBP, call site, check word; a flipped bit fails the check), that the block is writable to its last
- * byte without touching what lies above it, and that RSP is restored when
- * the frame returns.
+ * saved RBP, call site, check word; a flipped bit fails the check), that the block is writable to
+ * its last byte without touching what lies above it, and that RSP is restored when the frame
+ * returns.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -23,22 +23,22 @@
 #define EXTRA (SRA_TEST_AUDIT ? SRA_AUDIT_HEADER_SIZE : SRA_STUB_SIZE)
 
 static int failures;
-#define CHECK(cond, ...)                                            \
-  do {                                                              \
-    if (!(cond)) {                                                  \
-      if (failures++ < 20) {                                        \
-        fprintf(stderr, "%s:%d: CHECK(%s) failed: ", __FILE__, __LINE__, #cond); \
-        fprintf(stderr, __VA_ARGS__);                               \
-        fputc('\n', stderr);                                        \
-      }                                                             \
-    }                                                               \
+#define CHECK(cond, ...)                                                                           \
+  do {                                                                                             \
+    if (!(cond)) {                                                                                 \
+      if (failures++ < 20) {                                                                       \
+        fprintf(stderr, "%s:%d: CHECK(%s) failed: ", __FILE__, __LINE__, #cond);                   \
+        fprintf(stderr, __VA_ARGS__);                                                              \
+        fputc('\n', stderr);                                                                       \
+      }                                                                                            \
+    }                                                                                              \
   } while (0)
 
 static uint32_t expected_seq;
 
 struct probe {
   uintptr_t anchor, p, rbp;
-  uint64_t above[4];                   /* the 32 bytes at p + ROUND16(n) right after the call */
+  uint64_t above[4]; /* the 32 bytes at p + ROUND16(n) right after the call */
 };
 
 /* Frame pointer kept explicitly (also forced by SRA_ALLOC) so RBP is known. */
@@ -53,7 +53,8 @@ __attribute__((noinline)) static void probe(size_t n, struct probe *out) {
   memset(p, 0xa5, n);
   uint64_t again[4];
   memcpy(again, p + SRA_ROUND16(n), sizeof again);
-  CHECK(!memcmp(again, out->above, sizeof again), "n=%zu: writing the block changed what is above it", n);
+  CHECK(!memcmp(again, out->above, sizeof again),
+        "n=%zu: writing the block changed what is above it", n);
   __asm__ volatile("" : : "r"(anchor), "r"(p) : "memory");
 }
 

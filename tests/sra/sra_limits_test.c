@@ -25,14 +25,14 @@
 #define EXTRA (SRA_TEST_AUDIT ? SRA_AUDIT_HEADER_SIZE : SRA_STUB_SIZE)
 
 static int failures;
-#define CHECK(cond, ...)                                                             \
-  do {                                                                               \
-    if (!(cond)) {                                                                   \
-      failures++;                                                                    \
-      fprintf(stderr, "%s:%d: CHECK(%s) failed: ", __FILE__, __LINE__, #cond);       \
-      fprintf(stderr, __VA_ARGS__);                                                  \
-      fputc('\n', stderr);                                                           \
-    }                                                                                \
+#define CHECK(cond, ...)                                                                           \
+  do {                                                                                             \
+    if (!(cond)) {                                                                                 \
+      failures++;                                                                                  \
+      fprintf(stderr, "%s:%d: CHECK(%s) failed: ", __FILE__, __LINE__, #cond);                     \
+      fprintf(stderr, __VA_ARGS__);                                                                \
+      fputc('\n', stderr);                                                                         \
+    }                                                                                              \
   } while (0)
 
 static uintptr_t stack_low(void) {
@@ -73,8 +73,8 @@ static void check_thread(const char *what) {
                                 (size_t)1 << 40};
   for (size_t i = 0; i < sizeof huge / sizeof *huge; i++)
     CHECK(try_alloc(huge[i], &r, 0) == 0, "%s: sra_alloc(%#zx) did not return NULL", what, huge[i]);
-  CHECK(try_alloc(remaining, &r, 0) == 0, "%s: sra_alloc(remaining=%zu) did not return NULL",
-        what, remaining);
+  CHECK(try_alloc(remaining, &r, 0) == 0, "%s: sra_alloc(remaining=%zu) did not return NULL", what,
+        remaining);
 
   /* R for this call site (0 if even the anchor allocation was refused). */
   uintptr_t p0 = try_alloc(0, &r, 0);
@@ -109,7 +109,8 @@ static void check_thread(const char *what) {
   CHECK(p == r - SRA_ROUND16(max) - EXTRA, "%s: p != R - reserved", what);
   /* Odd sizes round like multiples of 16: max - 15 granted, max + 1 refused. */
   if (max >= 15)
-    CHECK(try_alloc(max - 15, &r, 1) != 0, "%s: %zu refused though %zu granted", what, max - 15, max);
+    CHECK(try_alloc(max - 15, &r, 1) != 0, "%s: %zu refused though %zu granted", what, max - 15,
+          max);
   CHECK(try_alloc(max + 1, &r, 0) == 0, "%s: %zu granted though over the limit", what, max + 1);
   printf("%s: largest block %zu bytes, leaves %lu bytes (reserve %zu)\n", what, max,
          (unsigned long)(p - low), (size_t)SRA_STACK_RESERVE);
@@ -144,7 +145,8 @@ int main(void) {
   run_thread(1024 * 1024, NULL, "pthread 1 MiB");
   check_thread("main thread");
   size_t own = 256 * 1024;
-  void *mem = mmap(NULL, own, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  void *mem =
+      mmap(NULL, own, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
   if (mem == MAP_FAILED)
     return 2;
   run_thread(own, mem, "pthread own 256 KiB stack");

@@ -12,12 +12,11 @@
 
 namespace {
 
-template <unsigned (*Caller)(size_t)>
-void BM_alloc(benchmark::State &state) {
+template <unsigned (*Caller)(size_t)> void BM_alloc(benchmark::State &state) {
   const auto n = static_cast<size_t>(state.range(0));
   for (auto _ : state) {
     size_t size = n;
-    benchmark::DoNotOptimize(size);  // the callers must not see a constant
+    benchmark::DoNotOptimize(size); // the callers must not see a constant
     benchmark::DoNotOptimize(Caller(size));
   }
 }
@@ -27,7 +26,7 @@ void sizes(benchmark::internal::Benchmark *b) {
     b->Arg(n);
 }
 
-}  // namespace
+} // namespace
 
 BENCHMARK(BM_alloc<bench_sra_plain>)->Name("sra_plain")->Apply(sizes);
 BENCHMARK(BM_alloc<bench_sra_audit>)->Name("sra_audit")->Apply(sizes);
