@@ -141,7 +141,8 @@ public:
     if (a < stack_low_ || a + 8 > stack_high_)
       throw std::out_of_range("put64 outside the stack");
     std::memcpy(&stack_[a - stack_low_], &v, 8);
-    notes_[a] = note;
+    if (!note.empty())
+      notes_[a] = note;
   }
   void put32(uint64_t a, uint32_t v) { std::memcpy(&stack_[a - stack_low_], &v, 4); }
   uint64_t get64(uint64_t a) const {
