@@ -128,12 +128,13 @@ size_t SBTargetAdapter::read_memory(uint64_t addr, std::span<std::byte> buf) {
     if (page_error.Fail())
       got = 0;
     if (got < chunk) {
+      // The count is good even when the error is set: SBTarget::ReadMemory
+      // tries the process first (which fails for code a kernel core left
+      // out), keeps that error, then reads the module file.
       lldb::SBError file_error;
       lldb::SBAddress sb_addr(at, target_);
       size_t from_file = target_.ReadMemory(sb_addr, buf.data() + done, chunk, file_error);
-      if (file_error.Fail())
-        from_file = 0;
-      got = std::max(got, from_file);
+      got = std::max(got, std::min(from_file, chunk));
     }
     done += got;
     if (got < chunk)
