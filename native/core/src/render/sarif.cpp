@@ -219,7 +219,7 @@ Json result_json(const Report &report, const Finding &f, RuleTable &rules) {
   return j;
 }
 
-Json run_json(const Report &report) {
+Json run_json(const Report &report, size_t index, size_t count) {
   RuleTable rules;
   for (const FindingKindInfo &k : finding_kinds())
     rules.add(k.kind, pascal_case(k.kind), k.summary, k.help, k.default_severity);
@@ -266,6 +266,27 @@ Json run_json(const Report &report) {
 
   run["results"] = std::move(results);
 
+  // Code-scanning services refuse several runs of one tool in one log unless
+  // each has its own category (automationDetails.id up to the last '/').
+  // Name the run after its core (or executable), plus its position when the
+  // log holds several, so the id is unique and stable across re-runs.
+  {
+    const std::optional<std::string> &input =
+        report.target.core ? report.target.core : report.target.executable;
+    std::string name = "live";
+    if (input && !input->empty()) {
+      size_t slash = input->find_last_of('/');
+      name = slash == std::string::npos ? *input : input->substr(slash + 1);
+    }
+    for (char &c : name)
+      if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_'))
+        c = '_';
+    std::string id = "frameaudit/" + name;
+    if (count > 1)
+      id += "-" + std::to_string(index + 1);
+    run["automationDetails"] = {{"id", json_string(id + "/")}};
+  }
+
   // What a CI job wants without opening the JSON report: which core, which
   // threads, where their walks stopped, and the counts.
   Json props = Json::object();
@@ -298,8 +319,8 @@ std::string render_sarif(const std::vector<Report> &reports) {
     doc["$schema"] = render::kSchema;
     doc["version"] = "2.1.0";
     render::Json runs = render::Json::array();
-    for (const Report &r : reports)
-      runs.push_back(render::run_json(r));
+    for (size_t i = 0; i < reports.size(); ++i)
+      runs.push_back(render::run_json(reports[i], i, reports.size()));
     doc["runs"] = std::move(runs);
     return render::dump_json(doc);
   });
