@@ -5,36 +5,73 @@
 
 namespace frameaudit::detail {
 
+void StackImage::mark(uint64_t a, uint64_t b) {
+  const uint64_t base = low_ & ~(kChunk - 1);
+  // A chunk is good if all of its bytes inside [low_, high()) were read.
+  for (uint64_t c = chunk_of(a); c < chunk_ok_.size(); ++c) {
+    const uint64_t cs = std::max(low_, base + c * kChunk);
+    const uint64_t ce = std::min(high(), base + (c + 1) * kChunk);
+    if (ce > b)
+      break;
+    if (cs >= a)
+      chunk_ok_[c] = true;
+  }
+}
+
 void StackImage::load(Target &target, uint64_t low, uint64_t high) {
   low_ = low;
   bytes_.clear();
-  page_ok_.clear();
+  chunk_ok_.clear();
   holes_ = 0;
   if (high <= low)
     return;
   bytes_.assign(high - low, 0);
   const uint64_t first_page = low & ~(kPage - 1);
   const uint64_t pages = (high - 1 - first_page) / kPage + 1;
-  page_ok_.assign(pages, false);
+  chunk_ok_.assign((high - 1 - (low & ~(kChunk - 1))) / kChunk + 1, false);
 
   auto span_at = [&](uint64_t a, uint64_t n) {
     return std::span<std::byte>(reinterpret_cast<std::byte *>(&bytes_[a - low_]), n);
   };
-  uint64_t got = std::min<uint64_t>(target.read_memory(low, span_at(low, high - low)), high - low);
-  // Pages wholly covered by the bulk read are good; the rest one by one.
+  auto read = [&](uint64_t a, uint64_t b) {
+    return std::min<uint64_t>(target.read_memory(a, span_at(a, b - a)), b - a);
+  };
+  const uint64_t got = read(low, high);
+  mark(low, low + got);
+  // Pages the bulk read left out, one by one. A page that is only partly
+  // there keeps its readable prefix, and its readable suffix is found by a
+  // bounded binary search over chunk offsets (a dump that starts at RSP).
   for (uint64_t p = 0; p < pages; ++p) {
     const uint64_t a = std::max(low, first_page + p * kPage);
     const uint64_t b = std::min(high, first_page + (p + 1) * kPage);
-    if (b <= low + got) {
-      page_ok_[p] = true;
+    if (b <= low + got)
+      continue;
+    const uint64_t n = read(a, b);
+    if (n == b - a) {
+      mark(a, b);
       continue;
     }
-    const uint64_t n = std::min<uint64_t>(target.read_memory(a, span_at(a, b - a)), b - a);
-    if (n == b - a) {
-      page_ok_[p] = true;
-    } else {
-      std::fill(bytes_.begin() + (a - low_), bytes_.begin() + (b - low_), 0);
-      ++holes_;
+    ++holes_;
+    std::fill(bytes_.begin() + (a + n - low_), bytes_.begin() + (b - low_), 0);
+    mark(a, a + n);
+    uint64_t lo = (a + n + kChunk - 1) & ~(kChunk - 1), hi = b; // hi: known readable start (empty)
+    uint64_t best = b;
+    for (int step = 0; step < 12 && lo < hi; ++step) {
+      const uint64_t mid = ((lo + (hi - lo) / 2) + kChunk - 1) & ~(kChunk - 1);
+      if (mid >= hi)
+        break;
+      if (read(mid, b) == b - mid) {
+        best = mid;
+        hi = mid;
+      } else {
+        std::fill(bytes_.begin() + (mid - low_), bytes_.begin() + (b - low_), 0);
+        lo = mid + kChunk;
+      }
+    }
+    if (best < b) {
+      // Re-read: a failed probe above may have zeroed part of it.
+      if (read(best, b) == b - best)
+        mark(best, b);
     }
   }
 }
@@ -44,11 +81,10 @@ void StackImage::assign(uint64_t low, std::vector<uint8_t> bytes) {
   bytes_ = std::move(bytes);
   holes_ = 0;
   if (bytes_.empty()) {
-    page_ok_.clear();
+    chunk_ok_.clear();
     return;
   }
-  const uint64_t first_page = low & ~(kPage - 1);
-  page_ok_.assign((low_ + bytes_.size() - 1 - first_page) / kPage + 1, true);
+  chunk_ok_.assign((low_ + bytes_.size() - 1 - (low & ~(kChunk - 1))) / kChunk + 1, true);
 }
 
 } // namespace frameaudit::detail

@@ -16,6 +16,9 @@ namespace frameaudit::detail {
 class StackImage {
 public:
   static constexpr uint64_t kPage = 4096;
+  /// Validity is tracked per chunk, not per page: minidumps hold a thread's
+  /// stack from (about) RSP upwards, so the page holding RSP is partly there.
+  static constexpr uint64_t kChunk = 8;
 
   StackImage() = default;
 
@@ -36,9 +39,9 @@ public:
       return false;
     if (holes_ == 0)
       return true;
-    const uint64_t first = page_of(addr), last = page_of(addr + n - 1);
-    for (uint64_t p = first; p <= last; ++p)
-      if (!page_ok_[p])
+    const uint64_t first = chunk_of(addr), last = chunk_of(addr + n - 1);
+    for (uint64_t c = first; c <= last; ++c)
+      if (!chunk_ok_[c])
         return false;
     return true;
   }
@@ -56,15 +59,16 @@ public:
     return readable(addr, n) ? &bytes_[addr - low_] : nullptr;
   }
 
-  /// Number of unreadable pages.
+  /// Number of pages not wholly readable.
   size_t holes() const { return holes_; }
 
 private:
-  uint64_t page_of(uint64_t addr) const { return (addr - (low_ & ~(kPage - 1))) / kPage; }
+  uint64_t chunk_of(uint64_t addr) const { return (addr - (low_ & ~(kChunk - 1))) / kChunk; }
+  void mark(uint64_t a, uint64_t b); ///< chunks wholly inside [a, b) are readable
 
   uint64_t low_ = 0;
   std::vector<uint8_t> bytes_;
-  std::vector<bool> page_ok_; ///< per page, from the page holding low_
+  std::vector<bool> chunk_ok_; ///< per kChunk bytes, from the chunk holding low_
   size_t holes_ = 0;
 };
 
