@@ -56,10 +56,8 @@ void StackImage::load(Target &target, uint64_t low, uint64_t high) {
     mark(a, a + n);
     uint64_t lo = (a + n + kChunk - 1) & ~(kChunk - 1), hi = b; // hi: known readable start (empty)
     uint64_t best = b;
-    for (int step = 0; step < 12 && lo < hi; ++step) {
-      const uint64_t mid = ((lo + (hi - lo) / 2) + kChunk - 1) & ~(kChunk - 1);
-      if (mid >= hi)
-        break;
+    for (int step = 0; step < 16 && lo < hi; ++step) {
+      const uint64_t mid = lo + (hi - lo) / (2 * kChunk) * kChunk; // lo itself when one chunk is left
       if (read(mid, b) == b - mid) {
         best = mid;
         hi = mid;
