@@ -22,6 +22,19 @@ constexpr size_t kMaxEpilogueLookback = 32;
 // How far into the function a shrink-wrapping early exit test may lie.
 constexpr size_t kMaxShrinkWrapTest = 12;
 
+// Is the push %rbp at insns[i] the frame pointer's, i.e. followed by
+// mov %rsp,%rbp with only ordinary instructions in between (GCC schedules
+// e.g. `xor %eax,%eax` there)?
+bool sets_frame_pointer(const std::vector<Insn> &insns, size_t i) {
+  for (size_t k = i + 1; k < insns.size() && k <= i + 12; ++k) {
+    if (insns[k].op == Op::MovRspToRbp)
+      return true;
+    if (insns[k].op != Op::Other)
+      return false;
+  }
+  return false;
+}
+
 struct PrologueScan {
   size_t last = 0; // index one past the last prologue instruction
 };
@@ -41,6 +54,7 @@ PrologueScan scan_prologue(const std::vector<Insn> &insns, FunctionInfo &fi) {
     fi.prologue_end = insns[idx].end();
     scan.last = idx + 1;
   };
+  std::vector<uint64_t> early_targets; // branch targets of shrink-wrapping tests
   for (; i < insns.size() && i < kMaxPrologueInstructions; ++i) {
     const Insn &in = insns[i];
     bool stop = false;
@@ -53,8 +67,8 @@ PrologueScan scan_prologue(const std::vector<Insn> &insns, FunctionInfo &fi) {
       offset += 8;
       if (in.reg == Reg::Rbp && !fi.saved_rbp_cfa_offset)
         fi.saved_rbp_cfa_offset = offset;
-      if (in.reg == Reg::Rbp && !fi.has_frame_pointer && !rbp_pushed && i + 1 < insns.size() &&
-          insns[i + 1].op == Op::MovRspToRbp) {
+      if (in.reg == Reg::Rbp && !fi.has_frame_pointer && !rbp_pushed &&
+          sets_frame_pointer(insns, i)) {
         rbp_pushed = true;
       } else {
         ++fi.callee_saved_pushes;
@@ -98,10 +112,30 @@ PrologueScan scan_prologue(const std::vector<Insn> &insns, FunctionInfo &fi) {
     case Op::Endbr64:
       break; // scheduled in between; does not end the prologue
     case Op::Jcc:
-      // Shrink-wrapping (GCC): an early test branches to an exit that
-      // needs no frame; the prologue follows on the fall-through path.
+      // Shrink-wrapping (GCC): an early test branches around the frame; the
+      // prologue follows on the fall-through path or at the branch target.
       stop = offset != 8 || fi.realigns_stack || i >= kMaxShrinkWrapTest;
+      if (!stop && in.target)
+        early_targets.push_back(*in.target);
       break;
+    case Op::Ret:
+    case Op::Jmp:
+    case Op::Trap: {
+      // `test; jne .Lframe; ret; .Lframe: push %rbp ...`: an early exit
+      // inline, the prologue at the earlier branch's target right after it.
+      stop = true;
+      if (offset != 8 || fi.realigns_stack || early_targets.empty())
+        break;
+      size_t k = i + 1;
+      while (k < insns.size() && (insns[k].padding || insns[k].op == Op::Trap))
+        ++k;
+      if (k < insns.size() && std::find(early_targets.begin(), early_targets.end(),
+                                        insns[k].address) != early_targets.end()) {
+        i = k - 1; // continue the scan there
+        stop = false;
+      }
+      break;
+    }
     default:
       stop = true; // control flow, dynamic allocation, any other RSP write
       break;
@@ -221,6 +255,118 @@ bool reached_only_before_prologue(const std::vector<Insn> &insns, const Function
   return seen[*target] == 1;
 }
 
+// The frame state at pc along the control flow from the entry (direct
+// branches and fall-through; each instruction visited once, first path
+// wins), or std::nullopt if no such path reaches pc (a switch target).
+std::optional<PrologueState> frame_state_by_flow(const std::vector<Insn> &insns, uint64_t pc) {
+  if (insns.empty())
+    return std::nullopt;
+  auto index_of = [&](uint64_t a) -> std::optional<size_t> {
+    auto it = std::lower_bound(insns.begin(), insns.end(), a,
+                               [](const Insn &in, uint64_t x) { return in.address < x; });
+    if (it == insns.end() || it->address != a)
+      return std::nullopt;
+    return static_cast<size_t>(it - insns.begin());
+  };
+  const auto target = index_of(pc);
+  if (!target)
+    return std::nullopt;
+  struct Flow {
+    size_t index;
+    PrologueState st;
+    int64_t fp_offset; // CFA - RBP while frame_pointer_set
+  };
+  std::vector<uint8_t> seen(insns.size(), 0);
+  std::vector<Flow> work{{0, PrologueState{}, 0}};
+  while (!work.empty()) {
+    Flow f = work.back();
+    work.pop_back();
+    if (f.index >= insns.size() || seen[f.index])
+      continue;
+    seen[f.index] = 1;
+    if (f.index == *target)
+      return f.st;
+    const Insn &in = insns[f.index];
+    PrologueState &st = f.st;
+    switch (in.op) {
+    case Op::PushReg:
+      st.rsp_offset_from_cfa += 8;
+      if (in.reg == Reg::Rbp && !st.rbp_pushed) {
+        st.rbp_pushed = true;
+        st.saved_rbp_cfa_offset = st.rsp_offset_from_cfa;
+      }
+      break;
+    case Op::PushOther:
+      st.rsp_offset_from_cfa -= in.delta;
+      break;
+    case Op::Pop:
+      st.rsp_offset_from_cfa -= 8;
+      if (in.reg == Reg::Rbp) {
+        st.rbp_pushed = st.frame_pointer_set = false;
+        st.saved_rbp_cfa_offset.reset();
+      }
+      break;
+    case Op::MovRspToRbp:
+      if (st.rbp_pushed && st.rsp_offset_exact) {
+        st.frame_pointer_set = true;
+        f.fp_offset = st.rsp_offset_from_cfa;
+      }
+      break;
+    case Op::AdjustRsp:
+      st.rsp_offset_from_cfa -= in.delta;
+      break;
+    case Op::Leave:
+      if (st.frame_pointer_set) {
+        st.rsp_offset_from_cfa = f.fp_offset - 8;
+        st.rsp_offset_exact = true;
+      }
+      st.rbp_pushed = st.frame_pointer_set = false;
+      st.saved_rbp_cfa_offset.reset();
+      break;
+    case Op::LeaRspFromRbp:
+      if (st.frame_pointer_set) {
+        st.rsp_offset_from_cfa = f.fp_offset - in.delta;
+        st.rsp_offset_exact = true;
+      }
+      break;
+    case Op::MovRbpToRsp:
+      if (st.frame_pointer_set) {
+        st.rsp_offset_from_cfa = f.fp_offset;
+        st.rsp_offset_exact = true;
+      }
+      break;
+    case Op::AndRsp:
+    case Op::SubRspReg:
+    case Op::SetRspOther:
+      st.rsp_offset_exact = false;
+      break;
+    default:
+      break;
+    }
+    const size_t next = f.index + 1;
+    switch (in.op) {
+    case Op::Ret:
+    case Op::Trap:
+      break;
+    case Op::Jmp:
+      if (in.target)
+        if (auto t = index_of(*in.target))
+          work.push_back({*t, st, f.fp_offset});
+      break;
+    case Op::Jcc:
+      if (in.target)
+        if (auto t = index_of(*in.target))
+          work.push_back({*t, st, f.fp_offset});
+      work.push_back({next, st, f.fp_offset});
+      break;
+    default:
+      work.push_back({next, st, f.fp_offset});
+      break;
+    }
+  }
+  return std::nullopt;
+}
+
 } // namespace
 
 const char *to_string(EpilogueKind kind) {
@@ -330,6 +476,16 @@ PrologueState prologue_state_at(const FunctionInfo &fn, std::span<const uint8_t>
       st.in_epilogue = e.kind != EpilogueKind::None;
       return st;
     }
+  }
+
+  // Where the control flow from the entry reaches pc, track RSP along it:
+  // exact even for code the prologue scan cannot see (a prologue deep in a
+  // shrink-wrapped function, argument pushes in a frameless one).
+  if (auto flow = frame_state_by_flow(insns, pc)) {
+    for (const Epilogue &e : fn.epilogues)
+      if (e.kind != EpilogueKind::None && pc > e.restore_address && pc <= e.ret_address)
+        flow->in_epilogue = true;
+    return *flow;
   }
 
   // In an epilogue: count the pops still to execute before the ret.
