@@ -145,8 +145,18 @@ void RegionFinder::scan_live_frame(size_t i) {
   // alike, and the first one starts where the prologue left RSP, so the gap
   // is the distance from the static frame's bottom to the first block's R.
   uint64_t gap = 0;
-  const auto &st = f.static_size;
-  if (!pairs.empty() && f.cfa && st && *st > 0 && fn && !fn->info.realigns_stack) {
+  std::optional<int64_t> st = f.static_size;
+  const FunctionFacts *setup = fn;
+  if (!st && !pairs.empty()) {
+    // Stopped in a split-off part (f.cold): the part holding the allocator
+    // call has the prologue.
+    const FunctionFacts *caller = cache_.function_at(pairs.front().ret - 1);
+    if (caller && caller->has_frame_pointer() && caller->name && f.function && *caller->name == *f.function) {
+      st = caller->info.static_size;
+      setup = caller;
+    }
+  }
+  if (!pairs.empty() && f.cfa && st && *st > 0 && setup && !setup->info.realigns_stack) {
     const uint64_t bottom = *f.cfa - static_cast<uint64_t>(*st);
     const uint64_t first_r = pairs.front().address + kStubSize;
     if (bottom >= first_r && bottom - first_r <= kMaxAllocaGap && (bottom - first_r) % 16 == 0)

@@ -51,6 +51,28 @@ void fill_symbol(Frame &f, const Symbol &s) {
   f.function_start = s.function_start;
 }
 
+// The walk itself records compact frames and links (no strings, no
+// symbols); WalkResult's Frames and ChainLinks are built once at the end, in
+// vectors of the exact size. Deep stacks cost one small record per frame
+// while walking instead of a report Frame moved on every vector growth.
+struct RawFrame {
+  uint32_t index = 0;
+  uint64_t pc = 0;
+  std::optional<uint64_t> rsp, rbp, cfa, saved_rbp_slot;
+  int64_t frameless_offset = -1; ///< "return address at RSP + N", if unwound by size
+};
+
+struct RawLink {
+  uint64_t address = 0;
+  uint64_t saved_rbp = 0;
+  uint64_t return_address = 0;
+  std::optional<uint64_t> call_target;
+  std::array<const char *, 8> names{};
+  uint8_t count = 0;
+  uint8_t passed = 0; ///< bit i: check i passed
+  std::vector<std::pair<uint8_t, std::string>> details; ///< only failures and frame 0
+};
+
 class Walker {
 public:
   Walker(TargetCache &cache, const ThreadSnapshot &thread, const WalkOptions &options)
@@ -69,19 +91,39 @@ private:
     r_.detail = std::move(detail);
   }
   // Check helpers: record the check on the link being built and say if it passed.
-  bool check(ChainLink &link, const char *name, bool passed, std::string detail = {}) {
-    if (options_.record_links)
-      link.checks.push_back(LinkCheck{name, passed, std::move(detail)});
+  bool check(RawLink &link, const char *name, bool passed, std::string detail = {}) {
+    if (options_.record_links && link.count < link.names.size()) {
+      if (passed)
+        link.passed |= static_cast<uint8_t>(1u << link.count);
+      if (!detail.empty())
+        link.details.emplace_back(link.count, std::move(detail));
+      link.names[link.count++] = name;
+    }
     return passed;
   }
-  void keep(ChainLink &&link) {
+  void keep(RawLink &&link) {
     if (options_.record_links)
-      r_.links.push_back(std::move(link));
+      links_.push_back(std::move(link));
   }
-  bool check_return(ChainLink &link, uint64_t ret, const std::string &where);
+  bool check_return(RawLink &link, uint64_t ret, const std::string &where);
   void end_at_zero_rbp();
   enum class Step { UseRbp, Next, Done };
-  Step frameless_step(Frame &f, uint64_t rbp);
+  Step frameless_step(RawFrame &f, uint64_t rbp);
+  // The function holding frame i's pc (its call, for return addresses).
+  uint64_t lookup_pc(const RawFrame &f) const { return f.index == 0 || f.pc == 0 ? f.pc : f.pc - 1; }
+  const std::optional<std::string> &name_of(const RawFrame &f) {
+    const FunctionFacts *fn = facts_[f.index].fn;
+    return fn && fn->name ? fn->name : cache_.symbol(lookup_pc(f)).function;
+  }
+  std::string label(const RawFrame &f) {
+    const auto &name = name_of(f);
+    return "frame " + std::to_string(f.index) + " (" + (name ? *name : hex(f.pc)) + ")";
+  }
+  void materialize();
+  WalkResult finish() {
+    materialize();
+    return std::move(r_);
+  }
   // A return address that passes the link checks.
   bool plausible_return_value(uint64_t ret) {
     return ret != 0 && cache_.is_executable(ret) && !cache_.calls_before(ret).empty();
@@ -99,47 +141,76 @@ private:
   const ThreadSnapshot &thread_;
   const WalkOptions &options_;
   WalkResult r_;
+  std::vector<RawFrame> frames_;
+  std::vector<FrameFacts> facts_;
+  std::vector<RawLink> links_;
+  std::string frame0_note_;
   std::vector<uint64_t> visited_; ///< pair addresses, ascending (the walk is monotonic)
 };
 
 void Walker::push_frame(uint64_t pc, std::optional<uint64_t> rsp, std::optional<uint64_t> rbp) {
-  Frame f;
-  f.index = static_cast<uint32_t>(r_.frames.size());
+  RawFrame f;
+  f.index = static_cast<uint32_t>(frames_.size());
   f.pc = pc;
   f.rsp = rsp;
   f.rbp = rbp;
   FrameFacts facts;
-  if (options_.symbolize || f.index == 0) {
-    // A return address belongs to the call before it: pc - 1 names the
-    // calling function even when the call is the last instruction (noreturn).
-    const uint64_t lookup = f.index == 0 || pc == 0 ? pc : pc - 1;
-    if (options_.symbolize)
-      fill_symbol(f, cache_.symbol(lookup));
-    facts.fn = cache_.function_at(lookup);
-  } else {
-    facts.fn = cache_.function_at(pc - 1);
-    if (facts.fn)
-      f.function_start = facts.fn->start;
-  }
-  r_.frames.push_back(std::move(f));
-  r_.facts.push_back(facts);
+  facts.fn = cache_.function_at(lookup_pc(f));
+  frames_.push_back(f);
+  facts_.push_back(facts);
 }
 
-bool Walker::check_return(ChainLink &link, uint64_t ret, const std::string &where) {
-  const Frame &f = r_.frames.back();
+void Walker::materialize() {
+  r_.frames.reserve(frames_.size());
+  for (const RawFrame &raw : frames_) {
+    Frame f;
+    f.index = raw.index;
+    f.pc = raw.pc;
+    f.rsp = raw.rsp;
+    f.rbp = raw.rbp;
+    f.cfa = raw.cfa;
+    f.saved_rbp_slot = raw.saved_rbp_slot;
+    if (options_.symbolize)
+      fill_symbol(f, cache_.symbol(lookup_pc(raw)));
+    else if (const FunctionFacts *fn = facts_[raw.index].fn)
+      f.function_start = fn->start;
+    if (raw.index == 0)
+      f.note = frame0_note_;
+    else if (raw.frameless_offset >= 0)
+      f.note = "no frame pointer: return address at RSP + " + std::to_string(raw.frameless_offset);
+    r_.frames.push_back(std::move(f));
+  }
+  r_.facts = std::move(facts_);
+  r_.links.reserve(links_.size());
+  for (RawLink &raw : links_) {
+    ChainLink l;
+    l.address = raw.address;
+    l.saved_rbp = raw.saved_rbp;
+    l.return_address = raw.return_address;
+    l.call_target = raw.call_target;
+    l.checks.reserve(raw.count);
+    for (uint8_t i = 0; i < raw.count; ++i)
+      l.checks.push_back(LinkCheck{raw.names[i], (raw.passed >> i & 1u) != 0, {}});
+    for (auto &[i, detail] : raw.details)
+      l.checks[i].detail = std::move(detail);
+    r_.links.push_back(std::move(l));
+  }
+}
+
+bool Walker::check_return(RawLink &link, uint64_t ret, const std::string &where) {
+  const RawFrame &f = frames_.back();
   if (!check(link, "return_in_code", cache_.is_executable(ret),
              cache_.is_executable(ret) ? std::string() : hex(ret) + " is not in executable memory")) {
-    stop(ChainEnd::BadReturnAddress, frame_label(f) + ": the return address " + hex(ret) + " at " +
-                                         where + " is not in an executable mapping.");
+    stop(ChainEnd::BadReturnAddress, label(f) + ": the return address " + hex(ret) + " at " + where +
+                                         " is not in an executable mapping.");
     return false;
   }
   const auto &calls = cache_.calls_before(ret);
+  // A passed check's detail would only repeat link.call_target.
   if (!check(link, "call_before_return", !calls.empty(),
-             calls.empty() ? "no call instruction ends at " + hex(ret)
-             : calls.front().target ? "call " + hex(*calls.front().target)
-                                    : std::string("indirect call"))) {
-    stop(ChainEnd::BadReturnAddress, frame_label(f) + ": the return address " + hex(ret) + " at " +
-                                         where + " does not follow a call instruction.");
+             calls.empty() ? "no call instruction ends at " + hex(ret) : std::string())) {
+    stop(ChainEnd::BadReturnAddress, label(f) + ": the return address " + hex(ret) + " at " + where +
+                                         " does not follow a call instruction.");
     return false;
   }
   if (options_.record_links)
@@ -148,21 +219,18 @@ bool Walker::check_return(ChainLink &link, uint64_t ret, const std::string &wher
 }
 
 void Walker::end_at_zero_rbp() {
-  const Frame &f = r_.frames.back();
-  const FunctionFacts *fn = r_.facts.back().fn;
-  if (is_entry_function(f.function)) {
-    stop(ChainEnd::Outermost, frame_label(f) + " is where the thread begins and RBP is 0 there.");
+  const RawFrame &f = frames_.back();
+  const FunctionFacts *fn = facts_.back().fn;
+  if (is_entry_function(name_of(f))) {
+    stop(ChainEnd::Outermost, label(f) + " is where the thread begins and RBP is 0 there.");
   } else if (!fn || !fn->info.decoded) {
-    stop(ChainEnd::Outermost, frame_label(f) +
-                                  " has RBP 0 and its code is unknown: taken as the outermost frame.");
+    stop(ChainEnd::Outermost, label(f) + " has RBP 0 and its code is unknown: taken as the outermost frame.");
   } else if (!fn->info.has_frame_pointer) {
-    stop(ChainEnd::Outermost,
-         frame_label(f) + " keeps no frame pointer and RBP is 0 in it: the chain ends there.");
+    stop(ChainEnd::Outermost, label(f) + " keeps no frame pointer and RBP is 0 in it: the chain ends there.");
   } else {
     stop(ChainEnd::NullRbp,
-         frame_label(f) + " sets up a frame pointer, yet its RBP is 0" +
-             (f.index > 0 ? " (the saved RBP at " + hex(r_.frames[f.index - 1].saved_rbp_slot.value_or(0)) +
-                                " is 0)"
+         label(f) + " sets up a frame pointer, yet its RBP is 0" +
+             (f.index > 0 ? " (the saved RBP at " + hex(frames_[f.index - 1].saved_rbp_slot.value_or(0)) + " is 0)"
                           : std::string()) +
              ": the chain was cut.");
   }
@@ -173,8 +241,8 @@ void Walker::end_at_zero_rbp() {
 // body has a constant CFA - RSP, so the return address is at
 // RSP + static_size - 8, as for a frameless frame 0. Taken only if that
 // return address passes the link checks; otherwise the RBP pair is tried.
-Walker::Step Walker::frameless_step(Frame &f, uint64_t rbp) {
-  FrameFacts &facts = r_.facts.back();
+Walker::Step Walker::frameless_step(RawFrame &f, uint64_t rbp) {
+  FrameFacts &facts = facts_.back();
   const FunctionFacts *fn = facts.fn;
   if (!fn || !fn->info.decoded || fn->has_frame_pointer() || fn->fragment || fn->is_allocator || !f.rsp)
     return Step::UseRbp;
@@ -194,21 +262,23 @@ Walker::Step Walker::frameless_step(Frame &f, uint64_t rbp) {
       *st.saved_rbp_cfa_offset <= st.rsp_offset_from_cfa)
     caller_rbp = thread_.image.u64(cfa - static_cast<uint64_t>(*st.saved_rbp_cfa_offset)).value_or(0);
   f.cfa = cfa;
+  f.frameless_offset = st.rsp_offset_from_cfa - 8;
   facts.position = FramePosition::Frameless;
   facts.static_at_pc = st.rsp_offset_from_cfa;
-  f.note = "no frame pointer: return address at RSP + " + std::to_string(st.rsp_offset_from_cfa - 8);
-  ChainLink link;
+  RawLink link;
   link.address = cfa - 16;
   link.saved_rbp = caller_rbp;
   link.return_address = ret;
-  check(link, "frame_size", true, f.note);
+  check(link, "frame_size", true,
+        options_.record_links ? "no frame pointer: return address at RSP + " + std::to_string(f.frameless_offset)
+                              : std::string());
   check(link, "return_in_code", true);
   const auto &calls = cache_.calls_before(ret);
-  check(link, "call_before_return", true, calls.front().target ? "call " + hex(*calls.front().target) : "indirect call");
+  check(link, "call_before_return", true);
   if (options_.record_links)
     link.call_target = calls.front().target;
   keep(std::move(link));
-  if (r_.frames.size() >= options_.max_depth) {
+  if (frames_.size() >= options_.max_depth) {
     stop(ChainEnd::MaxDepth, "the walk stopped at the maximum depth of " + std::to_string(options_.max_depth) +
                                  " frames; the chain goes on.");
     return Step::Done;
@@ -224,17 +294,17 @@ WalkResult Walker::run() {
     stop(ChainEnd::OutOfStack, "RSP " + hex(regs.rsp) + " is not inside any readable mapping" +
                                    (thread_.stack_problem.empty() ? "" : " (" + thread_.stack_problem + ")") +
                                    ": no frame can be walked.");
-    return std::move(r_);
+    return finish();
   }
   if (options_.max_depth == 0) {
     stop(ChainEnd::MaxDepth, "the maximum depth is 0.");
-    return std::move(r_);
+    return finish();
   }
 
   FrameZero z = locate_frame_zero(cache_, thread_);
-  r_.facts[0].position = z.facts.position;
-  r_.facts[0].static_at_pc = z.facts.static_at_pc;
-  r_.frames[0].note = z.how;
+  facts_[0].position = z.facts.position;
+  facts_[0].static_at_pc = z.facts.static_at_pc;
+  frame0_note_ = z.how;
 
   uint64_t slot = regs.rbp; // the pair address of the frame being finished
   uint64_t floor = regs.rsp; // the pair must lie at or above this
@@ -244,17 +314,17 @@ WalkResult Walker::run() {
     // another function), while RBP holds a sound pair: trust RBP, as LLDB
     // falls back from assembly inspection to the frame-pointer plan.
     z.rbp_based = true;
-    r_.facts[0].position = FramePosition::Body;
-    r_.facts[0].static_at_pc.reset();
-    r_.facts[0].setup_contradicted = true;
-    r_.frames[0].note = "decoded frame setup contradicted by the stack: frame pointer used";
+    facts_[0].position = FramePosition::Body;
+    facts_[0].static_at_pc.reset();
+    facts_[0].setup_contradicted = true;
+    frame0_note_ = "decoded frame setup contradicted by the stack: frame pointer used";
   }
   if (!z.rbp_based) {
     // Frame 0's return address is found from RSP; its caller's RBP is in a
     // register or in the slot the prologue pushed it to.
-    Frame &f0 = r_.frames[0];
+    RawFrame &f0 = frames_[0];
     f0.cfa = z.cfa;
-    ChainLink link;
+    RawLink link;
     link.address = z.return_slot - 8;
     link.saved_rbp = z.caller_rbp;
     check(link, "frame0", true, z.how);
@@ -262,30 +332,30 @@ WalkResult Walker::run() {
     if (!check(link, "in_stack", in_stack(z.return_slot, 8),
                in_stack(z.return_slot, 8) ? std::string() : hex(z.return_slot) + " is outside the stack")) {
       keep(std::move(link));
-      stop(ChainEnd::OutOfStack, frame_label(f0) + ": its return address slot " + hex(z.return_slot) +
+      stop(ChainEnd::OutOfStack, label(f0) + ": its return address slot " + hex(z.return_slot) +
                                      " is outside the thread's stack.");
-      return std::move(r_);
+      return finish();
     }
     if (!ret) {
       keep(std::move(link));
       stop(ChainEnd::Unreadable,
-           frame_label(f0) + ": its return address slot " + hex(z.return_slot) + " cannot be read.");
-      return std::move(r_);
+           label(f0) + ": its return address slot " + hex(z.return_slot) + " cannot be read.");
+      return finish();
     }
     link.return_address = *ret;
     if (*ret == 0) {
       keep(std::move(link));
-      stop(ChainEnd::Outermost, frame_label(f0) + " has return address 0: it is the outermost frame.");
-      return std::move(r_);
+      stop(ChainEnd::Outermost, label(f0) + " has return address 0: it is the outermost frame.");
+      return finish();
     }
     if (!check_return(link, *ret, hex(z.return_slot))) {
       keep(std::move(link));
-      return std::move(r_);
+      return finish();
     }
     keep(std::move(link));
     if (options_.max_depth <= 1) {
       stop(ChainEnd::MaxDepth, "the walk stopped at the maximum depth of 1 frame.");
-      return std::move(r_);
+      return finish();
     }
     push_frame(*ret, z.cfa, z.caller_rbp);
     slot = z.caller_rbp;
@@ -293,11 +363,11 @@ WalkResult Walker::run() {
   }
 
   for (;;) {
-    Frame &f = r_.frames.back();
-    if (f.index > 0 && is_entry_function(f.function)) {
+    RawFrame &f = frames_.back();
+    if (f.index > 0 && is_entry_function(name_of(f))) {
       // glibc's start-up code keeps no frame pointer: what its RBP holds is
       // not a pair (often 0 or 1), and nothing calls it.
-      stop(ChainEnd::Outermost, frame_label(f) + " is where the thread begins: the walk ends there.");
+      stop(ChainEnd::Outermost, label(f) + " is where the thread begins: the walk ends there.");
       break;
     }
     if (f.index > 0) {
@@ -305,8 +375,8 @@ WalkResult Walker::run() {
       if (step == Step::Done)
         break;
       if (step == Step::Next) {
-        slot = r_.frames.back().rbp.value_or(0);
-        floor = r_.frames.back().rsp.value_or(0);
+        slot = frames_.back().rbp.value_or(0);
+        floor = frames_.back().rsp.value_or(0);
         continue;
       }
     }
@@ -314,17 +384,17 @@ WalkResult Walker::run() {
       end_at_zero_rbp();
       break;
     }
-    ChainLink link;
+    RawLink link;
     link.address = slot;
     if (!check(link, "aligned", slot % 8 == 0, slot % 8 == 0 ? "" : hex(slot) + " is not 8-byte aligned")) {
       keep(std::move(link));
-      stop(ChainEnd::Misaligned, frame_label(f) + ": RBP " + hex(slot) + " is not 8-byte aligned.");
+      stop(ChainEnd::Misaligned, label(f) + ": RBP " + hex(slot) + " is not 8-byte aligned.");
       break;
     }
     if (!check(link, "in_stack", in_stack(slot, 16),
                in_stack(slot, 16) ? "" : hex(slot) + " is outside the stack")) {
       keep(std::move(link));
-      stop(ChainEnd::OutOfStack, frame_label(f) + ": RBP " + hex(slot) + " is outside the thread's stack [" +
+      stop(ChainEnd::OutOfStack, label(f) + ": RBP " + hex(slot) + " is outside the thread's stack [" +
                                      hex(thread_.stack->low) + ", " + hex(thread_.stack->high) + ").");
       break;
     }
@@ -334,11 +404,11 @@ WalkResult Walker::run() {
       if (cycle) {
         check(link, "no_cycle", false, hex(slot) + " was visited before");
         keep(std::move(link));
-        stop(ChainEnd::Cycle, frame_label(f) + ": RBP " + hex(slot) +
+        stop(ChainEnd::Cycle, label(f) + ": RBP " + hex(slot) +
                                   " points back to a pair already walked: the chain loops.");
       } else {
         keep(std::move(link));
-        stop(ChainEnd::NotMonotonic, frame_label(f) + ": RBP " + hex(slot) + " is below " + hex(floor) +
+        stop(ChainEnd::NotMonotonic, label(f) + ": RBP " + hex(slot) + " is below " + hex(floor) +
                                          ", where a caller's frame cannot be.");
       }
       break;
@@ -350,7 +420,7 @@ WalkResult Walker::run() {
     if (!saved || !ret) {
       check(link, "readable", false, "the pair at " + hex(slot) + " cannot be read");
       keep(std::move(link));
-      stop(ChainEnd::Unreadable, frame_label(f) + ": the pair at RBP " + hex(slot) + " cannot be read.");
+      stop(ChainEnd::Unreadable, label(f) + ": the pair at RBP " + hex(slot) + " cannot be read.");
       break;
     }
     f.cfa = slot + 16;
@@ -360,7 +430,7 @@ WalkResult Walker::run() {
     link.return_address = *ret;
     if (*ret == 0) {
       keep(std::move(link));
-      stop(ChainEnd::Outermost, frame_label(f) + " has return address 0: it is the outermost frame.");
+      stop(ChainEnd::Outermost, label(f) + " has return address 0: it is the outermost frame.");
       break;
     }
     if (!check_return(link, *ret, hex(slot + 8))) {
@@ -368,7 +438,7 @@ WalkResult Walker::run() {
       break;
     }
     keep(std::move(link));
-    if (r_.frames.size() >= options_.max_depth) {
+    if (frames_.size() >= options_.max_depth) {
       stop(ChainEnd::MaxDepth, "the walk stopped at the maximum depth of " +
                                    std::to_string(options_.max_depth) + " frames; the chain goes on.");
       break;
@@ -377,7 +447,7 @@ WalkResult Walker::run() {
     floor = slot + 16;
     slot = *saved;
   }
-  return std::move(r_);
+  return finish();
 }
 
 } // namespace

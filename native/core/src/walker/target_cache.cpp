@@ -138,14 +138,20 @@ FunctionFacts &TargetCache::facts_for(uint64_t start, uint64_t end, const Symbol
 }
 
 const FunctionFacts *TargetCache::function_at(uint64_t pc) {
+  Memo &memo = function_memo_[(pc ^ (pc >> 8)) % function_memo_.size()];
+  if (memo.pc == pc)
+    return memo.fn;
   const Symbol &sym = symbol(pc);
-  if (!sym.function_start)
-    return nullptr;
-  const uint64_t start = *sym.function_start;
-  const uint64_t end = sym.function_end.value_or(start);
-  if (pc < start || (end > start && pc >= end))
-    return nullptr; // the front-end's bounds do not hold pc: do not trust them
-  return &facts_for(start, end, sym);
+  const FunctionFacts *fn = nullptr;
+  if (sym.function_start) {
+    const uint64_t start = *sym.function_start;
+    const uint64_t end = sym.function_end.value_or(start);
+    // Bounds that do not hold pc are not trusted.
+    if (pc >= start && (end <= start || pc < end))
+      fn = &facts_for(start, end, sym);
+  }
+  memo = Memo{pc, fn};
+  return fn;
 }
 
 bool TargetCache::is_allocator_address(uint64_t addr) {

@@ -4,6 +4,7 @@
 // of repeated frames costs hash lookups, not debugger round trips.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -100,6 +101,13 @@ private:
   std::optional<AllocatorMode> mode_;
   size_t symbolize_calls_ = 0;
   mutable size_t last_region_ = 0; ///< lookup hint: stacks hit the same mappings
+  /// Direct-mapped memo of function_at: deep stacks repeat a few return
+  /// addresses, and two hash lookups per frame dominate the walk otherwise.
+  struct Memo {
+    uint64_t pc = ~uint64_t{0};
+    const FunctionFacts *fn = nullptr;
+  };
+  std::array<Memo, 256> function_memo_{};
 };
 
 } // namespace frameaudit::detail
