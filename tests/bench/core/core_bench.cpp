@@ -5,6 +5,7 @@
 //   BM_WalkNoLinks     the same without the per-link check records
 //   BM_WalkSymbolized  the walk with symbols (cached per address)
 //   BM_Audit           analyze(): walk, sizes, regions, kinds, findings
+//   BM_AuditNoLinks    the same with AnalysisOptions::record_links off
 // Counters: time_per_frame (s, SI prefix), and bytes_per_frame (heap bytes the result keeps,
 // counted by this binary's operator new). Issue 3's floor: the walk without
 // symbolization at most 100 ns per frame, growing linearly.
@@ -113,13 +114,14 @@ void BM_Walk(benchmark::State &state) { walk(state, false); }
 void BM_WalkNoLinks(benchmark::State &state) { walk(state, false, false); }
 void BM_WalkSymbolized(benchmark::State &state) { walk(state, true); }
 
-void BM_Audit(benchmark::State &state) {
+void audit(benchmark::State &state, bool links) {
   Stack s = make_stack(state.range(0));
   int64_t frames = 0, kept = 0;
   for (auto _ : state) {
     const int64_t before = g_live.load();
     frameaudit::AnalysisOptions opt;
     opt.max_depth = 2'000'000;
+    opt.record_links = links;
     auto r = frameaudit::analyze(*s.img, opt);
     kept = g_live.load() - before;
     frames = static_cast<int64_t>(r->summary.frames);
@@ -130,10 +132,14 @@ void BM_Audit(benchmark::State &state) {
   report(state, frames, kept);
 }
 
+void BM_Audit(benchmark::State &state) { audit(state, true); }
+void BM_AuditNoLinks(benchmark::State &state) { audit(state, false); }
+
 BENCHMARK(BM_Walk)->RangeMultiplier(10)->Range(1000, 1000000)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_WalkNoLinks)->RangeMultiplier(10)->Range(1000, 1000000)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_WalkSymbolized)->RangeMultiplier(10)->Range(1000, 1000000)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Audit)->RangeMultiplier(10)->Range(1000, 1000000)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_AuditNoLinks)->RangeMultiplier(10)->Range(1000, 1000000)->Unit(benchmark::kMillisecond);
 
 } // namespace
 

@@ -22,6 +22,10 @@ struct AnalysisOptions {
   uint64_t dead_scan_bytes = 64 * 1024;
   /// Compare with the debugger's unwinder (needs ThreadInfo::debugger_frames).
   bool compare_unwinder = true;
+  /// Keep every link of the raw chain with its checks (ThreadReport::links),
+  /// which only `fa chain` prints. About 500 bytes per frame; front-ends may
+  /// turn it off for the other commands. (Added after the first version.)
+  bool record_links = true;
   /// Called with (done, total) thread counts; may be empty.
   std::function<void(size_t, size_t)> progress;
 };

@@ -37,6 +37,7 @@ Result<Report> analyze_unchecked(Target &target, const AnalysisOptions &options)
 
   detail::WalkOptions walk_options;
   walk_options.max_depth = options.max_depth;
+  walk_options.record_links = options.record_links;
   const size_t total = selected->size();
   size_t done = 0;
   for (ThreadInfo &info : *selected) {

@@ -26,22 +26,6 @@ std::string frame_label(const Frame &frame) {
 
 namespace {
 
-// Where a thread or a process begins: RBP is 0 there by the ABI (the kernel
-// and clone zero it, _start keeps it so), so the chain legitimately ends.
-constexpr std::array<const char *, 10> kEntryFunctions = {
-    "_start",         "__libc_start_main", "__libc_start_call_main", "start_thread", "clone",
-    "clone3",         "__clone",           "__clone3",               "__clone_internal",
-    "thread_start"};
-
-bool is_entry_function(const std::optional<std::string> &name) {
-  if (!name)
-    return false;
-  for (const char *e : kEntryFunctions)
-    if (*name == e)
-      return true;
-  return false;
-}
-
 void fill_symbol(Frame &f, const Symbol &s) {
   f.function = s.function;
   f.inlined = s.inlined;
@@ -105,7 +89,7 @@ private:
     if (options_.record_links)
       links_.push_back(std::move(link));
   }
-  bool check_return(RawLink &link, uint64_t ret, const std::string &where);
+  bool check_return(RawLink &link, uint64_t ret, uint64_t slot);
   void end_at_zero_rbp();
   enum class Step { UseRbp, Next, Done };
   Step frameless_step(RawFrame &f, uint64_t rbp);
@@ -114,6 +98,10 @@ private:
   const std::optional<std::string> &name_of(const RawFrame &f) {
     const FunctionFacts *fn = facts_[f.index].fn;
     return fn && fn->name ? fn->name : cache_.symbol(lookup_pc(f)).function;
+  }
+  bool is_entry(const RawFrame &f) {
+    const FunctionFacts *fn = facts_[f.index].fn;
+    return fn ? fn->is_entry : is_entry_function(cache_.symbol(lookup_pc(f)).function);
   }
   std::string label(const RawFrame &f) {
     const auto &name = name_of(f);
@@ -197,11 +185,11 @@ void Walker::materialize() {
   }
 }
 
-bool Walker::check_return(RawLink &link, uint64_t ret, const std::string &where) {
+bool Walker::check_return(RawLink &link, uint64_t ret, uint64_t slot) {
   const RawFrame &f = frames_.back();
   if (!check(link, "return_in_code", cache_.is_executable(ret),
              cache_.is_executable(ret) ? std::string() : hex(ret) + " is not in executable memory")) {
-    stop(ChainEnd::BadReturnAddress, label(f) + ": the return address " + hex(ret) + " at " + where +
+    stop(ChainEnd::BadReturnAddress, label(f) + ": the return address " + hex(ret) + " at " + hex(slot) +
                                          " is not in an executable mapping.");
     return false;
   }
@@ -209,7 +197,7 @@ bool Walker::check_return(RawLink &link, uint64_t ret, const std::string &where)
   // A passed check's detail would only repeat link.call_target.
   if (!check(link, "call_before_return", !calls.empty(),
              calls.empty() ? "no call instruction ends at " + hex(ret) : std::string())) {
-    stop(ChainEnd::BadReturnAddress, label(f) + ": the return address " + hex(ret) + " at " + where +
+    stop(ChainEnd::BadReturnAddress, label(f) + ": the return address " + hex(ret) + " at " + hex(slot) +
                                          " does not follow a call instruction.");
     return false;
   }
@@ -221,7 +209,7 @@ bool Walker::check_return(RawLink &link, uint64_t ret, const std::string &where)
 void Walker::end_at_zero_rbp() {
   const RawFrame &f = frames_.back();
   const FunctionFacts *fn = facts_.back().fn;
-  if (is_entry_function(name_of(f))) {
+  if (is_entry(f)) {
     stop(ChainEnd::Outermost, label(f) + " is where the thread begins and RBP is 0 there.");
   } else if (!fn || !fn->info.decoded) {
     stop(ChainEnd::Outermost, label(f) + " has RBP 0 and its code is unknown: taken as the outermost frame.");
@@ -348,7 +336,7 @@ WalkResult Walker::run() {
       stop(ChainEnd::Outermost, label(f0) + " has return address 0: it is the outermost frame.");
       return finish();
     }
-    if (!check_return(link, *ret, hex(z.return_slot))) {
+    if (!check_return(link, *ret, z.return_slot)) {
       keep(std::move(link));
       return finish();
     }
@@ -364,7 +352,7 @@ WalkResult Walker::run() {
 
   for (;;) {
     RawFrame &f = frames_.back();
-    if (f.index > 0 && is_entry_function(name_of(f))) {
+    if (f.index > 0 && is_entry(f)) {
       // glibc's start-up code keeps no frame pointer: what its RBP holds is
       // not a pair (often 0 or 1), and nothing calls it.
       stop(ChainEnd::Outermost, label(f) + " is where the thread begins: the walk ends there.");
@@ -433,7 +421,7 @@ WalkResult Walker::run() {
       stop(ChainEnd::Outermost, label(f) + " has return address 0: it is the outermost frame.");
       break;
     }
-    if (!check_return(link, *ret, hex(slot + 8))) {
+    if (!check_return(link, *ret, slot + 8)) {
       keep(std::move(link));
       break;
     }

@@ -4,6 +4,7 @@
 #include "walker/target_cache.h"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 
 #include "frameaudit/names.h"
@@ -40,7 +41,21 @@ bool allocator_name(const std::optional<std::string> &name) {
   return *name == "sra_alloc" || name->rfind("sra_alloc@", 0) == 0;
 }
 
+constexpr std::array<const char *, 10> kEntryFunctions = {
+    "_start",         "__libc_start_main", "__libc_start_call_main", "start_thread", "clone",
+    "clone3",         "__clone",           "__clone3",               "__clone_internal",
+    "thread_start"};
+
 } // namespace
+
+bool is_entry_function(const std::optional<std::string> &name) {
+  if (!name)
+    return false;
+  for (const char *e : kEntryFunctions)
+    if (*name == e)
+      return true;
+  return false;
+}
 
 TargetCache::TargetCache(Target &target) : target_(target) {
   regions_ = target_.memory_regions();
@@ -104,6 +119,7 @@ FunctionFacts &TargetCache::facts_for(uint64_t start, uint64_t end, const Symbol
   f.end = end;
   f.name = sym.function;
   f.fragment = fragments_.count(start) > 0;
+  f.is_entry = is_entry_function(f.name);
   const uint64_t size = end > start ? std::min(end - start, kMaxFunctionBytes) : 0;
   if (size > 0) {
     f.code.resize(size);

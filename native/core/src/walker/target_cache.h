@@ -33,6 +33,8 @@ struct FunctionFacts {
   /// A split-off part of a function (GCC's `f.cold`): it runs inside its
   /// parent's frame, so its own (absent) prologue says nothing.
   bool fragment = false;
+  /// Where a thread or process begins (_start, start_thread, clone3, ...).
+  bool is_entry = false;
   /// The function keeps a frame pointer: the RBP pair describes its frame.
   bool has_frame_pointer() const { return info.decoded && info.has_frame_pointer && !fragment; }
 };
@@ -42,6 +44,10 @@ struct AllocatorCall {
   uint64_t call_address = 0;
   AllocatorMode mode = AllocatorMode::Unknown;
 };
+
+/// Where a thread or a process begins: RBP is 0 or garbage there (the kernel,
+/// clone and _start zero it; glibc's start-up code keeps no frame pointer).
+bool is_entry_function(const std::optional<std::string> &name);
 
 class TargetCache {
 public:
