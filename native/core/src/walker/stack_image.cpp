@@ -6,16 +6,31 @@
 namespace frameaudit::detail {
 
 void StackImage::mark(uint64_t a, uint64_t b) {
+  a = std::max(a, low_);
+  b = std::min(b, high());
+  if (a >= b || chunk_ok_.empty())
+    return;
   const uint64_t base = low_ & ~(kChunk - 1);
-  // A chunk is good if all of its bytes inside [low_, high()) were read.
-  for (uint64_t c = chunk_of(a); c < chunk_ok_.size(); ++c) {
-    const uint64_t cs = std::max(low_, base + c * kChunk);
-    const uint64_t ce = std::min(high(), base + (c + 1) * kChunk);
-    if (ce > b)
-      break;
-    if (cs >= a)
-      chunk_ok_[c] = true;
+  // A chunk is good if all of its bytes inside [low_, high()) were read: the
+  // good chunks are those from the first starting at or after a to the last
+  // ending at or before b, a contiguous run filled at once (the bulk read
+  // marks megabytes).
+  auto start = [&](uint64_t c) { return std::max(low_, base + c * kChunk); };
+  auto end = [&](uint64_t c) { return std::min(high(), base + (c + 1) * kChunk); };
+  uint64_t first = chunk_of(a);
+  if (start(first) < a)
+    ++first;
+  uint64_t last = chunk_of(b - 1); // inclusive candidate
+  if (end(last) > b) {
+    if (last == 0)
+      return;
+    --last;
   }
+  if (first >= chunk_ok_.size() || first > last)
+    return;
+  last = std::min<uint64_t>(last, chunk_ok_.size() - 1);
+  std::fill(chunk_ok_.begin() + static_cast<std::ptrdiff_t>(first),
+            chunk_ok_.begin() + static_cast<std::ptrdiff_t>(last + 1), true);
 }
 
 void StackImage::load(Target &target, uint64_t low, uint64_t high) {
