@@ -50,7 +50,11 @@ std::string where(const CallSite &c) {
 // and then returns, or addresses its frame through RSP, before restoring RSP
 // from RBP. Returns the verdict of its first unsafe call, if any.
 std::optional<AllocatorCallVerdict> unsafe_call(TargetCache &cache, const FunctionFacts *fn) {
-  if (!fn || !fn->calls_allocator || fn->code.empty())
+  // Allocator callers are ordinary functions; a huge "function" comes from
+  // bounds that cannot be trusted, and following its control flow could take
+  // seconds.
+  constexpr size_t kMaxCallerBytes = 16 * 1024;
+  if (!fn || !fn->calls_allocator || fn->code.empty() || fn->code.size() > kMaxCallerBytes)
     return std::nullopt;
   std::vector<uint64_t> targets = cache.allocator_entries();
   for (const CallSiteInfo &c : fn->info.calls)

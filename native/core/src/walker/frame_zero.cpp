@@ -24,7 +24,7 @@ FrameZero locate_frame_zero(TargetCache &cache, const ThreadSnapshot &thread) {
     z.how = "in a split-off part of its function: the parent's frame pointer is set up";
     return z;
   }
-  const PrologueState st = prologue_state_at(fn->info, fn->code, regs.rip);
+  const PrologueState st = cache.state_at(*fn, regs.rip);
   const bool body = st.frame_pointer_set && !st.in_epilogue;
   if (body) {
     z.how = "frame pointer set up: pair at RBP";

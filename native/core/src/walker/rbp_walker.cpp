@@ -238,7 +238,7 @@ Walker::Step Walker::frameless_step(RawFrame &f, uint64_t rbp) {
   const uint64_t at = f.pc < code_end ? f.pc : f.pc - 1;
   if (at < fn->start || at >= code_end)
     return Step::UseRbp;
-  const PrologueState st = prologue_state_at(fn->info, fn->code, at);
+  const PrologueState st = cache_.state_at(*fn, at);
   if (!st.rsp_offset_exact || st.in_epilogue || st.rsp_offset_from_cfa < 8 || st.rsp_offset_from_cfa % 8 != 0)
     return Step::UseRbp;
   const uint64_t cfa = *f.rsp + static_cast<uint64_t>(st.rsp_offset_from_cfa);

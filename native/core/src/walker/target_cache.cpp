@@ -194,6 +194,13 @@ bool TargetCache::is_allocator_address(uint64_t addr) {
   return result;
 }
 
+const PrologueState &TargetCache::state_at(const FunctionFacts &fn, uint64_t pc) {
+  auto it = states_.find(pc);
+  if (it != states_.end())
+    return it->second;
+  return states_.emplace(pc, prologue_state_at(fn.info, fn.code, pc)).first->second;
+}
+
 const std::vector<CallSiteInfo> &TargetCache::calls_before(uint64_t return_address) {
   auto it = calls_before_.find(return_address);
   if (it != calls_before_.end())

@@ -67,6 +67,10 @@ public:
   /// not know its bounds.
   const FunctionFacts *function_at(uint64_t pc);
 
+  /// The decoded frame state at pc inside fn (cached per pc: the decoder
+  /// re-reads the whole function for it, and recursion repeats pcs).
+  const PrologueState &state_at(const FunctionFacts &fn, uint64_t pc);
+
   /// Every call instruction that ends at return_address (cached).
   const std::vector<CallSiteInfo> &calls_before(uint64_t return_address);
 
@@ -101,6 +105,7 @@ private:
   std::unordered_map<uint64_t, Symbol> symbols_;
   std::unordered_map<uint64_t, FunctionFacts> functions_;
   std::unordered_map<uint64_t, std::vector<CallSiteInfo>> calls_before_;
+  std::unordered_map<uint64_t, PrologueState> states_;
   std::unordered_map<uint64_t, std::optional<AllocatorCall>> allocator_calls_;
   std::unordered_map<uint64_t, bool> allocator_addresses_;
   std::unordered_map<uint64_t, bool> fragments_; ///< function start -> raw name marks a cold part
