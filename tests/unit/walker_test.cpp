@@ -385,6 +385,35 @@ TEST_F(WalkerTest, ThreadSelection) {
   EXPECT_EQ(calls, 3);
 }
 
+TEST_F(WalkerTest, LinksCanBeLeftOut) {
+  StackSim sim = enter_work(img);
+  img.thread(sim.regs(img.pc("work", "body")));
+  AnalysisOptions opt;
+  opt.record_links = false;
+  Report r = run(img, opt);
+  EXPECT_TRUE(r.threads[0].links.empty());
+  EXPECT_EQ(functions(r.threads[0]), (Names{"work", "main", "_start"}));
+  EXPECT_EQ(r.threads[0].frames[0].cfa, img.stack_high() - 0x100 - 48);
+}
+
+// Frame 0 found from RSP gets a link of its own in the chain view: where its
+// return address was read and how.
+TEST_F(WalkerTest, FrameZeroLinkSaysHow) {
+  StackSim sim = enter_work(img);
+  sim.call("work", "c");
+  sim.rsp -= 24;
+  img.thread(sim.regs(img.pc("leaf", "body")));
+  Report r = run(img);
+  const auto &l = r.threads[0].links.at(0);
+  EXPECT_EQ(l.return_address, img.ret_after("work", "c"));
+  EXPECT_EQ(l.address + 8, sim.rsp + 24);
+  ASSERT_FALSE(l.checks.empty());
+  EXPECT_EQ(l.checks[0].name, "frame0");
+  EXPECT_NE(l.checks[0].detail.find("RSP + 24"), std::string::npos) << l.checks[0].detail;
+  ASSERT_TRUE(l.call_target);
+  EXPECT_EQ(*l.call_target, img.addr("leaf"));
+}
+
 TEST_F(WalkerTest, StackReadOnceInBulk) {
   StackSim sim = enter_work(img);
   img.thread(sim.regs(img.pc("work", "body")));
