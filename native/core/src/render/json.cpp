@@ -2,7 +2,19 @@
 // contract's order, every required key present (absent values as null),
 // addresses as lowercase hex strings. The only keys beyond the contract are
 // the thread extensions documented in docs/formats.md.
+//
+// The document is written straight into one string: a deep stack's document
+// runs to tens of megabytes and building it as an nlohmann tree first cost
+// microseconds per frame. Layout (docs/formats.md): the document, its small
+// objects and each thread are pretty-printed with a 2-space indent; every
+// element of `frames`, `regions` and `findings` is one line,
+// `{"key": value, ...}`. The nlohmann helpers at the end serve the SARIF
+// writer, which reuses the target and summary objects.
 #include "render/json_document.h"
+
+#include <array>
+#include <charconv>
+#include <string_view>
 
 #include "frameaudit/render.h"
 #include "render/text_blocks.h"
@@ -12,225 +24,274 @@ namespace frameaudit {
 namespace render {
 namespace {
 
-template <class T> Json opt_number(const std::optional<T> &value) {
-  return value ? Json(*value) : Json(nullptr);
+// --- values ------------------------------------------------------------------
+
+/// What a string byte needs: written as is, escaped, or (non-ASCII) the
+/// string checked for well-formed UTF-8 first.
+enum class ByteClass : unsigned char { Plain, Escape, NonAscii };
+
+constexpr std::array<ByteClass, 256> byte_classes() {
+  std::array<ByteClass, 256> table{};
+  for (int c = 0; c < 256; ++c)
+    table[static_cast<size_t>(c)] = c < 0x20 || c == '"' || c == '\\' ? ByteClass::Escape
+                                    : c >= 0x80                       ? ByteClass::NonAscii
+                                                                      : ByteClass::Plain;
+  return table;
+}
+constexpr std::array<ByteClass, 256> kByteClass = byte_classes();
+
+/// The escapes nlohmann-json (and Python's json) write: the short forms where
+/// JSON has one, else \u00xx in lowercase. DEL and U+0080..U+009F stay raw.
+void append_escape(std::string &out, unsigned char c) {
+  switch (c) {
+  case '"':
+    out += "\\\"";
+    return;
+  case '\\':
+    out += "\\\\";
+    return;
+  case '\b':
+    out += "\\b";
+    return;
+  case '\f':
+    out += "\\f";
+    return;
+  case '\n':
+    out += "\\n";
+    return;
+  case '\r':
+    out += "\\r";
+    return;
+  case '\t':
+    out += "\\t";
+    return;
+  default:
+    break;
+  }
+  static constexpr char kDigits[] = "0123456789abcdef";
+  const char u[6] = {'\\', 'u', '0', '0', kDigits[c >> 4], kDigits[c & 0xF]};
+  out.append(u, sizeof u);
 }
 
-Json opt_string(const std::optional<std::string> &value) {
-  return value ? json_string(*value) : Json(nullptr);
+/// Escape `s` into `out`. Returns false, having written part of it, at the
+/// first non-ASCII byte unless `utf8_checked`.
+bool append_escaped(std::string &out, std::string_view s, bool utf8_checked) {
+  size_t plain_from = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    const ByteClass cls = kByteClass[c];
+    if (cls == ByteClass::Plain || (cls == ByteClass::NonAscii && utf8_checked))
+      continue;
+    if (cls == ByteClass::NonAscii)
+      return false;
+    out.append(s.data() + plain_from, i - plain_from);
+    append_escape(out, c);
+    plain_from = i + 1;
+  }
+  out.append(s.data() + plain_from, s.size() - plain_from);
+  return true;
 }
 
-Json opt_address(const std::optional<uint64_t> &value) {
-  return value ? json_address(*value) : Json(nullptr);
+/// A JSON string from report text (target memory, debug info): repaired to
+/// valid UTF-8 exactly as valid_utf8 does, then escaped. Names are almost
+/// always ASCII, which is escaped in one pass without a copy.
+void put_string(std::string &out, std::string_view s) {
+  out += '"';
+  const size_t mark = out.size();
+  if (!append_escaped(out, s, false)) {
+    out.resize(mark);
+    append_escaped(out, valid_utf8(s), true);
+  }
+  out += '"';
+}
+
+/// "0x7ffd5a1c2e40", quotes included: lowercase, no padding.
+void put_address(std::string &out, uint64_t value) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  char buf[20];
+  char *p = buf + sizeof buf;
+  *--p = '"';
+  do {
+    *--p = kDigits[value & 0xF];
+    value >>= 4;
+  } while (value != 0);
+  *--p = 'x';
+  *--p = '0';
+  *--p = '"';
+  out.append(p, static_cast<size_t>(buf + sizeof buf - p));
+}
+
+template <class Int> void put_int(std::string &out, Int value) {
+  char buf[24];
+  const auto end = std::to_chars(buf, buf + sizeof buf, value).ptr;
+  out.append(buf, static_cast<size_t>(end - buf));
+}
+
+void put_bool(std::string &out, bool value) {
+  out += value ? "true" : "false";
+}
+
+template <class Int> void put_int(std::string &out, const std::optional<Int> &value) {
+  if (value)
+    put_int(out, *value);
+  else
+    out += "null";
+}
+
+void put_string(std::string &out, const std::optional<std::string> &value) {
+  if (value)
+    put_string(out, std::string_view(*value));
+  else
+    out += "null";
+}
+
+void put_address(std::string &out, const std::optional<uint64_t> &value) {
+  if (value)
+    put_address(out, *value);
+  else
+    out += "null";
 }
 
 /// Empty strings in the report mean "unknown" for these extension fields.
-Json nonempty_string(const std::string &value) {
-  return value.empty() ? Json(nullptr) : json_string(value);
+void put_nonempty_string(std::string &out, const std::string &value) {
+  if (value.empty())
+    out += "null";
+  else
+    put_string(out, std::string_view(value));
 }
 
-/// An object whose key count is known: reserving spares the reallocations
-/// that copy every key (ordered_map keys are const, so they cannot move).
-Json object_of(size_t keys) {
-  Json j = Json::object();
-  j.get_ptr<Json::object_t *>()->reserve(keys);
-  return j;
+/// ["a", "b"] on one line; [] when empty.
+void put_string_list(std::string &out, const std::vector<std::string> &items) {
+  out += '[';
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i)
+      out += ", ";
+    put_string(out, std::string_view(items[i]));
+  }
+  out += ']';
 }
 
-Json frame_json(const Frame &f) {
-  Json j = object_of(15);
-  j["index"] = f.index;
-  j["pc"] = json_address(f.pc);
-  j["cfa"] = opt_address(f.cfa);
-  j["rsp"] = opt_address(f.rsp);
-  j["rbp"] = opt_address(f.rbp);
-  j["function"] = opt_string(f.function);
-  Json inlined = Json::array();
-  for (const std::string &name : f.inlined)
-    inlined.push_back(json_string(name));
-  j["inlined"] = std::move(inlined);
-  j["module"] = opt_string(f.module);
-  j["file"] = opt_string(f.file);
-  j["line"] = opt_number(f.line);
-  j["static_size"] = opt_number(f.static_size);
-  j["span"] = opt_number(f.span);
-  j["dynamic_bytes"] = opt_number(f.dynamic_bytes);
-  j["kind"] = to_string(f.kind);
-  Json regions = Json::array();
-  for (const std::string &id : f.regions)
-    regions.push_back(json_string(id));
-  j["regions"] = std::move(regions);
-  return j;
+// --- one-line objects: the elements of frames, regions and findings ----------
+// Each literal below is the separator before a key and the key itself, so the
+// key order reads straight off the code (CONTRACT section 7).
+
+void put_frame(std::string &out, const Frame &f) {
+  out += "{\"index\": ";
+  put_int(out, f.index);
+  out += ", \"pc\": ";
+  put_address(out, f.pc);
+  out += ", \"cfa\": ";
+  put_address(out, f.cfa);
+  out += ", \"rsp\": ";
+  put_address(out, f.rsp);
+  out += ", \"rbp\": ";
+  put_address(out, f.rbp);
+  out += ", \"function\": ";
+  put_string(out, f.function);
+  out += ", \"inlined\": ";
+  put_string_list(out, f.inlined);
+  out += ", \"module\": ";
+  put_string(out, f.module);
+  out += ", \"file\": ";
+  put_string(out, f.file);
+  out += ", \"line\": ";
+  put_int(out, f.line);
+  out += ", \"static_size\": ";
+  put_int(out, f.static_size);
+  out += ", \"span\": ";
+  put_int(out, f.span);
+  out += ", \"dynamic_bytes\": ";
+  put_int(out, f.dynamic_bytes);
+  out += ", \"kind\": \"";
+  out += to_string(f.kind);
+  out += "\", \"regions\": ";
+  put_string_list(out, f.regions);
+  out += '}';
 }
 
-Json region_json(const Region &r) {
-  Json j = object_of(9);
-  j["id"] = json_string(r.id);
-  j["base"] = json_address(r.base);
-  j["size"] = r.size;
-  j["reserved"] = r.reserved;
-  j["frame"] = opt_number(r.frame);
-  j["function"] = opt_string(r.function);
+void put_region(std::string &out, const Region &r) {
+  out += "{\"id\": ";
+  put_string(out, std::string_view(r.id));
+  out += ", \"base\": ";
+  put_address(out, r.base);
+  out += ", \"size\": ";
+  put_int(out, r.size);
+  out += ", \"reserved\": ";
+  put_int(out, r.reserved);
+  out += ", \"frame\": ";
+  put_int(out, r.frame);
+  out += ", \"function\": ";
+  put_string(out, r.function);
+  out += ", \"call_site\": ";
   if (r.call_site) {
-    Json c = Json::object();
-    c["pc"] = json_address(r.call_site->pc);
-    c["function"] = opt_string(r.call_site->function);
-    c["file"] = opt_string(r.call_site->file);
-    c["line"] = opt_number(r.call_site->line);
-    j["call_site"] = std::move(c);
+    out += "{\"pc\": ";
+    put_address(out, r.call_site->pc);
+    out += ", \"function\": ";
+    put_string(out, r.call_site->function);
+    out += ", \"file\": ";
+    put_string(out, r.call_site->file);
+    out += ", \"line\": ";
+    put_int(out, r.call_site->line);
+    out += '}';
   } else {
-    j["call_site"] = nullptr;
+    out += "null";
   }
-  j["state"] = to_string(r.state);
-  j["evidence"] = to_string(r.evidence);
-  return j;
+  out += ", \"state\": \"";
+  out += to_string(r.state);
+  out += "\", \"evidence\": \"";
+  out += to_string(r.evidence);
+  out += "\"}";
 }
 
-Json thread_json(const ThreadReport &t) {
-  Json j = Json::object();
-  j["tid"] = t.tid;
-  j["index"] = t.index;
-  j["name"] = opt_string(t.name);
-  if (t.stack) {
-    Json s = Json::object();
-    s["low"] = json_address(t.stack->low);
-    s["high"] = json_address(t.stack->high);
-    j["stack"] = std::move(s);
-  } else {
-    j["stack"] = nullptr;
-  }
-  Json regs = Json::object();
-  regs["rip"] = json_address(t.registers.rip);
-  regs["rsp"] = json_address(t.registers.rsp);
-  regs["rbp"] = json_address(t.registers.rbp);
-  j["registers"] = std::move(regs);
-  Json frames = Json::array();
-  for (const Frame &f : t.frames)
-    frames.push_back(frame_json(f));
-  j["frames"] = std::move(frames);
-  j["chain_end"] = to_string(t.chain_end);
-  Json regions = Json::array();
-  for (const Region &r : t.regions)
-    regions.push_back(region_json(r));
-  j["regions"] = std::move(regions);
-  // Extensions (docs/formats.md): what a CI log needs to tell the crashing
-  // thread and why its walk stopped without re-running the text report.
-  j["stop_reason"] = nonempty_string(t.stop_reason);
-  j["selected"] = t.is_selected;
-  j["chain_end_detail"] = nonempty_string(t.chain_end_detail);
-  return j;
+void put_finding(std::string &out, const Finding &f) {
+  out += "{\"kind\": ";
+  put_string(out, std::string_view(f.kind));
+  out += ", \"severity\": \"";
+  out += to_string(f.severity);
+  out += "\", \"thread\": ";
+  put_int(out, f.thread);
+  out += ", \"frame\": ";
+  put_int(out, f.frame);
+  out += ", \"region\": ";
+  put_string(out, f.region);
+  out += ", \"function\": ";
+  put_string(out, f.function);
+  out += ", \"address\": ";
+  put_address(out, f.address);
+  out += ", \"file\": ";
+  put_string(out, f.file);
+  out += ", \"line\": ";
+  put_int(out, f.line);
+  out += ", \"message\": ";
+  put_string(out, std::string_view(f.message));
+  out += '}';
 }
 
-Json finding_json(const Finding &f) {
-  Json j = object_of(10);
-  j["kind"] = json_string(f.kind);
-  j["severity"] = to_string(f.severity);
-  j["thread"] = opt_number(f.thread);
-  j["frame"] = opt_number(f.frame);
-  j["region"] = opt_string(f.region);
-  j["function"] = opt_string(f.function);
-  j["address"] = opt_address(f.address);
-  j["file"] = opt_string(f.file);
-  j["line"] = opt_number(f.line);
-  j["message"] = json_string(f.message);
-  return j;
-}
-
-} // namespace
-
-Json json_string(const std::string &s) {
-  return Json(valid_utf8(s));
-}
-
-Json json_address(uint64_t value) {
-  return Json(hex(value));
-}
-
-Json target_json(const TargetInfo &t) {
-  Json j = Json::object();
-  j["executable"] = opt_string(t.executable);
-  j["core"] = opt_string(t.core);
-  j["pid"] = opt_number(t.pid);
-  j["arch"] = json_string(t.arch);
-  return j;
-}
-
-Json summary_json(const Summary &s) {
-  Json j = Json::object();
-  j["threads"] = s.threads;
-  j["frames"] = s.frames;
-  j["regions"] = s.regions;
-  j["errors"] = s.errors;
-  j["warnings"] = s.warnings;
-  j["notes"] = s.notes;
-  return j;
-}
-
-Json report_json(const Report &report) {
-  Json j = Json::object();
-  j["schema"] = "frameaudit/1";
-  Json tool = Json::object();
-  tool["name"] = "frameaudit";
-  tool["version"] = json_string(report.tool_version);
-  j["tool"] = std::move(tool);
-  j["target"] = target_json(report.target);
-  Json threads = Json::array();
-  for (const ThreadReport &t : report.threads)
-    threads.push_back(thread_json(t));
-  j["threads"] = std::move(threads);
-  Json findings = Json::array();
-  for (const Finding &f : report.findings)
-    findings.push_back(finding_json(f));
-  j["findings"] = std::move(findings);
-  j["summary"] = summary_json(report.summary);
-  return j;
-}
-
-std::string dump_json(const Json &value) {
-  return value.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
-}
-
-namespace {
-
-// --- streaming -------------------------------------------------------------
-// A stack of a million frames would need gigabytes as one nlohmann tree, so
-// the document's skeleton (report, threads, the frame/region/finding arrays)
-// is written directly and only each leaf object goes through nlohmann. The
-// bytes are exactly those of dump_json(report_json(...)) (a unit test says so).
+// --- pretty-printed objects: the document, its small objects, threads --------
 
 void newline(std::string &out, int depth) {
   out += '\n';
   out.append(static_cast<size_t>(depth) * 2, ' ');
 }
 
-/// A value pretty-printed as if it sat `depth` levels deep in the document.
-void put_value(std::string &out, const Json &value, int depth) {
-  const std::string text = value.dump(2, ' ', false, Json::error_handler_t::replace);
-  size_t start = 0;
-  for (size_t nl = text.find('\n'); nl != std::string::npos; nl = text.find('\n', start)) {
-    out.append(text, start, nl + 1 - start);
-    out.append(static_cast<size_t>(depth) * 2, ' ');
-    start = nl + 1;
-  }
-  out.append(text, start, std::string::npos);
-}
-
-class ObjectWriter {
+/// An object whose keys go one per line, `depth` levels deep. Keys are
+/// constants of this file: plain ASCII, nothing to escape.
+class PrettyObject {
 public:
-  ObjectWriter(std::string &out, int depth) : out_(out), depth_(depth) {}
-  /// Keys are constants of this file: plain ASCII, nothing to escape.
-  void key(std::string_view k) {
-    out_ += first_ ? "{" : ",";
+  PrettyObject(std::string &out, int depth) : out_(out), depth_(depth) {}
+
+  /// Starts the key's line; the caller writes the value.
+  std::string &key(std::string_view k) {
+    out_ += first_ ? '{' : ',';
     first_ = false;
     newline(out_, depth_ + 1);
     out_ += '"';
     out_ += k;
     out_ += "\": ";
+    return out_;
   }
-  void field(std::string_view k, const Json &value) {
-    key(k);
-    put_value(out_, value, depth_ + 1);
-  }
+
+  /// An array of objects, one element per line.
   template <class Range, class Each> void array(std::string_view k, const Range &items, Each each) {
     key(k);
     if (items.empty()) {
@@ -249,6 +310,13 @@ public:
     newline(out_, depth_ + 1);
     out_ += ']';
   }
+
+  /// Nested objects are pretty too: the caller fills them.
+  PrettyObject object(std::string_view k) {
+    key(k);
+    return PrettyObject(out_, depth_ + 1);
+  }
+
   void close() {
     if (first_) {
       out_ += "{}";
@@ -264,81 +332,159 @@ private:
   bool first_ = true;
 };
 
-void write_thread(std::string &out, const ThreadReport &t, int depth) {
-  // Same keys as thread_json, in the same order.
-  const Json whole = [&] {
-    ThreadReport head;
-    head.tid = t.tid;
-    head.index = t.index;
-    head.name = t.name;
-    head.stack = t.stack;
-    head.registers.rip = t.registers.rip;
-    head.registers.rsp = t.registers.rsp;
-    head.registers.rbp = t.registers.rbp;
-    head.chain_end = t.chain_end;
-    head.chain_end_detail = t.chain_end_detail;
-    head.stop_reason = t.stop_reason;
-    head.is_selected = t.is_selected;
-    return thread_json(head); // frames and regions empty: streamed below
-  }();
-  ObjectWriter o(out, depth);
-  for (auto it = whole.begin(); it != whole.end(); ++it) {
-    if (it.key() == "frames")
-      o.array("frames", t.frames, [&](const Frame &f, int d) { put_value(out, frame_json(f), d); });
-    else if (it.key() == "regions")
-      o.array("regions", t.regions,
-              [&](const Region &r, int d) { put_value(out, region_json(r), d); });
-    else
-      o.field(it.key(), it.value());
+void put_thread(std::string &out, const ThreadReport &t, int depth) {
+  PrettyObject o(out, depth);
+  put_int(o.key("tid"), t.tid);
+  put_int(o.key("index"), t.index);
+  put_string(o.key("name"), t.name);
+  if (t.stack) {
+    PrettyObject s = o.object("stack");
+    put_address(s.key("low"), t.stack->low);
+    put_address(s.key("high"), t.stack->high);
+    s.close();
+  } else {
+    o.key("stack") += "null";
   }
+  PrettyObject regs = o.object("registers");
+  put_address(regs.key("rip"), t.registers.rip);
+  put_address(regs.key("rsp"), t.registers.rsp);
+  put_address(regs.key("rbp"), t.registers.rbp);
+  regs.close();
+  o.array("frames", t.frames, [&](const Frame &f, int) { put_frame(out, f); });
+  o.key("chain_end") += '"';
+  out += to_string(t.chain_end);
+  out += '"';
+  o.array("regions", t.regions, [&](const Region &r, int) { put_region(out, r); });
+  // Extensions (docs/formats.md): what a CI log needs to tell the crashing
+  // thread and why its walk stopped without re-running the text report.
+  put_nonempty_string(o.key("stop_reason"), t.stop_reason);
+  put_bool(o.key("selected"), t.is_selected);
+  put_nonempty_string(o.key("chain_end_detail"), t.chain_end_detail);
   o.close();
 }
 
-void write_report(std::string &out, const Report &report, int depth) {
-  ObjectWriter o(out, depth);
-  o.field("schema", "frameaudit/1");
-  Json tool = Json::object();
-  tool["name"] = "frameaudit";
-  tool["version"] = json_string(report.tool_version);
-  o.field("tool", tool);
-  o.field("target", target_json(report.target));
-  o.array("threads", report.threads,
-          [&](const ThreadReport &t, int d) { write_thread(out, t, d); });
-  o.array("findings", report.findings,
-          [&](const Finding &f, int d) { put_value(out, finding_json(f), d); });
-  o.field("summary", summary_json(report.summary));
+void put_report(std::string &out, const Report &report, int depth) {
+  PrettyObject o(out, depth);
+  o.key("schema") += "\"frameaudit/1\"";
+  PrettyObject tool = o.object("tool");
+  tool.key("name") += "\"frameaudit\"";
+  put_string(tool.key("version"), std::string_view(report.tool_version));
+  tool.close();
+  PrettyObject target = o.object("target");
+  put_string(target.key("executable"), report.target.executable);
+  put_string(target.key("core"), report.target.core);
+  put_int(target.key("pid"), report.target.pid);
+  put_string(target.key("arch"), std::string_view(report.target.arch));
+  target.close();
+  o.array("threads", report.threads, [&](const ThreadReport &t, int d) { put_thread(out, t, d); });
+  o.array("findings", report.findings, [&](const Finding &f, int) { put_finding(out, f); });
+  const Summary &s = report.summary;
+  PrettyObject summary = o.object("summary");
+  put_int(summary.key("threads"), s.threads);
+  put_int(summary.key("frames"), s.frames);
+  put_int(summary.key("regions"), s.regions);
+  put_int(summary.key("errors"), s.errors);
+  put_int(summary.key("warnings"), s.warnings);
+  put_int(summary.key("notes"), s.notes);
+  summary.close();
   o.close();
+}
+
+/// A close upper estimate of the document's size, so the string is allocated
+/// once: the fixed text of each object plus the strings it quotes.
+size_t estimated_size(const Report &report) {
+  auto opt = [](const std::optional<std::string> &s) { return s ? s->size() : 0; };
+  size_t n =
+      1024 + report.tool_version.size() + opt(report.target.executable) + opt(report.target.core);
+  for (const ThreadReport &t : report.threads) {
+    n += 640 + opt(t.name) + t.stop_reason.size() + t.chain_end_detail.size();
+    for (const Frame &f : t.frames) {
+      n += 360 + opt(f.function) + opt(f.module) + opt(f.file);
+      for (const std::string &s : f.inlined)
+        n += s.size() + 4;
+      for (const std::string &s : f.regions)
+        n += s.size() + 4;
+    }
+    for (const Region &r : t.regions) {
+      n += 300 + r.id.size() + opt(r.function);
+      if (r.call_site)
+        n += opt(r.call_site->function) + opt(r.call_site->file);
+    }
+  }
+  for (const Finding &f : report.findings)
+    n += 300 + f.kind.size() + opt(f.region) + opt(f.function) + opt(f.file) + f.message.size();
+  return n;
 }
 
 } // namespace
 
-std::string stream_json(const Report &report) {
+std::string write_json(const Report &report) {
   std::string out;
-  write_report(out, report, 0);
+  out.reserve(estimated_size(report));
+  put_report(out, report, 0);
   out += '\n';
   return out;
 }
 
-std::string stream_json_array(const std::vector<Report> &reports) {
+std::string write_json_array(const std::vector<Report> &reports) {
   if (reports.empty())
     return "[]\n";
-  std::string out = "[";
+  size_t size = 8;
+  for (const Report &r : reports)
+    size += estimated_size(r) * 9 / 8; // one more indent level
+  std::string out;
+  out.reserve(size);
+  out += '[';
   for (size_t i = 0; i < reports.size(); ++i) {
     out += i ? ",\n  " : "\n  ";
-    write_report(out, reports[i], 1);
+    put_report(out, reports[i], 1);
   }
   out += "\n]\n";
   return out;
 }
 
+// --- nlohmann values, for the SARIF writer ------------------------------------
+
+Json json_string(const std::string &s) {
+  return Json(valid_utf8(s));
+}
+
+Json json_address(uint64_t value) {
+  return Json(hex(value));
+}
+
+Json target_json(const TargetInfo &t) {
+  Json j = Json::object();
+  j["executable"] = t.executable ? json_string(*t.executable) : Json(nullptr);
+  j["core"] = t.core ? json_string(*t.core) : Json(nullptr);
+  j["pid"] = t.pid ? Json(*t.pid) : Json(nullptr);
+  j["arch"] = json_string(t.arch);
+  return j;
+}
+
+Json summary_json(const Summary &s) {
+  Json j = Json::object();
+  j["threads"] = s.threads;
+  j["frames"] = s.frames;
+  j["regions"] = s.regions;
+  j["errors"] = s.errors;
+  j["warnings"] = s.warnings;
+  j["notes"] = s.notes;
+  return j;
+}
+
+std::string dump_json(const Json &value) {
+  return value.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
+}
+
 } // namespace render
 
 std::string render_json(const Report &report) {
-  return render::guarded([&] { return render::stream_json(report); });
+  return render::guarded([&] { return render::write_json(report); });
 }
 
 std::string render_json_array(const std::vector<Report> &reports) {
-  return render::guarded([&] { return render::stream_json_array(reports); });
+  return render::guarded([&] { return render::write_json_array(reports); });
 }
 
 } // namespace frameaudit

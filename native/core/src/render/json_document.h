@@ -1,6 +1,6 @@
-// json_document.h: the frameaudit/1 document (CONTRACT section 7) as an
-// ordered nlohmann value. render_json prints it; the SARIF writer reuses the
-// target and summary objects for its run properties.
+// json_document.h: the frameaudit/1 document (CONTRACT section 7), written
+// straight into a string by render_json; and the pieces of it the SARIF
+// writer reuses (target and summary objects) as ordered nlohmann values.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -13,19 +13,23 @@ namespace frameaudit::render {
 
 using Json = nlohmann::ordered_json;
 
+/// The document, laid out as docs/formats.md says (pretty-printed skeleton,
+/// one line per frame, region and finding) with a trailing newline. Memory
+/// is the output string alone, allocated once. May throw std::bad_alloc;
+/// render_json catches it.
+std::string write_json(const Report &report);
+/// A JSON array of documents, in order: each element is write_json's text
+/// of that report indented by two spaces.
+std::string write_json_array(const std::vector<Report> &reports);
+
 /// A string from a report, made valid UTF-8 (nlohmann throws otherwise).
 Json json_string(const std::string &s);
 /// An address as CONTRACT section 7 wants it: "0x7ffd5a1c2e40".
 Json json_address(uint64_t value);
 
+/// The document's `target` and `summary` objects, as nlohmann values.
 Json target_json(const TargetInfo &target);
 Json summary_json(const Summary &summary);
-Json report_json(const Report &report);
-
-/// The document written straight into a string, without building the tree
-/// (bounded memory for deep stacks); same bytes as dump_json(report_json()).
-std::string stream_json(const Report &report);
-std::string stream_json_array(const std::vector<Report> &reports);
 
 /// Pretty-printed with 2-space indent and a trailing newline; never throws
 /// on odd strings (they are already valid UTF-8, and replaced if not).
