@@ -170,6 +170,37 @@ TEST(Findings, UnexplainedDynamicBytes) {
   EXPECT_TRUE(r.threads[0].regions.empty());
 }
 
+// GCC pushes stack arguments right before a call: the caller's frame is
+// larger than its prologue says while the callee runs, and that is no
+// dynamic allocation.
+TEST(FrameKinds, PushedStackArgumentsAreNotDynamic) {
+  MemoryImage img;
+  auto &s = img.fn("_start");
+  s.frame_pointer = false;
+  s.body = {{"c", "main"}};
+  auto &m = img.fn("main");
+  m.sub = 32;
+  m.body = {{"p1", "push"}, {"p2", "push"}, {"c", "many"}};
+  auto &many = img.fn("many");
+  many.sub = 16;
+  many.body = {{"stop", ""}};
+  img.build();
+  StackSim sim(img, img.stack_high() - 0x100);
+  sim.call("_start", "c");
+  sim.enter(frame_of("main", 32));
+  sim.push(7, "stack argument 8");
+  sim.push(8, "stack argument 7");
+  sim.call("main", "c");
+  sim.enter(frame_of("many", 16));
+  img.thread(sim.regs(img.pc("many", "body")));
+  Report r = run(img);
+  const auto &f1 = r.threads[0].frames.at(1);
+  EXPECT_EQ(f1.function, "main");
+  EXPECT_EQ(f1.dynamic_bytes, 16);
+  EXPECT_EQ(f1.kind, FrameKind::Normal) << f1.note;
+  EXPECT_TRUE(all(r, "unexplained-dynamic").empty());
+}
+
 TEST(Findings, MisalignedFrames) {
   MemoryImage img;
   standard_functions(img, true);

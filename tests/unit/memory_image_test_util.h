@@ -60,7 +60,8 @@ struct FnSpec {
   bool realign = false; ///< and $-32,%rsp after the frame setup
   Exit exit = Exit::Leave;
   /// Body, in order: (label, callee). Callee "*" is an indirect `call *%rax`,
-  /// "" a plain `nop` the tests can stop at.
+  /// "push" a `push $0` (a stack argument), "" a plain `nop` the tests can
+  /// stop at.
   std::vector<std::pair<std::string, std::string>> body;
   std::optional<std::string> file = std::string("/src/test.c");
   uint32_t line = 100; ///< line of the first byte; each byte adds one (cheap, unique lines)
@@ -329,6 +330,8 @@ private:
       const size_t start = l.bytes.size();
       if (callee == "*") {
         emit(l, {0xff, 0xd0});
+      } else if (callee == "push") {
+        emit(l, {0x6a, 0x00}); // push $0: a stack argument
       } else if (callee.empty()) {
         emit(l, {0x90});
       } else {

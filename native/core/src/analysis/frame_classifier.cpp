@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "analysis/thread_work.h"
+#include "decode/instruction.h"
 
 namespace frameaudit::detail {
 namespace {
@@ -12,6 +13,43 @@ namespace {
 // A realigning prologue (and $-N,%rsp) pads the frame by less than N bytes;
 // no compiler realigns to more than 64 (AVX-512).
 constexpr int64_t kMaxRealignPadding = 64;
+
+// Stack arguments pushed for the call a frame is making (GCC pushes them,
+// right before the call, unless -maccumulate-outgoing-args): they lie below
+// the frame's static part but are no dynamic allocation. The bytes pushed or
+// subtracted from RSP in the call's basic block, walking back from the call.
+int64_t outgoing_argument_bytes(const FunctionFacts &fn, uint64_t return_address) {
+  const auto insns = decode::decode_all(fn.code, fn.start);
+  auto it = std::find_if(insns.begin(), insns.end(),
+                         [&](const decode::Insn &in) { return in.address + in.length == return_address; });
+  if (it == insns.end() || it->op != decode::Op::Call)
+    return 0;
+  int64_t bytes = 0;
+  for (int steps = 0; it != insns.begin() && steps < 64; ++steps) {
+    --it;
+    if (it->address < fn.info.prologue_end)
+      return bytes; // the prologue's own pushes and sub are the static part
+    switch (it->op) {
+    case decode::Op::PushReg:
+    case decode::Op::PushOther: bytes += 8; break;
+    case decode::Op::Pop: bytes -= 8; break;
+    case decode::Op::AdjustRsp: bytes -= it->delta; break;
+    case decode::Op::Call:
+    case decode::Op::Jmp:
+    case decode::Op::Jcc:
+    case decode::Op::Ret:
+    case decode::Op::Trap:
+    case decode::Op::SubRspReg:
+    case decode::Op::SetRspOther:
+    case decode::Op::Leave:
+    case decode::Op::LeaRspFromRbp:
+    case decode::Op::MovRbpToRsp:
+    case decode::Op::AndRsp: return bytes;
+    default: break;
+    }
+  }
+  return bytes;
+}
 
 Region span_region(TargetCache &cache, const Frame &f, const FunctionFacts *fn) {
   Region r;
@@ -127,6 +165,11 @@ void classify_frames(TargetCache &cache, ThreadWork &work) {
     if (fn->info.dynamic_alloca) {
       f.kind = FrameKind::Dynamic;
       f.note = "compiler-known dynamic allocation";
+      continue;
+    }
+    if (f.index > 0 && outgoing_argument_bytes(*fn, f.pc) == dyn) {
+      f.kind = FrameKind::Normal;
+      f.note = "stack arguments of the call it is making";
       continue;
     }
     if (fn->info.realigns_stack && dyn < kMaxRealignPadding) {
