@@ -53,7 +53,7 @@ std::optional<AllocatorCallVerdict> unsafe_call(TargetCache &cache, const Functi
   // Allocator callers are ordinary functions; a huge "function" comes from
   // bounds that cannot be trusted, and following its control flow could take
   // seconds.
-  constexpr size_t kMaxCallerBytes = 16 * 1024;
+  constexpr size_t kMaxCallerBytes = 8 * 1024;
   if (!fn || !fn->calls_allocator || fn->code.empty() || fn->code.size() > kMaxCallerBytes)
     return std::nullopt;
   std::vector<uint64_t> targets = cache.allocator_entries();
