@@ -322,3 +322,91 @@ def truth_problems(doc: dict, truth: dict) -> list[str]:
                 problems.append(f"{label}: call site {site.get('file')}:{site.get('line')} "
                                 f"!= {block['file']}:{block['line']}")
     return problems
+
+
+# --- isolation --------------------------------------------------------------
+#
+# LLDB 22 keeps state across debuggers of one process: after about six
+# launches, a new target can list ld.so twice, the minidump saved from it
+# lists it twice too, and LoadCore of that minidump never returns (in any
+# process). Work that launches many processes therefore runs each piece in a
+# fresh Python process, with a timeout instead of a hang.
+
+WORKER_TIMEOUT = int(os.environ.get("FRAMEAUDIT_WORKER_TIMEOUT", "300"))
+
+
+def _worker_minidump(exe, stop, truth, path, style, cwd):
+    s = Session()
+    try:
+        s.launch(Path(exe), stop, Path(truth), Path(cwd))
+        s.ok(f'process save-core --plugin-name=minidump --style={style} "{path}"')
+        return {"path": path}
+    finally:
+        s.close()
+
+
+def _worker_live(exe, stop, truth, cwd, commands):
+    s = Session()
+    try:
+        s.load_native()
+        s.launch(Path(exe), stop, Path(truth), Path(cwd))
+        return {"results": [s.cmd(c) for c in commands]}
+    finally:
+        s.close()
+
+
+def _worker_core(exe, core, commands, python=None):
+    s = Session()
+    try:
+        if python:
+            s.load_python(Path(python))
+        else:
+            s.load_native()
+        s.load_core(Path(exe) if exe else None, Path(core))
+        return {"results": [s.cmd(c) for c in commands]}
+    finally:
+        s.close()
+
+
+_WORKERS = {"minidump": _worker_minidump, "live": _worker_live, "core": _worker_core}
+
+
+def run_worker(kind: str, **kwargs) -> dict:
+    request = json.dumps({"kind": kind, "args": kwargs})
+    proc = subprocess.run([sys.executable, __file__, request], capture_output=True, text=True,
+                          timeout=WORKER_TIMEOUT, env=dict(os.environ))
+    lines = proc.stdout.strip().splitlines()
+    if proc.returncode != 0 or not lines:
+        raise AssertionError(f"worker {kind} failed ({proc.returncode}): {proc.stderr[-2000:]}")
+    return json.loads(lines[-1])
+
+
+def minidump_isolated(exe: Path, stop: str, truth: Path, path: Path, style: str = "full") -> Path:
+    """A minidump of `exe` at its stop, saved by a fresh LLDB."""
+    run_worker("minidump", exe=str(exe), stop=stop, truth=str(truth), path=str(path), style=style,
+               cwd=str(truth.parent))
+    assert path.exists()
+    return path
+
+
+def live_isolated(exe: Path, stop: str, truth: Path, commands: list[str]) -> list:
+    """Run commands through the native plugin on `exe` stopped at `stop`, in a
+    fresh LLDB: [(succeeded, output, error), ...]."""
+    return run_worker("live", exe=str(exe), stop=stop, truth=str(truth), cwd=str(truth.parent),
+                      commands=commands)["results"]
+
+
+def core_isolated(exe: Path | None, core: Path, commands: list[str],
+                  python: Path | None = None) -> list:
+    """Run commands on a core in a fresh LLDB, through the native plugin (or
+    the Python front-end at `python`)."""
+    return run_worker("core", exe=str(exe) if exe else None, core=str(core), commands=commands,
+                      python=str(python) if python else None)["results"]
+
+
+if __name__ == "__main__":
+    _request = json.loads(sys.argv[1])
+    _result = _WORKERS[_request["kind"]](**_request["args"])
+    sys.stdout.write("\n" + json.dumps(_result) + "\n")
+    sys.stdout.flush()
+    os._exit(0)  # skip LLDB's teardown at interpreter exit

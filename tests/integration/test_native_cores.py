@@ -8,8 +8,8 @@ import shutil
 
 import pytest
 
-from native_helpers import (Session, find_fixture, gdb_core, kernel_core, native_plugin,
-                            truth_problems)
+from native_helpers import (Session, find_fixture, gdb_core, kernel_core, minidump_isolated,
+                            native_plugin, truth_problems)
 
 NESTED = find_fixture("nested", "gcc", "O0", "fp", "audit")
 NESTED_PLAIN = find_fixture("nested", "gcc", "O2", "nofp", "plain")
@@ -21,16 +21,9 @@ EM_AARCH64 = 183
 
 
 def _minidump(exe, tmp, style):
-    session = Session()
-    try:
-        truth_file = tmp / "truth.json"
-        session.launch(exe, "break", truth_file, tmp)
-        core = tmp / f"{exe.name}.{style}.dmp"
-        session.ok(f'process save-core --plugin-name=minidump --style={style} "{core}"')
-        assert core.exists()
-        return core, json.loads(truth_file.read_text())
-    finally:
-        session.close()
+    truth_file = tmp / "truth.json"
+    core = minidump_isolated(exe, "break", truth_file, tmp / f"{exe.name}.{style}.dmp", style)
+    return core, json.loads(truth_file.read_text())
 
 
 @pytest.fixture(scope="module")

@@ -1,67 +1,54 @@
 """Every correct fixture of the matrix through the native plugin: live at the
 breakpoint and at the deliberate crash, and from an LLDB minidump, a kernel
-core and a gdb core of the same stop; `fa audit -a -j` must match the
-fixture's own ground truth each time (frames, regions, call sites, states).
+core and a gdb core; `fa audit -a -j` must match the fixture's own ground
+truth each time (frames, regions, call sites, states).
 
-Set FRAMEAUDIT_MATRIX_FILTER to a substring of the binary names to run a
-part of it (e.g. "nested-gcc")."""
+Each LLDB session runs in a fresh Python process (native_helpers, "isolation").
+Set FRAMEAUDIT_MATRIX_FILTER to a substring of the binary names to run a part
+of it (e.g. "nested-gcc")."""
 
 import json
 import os
 
 import pytest
 
-from native_helpers import (Session, cell_id, cell_path, gdb_core, kernel_core, native_plugin,
-                            safe_cells, truth_problems)
+from native_helpers import (cell_id, cell_path, core_isolated, gdb_core, kernel_core,
+                            live_isolated, minidump_isolated, native_plugin, safe_cells,
+                            truth_problems)
 
 FILTER = os.environ.get("FRAMEAUDIT_MATRIX_FILTER", "")
 CELLS = [c for c in safe_cells() if FILTER in cell_id(c)]
+AUDIT = "fa audit -a -j"
 
 pytestmark = pytest.mark.skipif(not native_plugin().exists() or not CELLS,
                                 reason="native plugin or fixture matrix not built")
 
 
-def audit(session):
-    return json.loads(session.ok("fa audit -a -j"))
+def document(result):
+    succeeded, out, err = result
+    assert succeeded, err
+    return json.loads(out)
 
 
-def from_core(exe, core):
-    s = Session()
-    try:
-        s.load_native()
-        s.load_core(exe, core)
-        return audit(s)
-    finally:
-        s.close()
+def truth_of(path):
+    return json.loads(path.read_text())
+
+
+@pytest.mark.parametrize("stop", ["break", "segv"])
+@pytest.mark.parametrize("cell", CELLS, ids=cell_id)
+def test_live(cell, stop, tmp_path):
+    truth_file = tmp_path / "truth.json"
+    [result] = live_isolated(cell_path(cell), stop, truth_file, [AUDIT])
+    assert truth_problems(document(result), truth_of(truth_file)) == []
 
 
 @pytest.mark.parametrize("cell", CELLS, ids=cell_id)
-def test_live_breakpoint_and_minidump(cell, tmp_path):
+def test_minidump(cell, tmp_path):
     exe = cell_path(cell)
-    s = Session()
-    try:
-        s.load_native()
-        s.launch(exe, "break", tmp_path / "truth.json", tmp_path)
-        truth = json.loads((tmp_path / "truth.json").read_text())
-        assert truth_problems(audit(s), truth) == [], "live at the breakpoint"
-        core = tmp_path / "stop.dmp"
-        s.ok(f'process save-core --plugin-name=minidump --style=full "{core}"')
-    finally:
-        s.close()
-    assert truth_problems(from_core(exe, core), truth) == [], "minidump"
-
-
-@pytest.mark.parametrize("cell", CELLS, ids=cell_id)
-def test_live_crash(cell, tmp_path):
-    exe = cell_path(cell)
-    s = Session()
-    try:
-        s.load_native()
-        s.launch(exe, "segv", tmp_path / "truth.json", tmp_path)
-        truth = json.loads((tmp_path / "truth.json").read_text())
-        assert truth_problems(audit(s), truth) == []
-    finally:
-        s.close()
+    truth_file = tmp_path / "truth.json"
+    core = minidump_isolated(exe, "break", truth_file, tmp_path / "stop.dmp")
+    [result] = core_isolated(exe, core, [AUDIT])
+    assert truth_problems(document(result), truth_of(truth_file)) == []
 
 
 @pytest.mark.parametrize("cell", CELLS, ids=cell_id)
@@ -70,8 +57,8 @@ def test_kernel_core(cell, tmp_path):
     core = kernel_core(exe, "segv", tmp_path / "truth.json", tmp_path)
     if core is None:
         pytest.skip("this system does not write kernel cores to files")
-    truth = json.loads((tmp_path / "truth.json").read_text())
-    assert truth_problems(from_core(exe, core), truth) == []
+    [result] = core_isolated(exe, core, [AUDIT])
+    assert truth_problems(document(result), truth_of(tmp_path / "truth.json")) == []
 
 
 @pytest.mark.parametrize("cell", CELLS, ids=cell_id)
@@ -80,5 +67,5 @@ def test_gdb_core(cell, tmp_path):
     core = gdb_core(exe, "break", tmp_path / "truth.json", tmp_path / "gcore.core")
     if core is None:
         pytest.skip("gdb is not installed")
-    truth = json.loads((tmp_path / "truth.json").read_text())
-    assert truth_problems(from_core(exe, core), truth) == []
+    [result] = core_isolated(exe, core, [AUDIT])
+    assert truth_problems(document(result), truth_of(tmp_path / "truth.json")) == []

@@ -8,8 +8,8 @@ import subprocess
 
 import pytest
 
-from native_helpers import (Session, find_fixture, kernel_core, native_plugin,
-                            python_frontend_dir)
+from native_helpers import (Session, find_fixture, kernel_core, minidump_isolated,
+                            native_plugin, python_frontend_dir)
 
 NESTED = find_fixture("nested", "gcc", "O0", "fp", "audit")
 THREADS = find_fixture("threads", "clang", "O2", "nofp", "plain") or \
@@ -67,14 +67,7 @@ def front_ends():
 
 
 def _minidump(exe, tmp):
-    s = Session()
-    try:
-        s.launch(exe, "break", tmp / "truth.json", tmp)
-        core = tmp / f"{exe.name}.dmp"
-        s.ok(f'process save-core --plugin-name=minidump --style=full "{core}"')
-        return core
-    finally:
-        s.close()
+    return minidump_isolated(exe, "break", tmp / "truth.json", tmp / f"{exe.name}.dmp")
 
 
 @pytest.fixture(scope="module")
