@@ -62,10 +62,10 @@ bool register_commands(lldb::SBDebugger &debugger) {
   }
   if (!name_taken(interpreter, commands::kAliasName)) {
     lldb::SBCommandReturnObject ret;
-    interpreter.HandleCommand((std::string("command alias ") + commands::kAliasName + " " +
-                               commands::kCommandName)
-                                  .c_str(),
-                              ret, false);
+    interpreter.HandleCommand(
+        (std::string("command alias ") + commands::kAliasName + " " + commands::kCommandName)
+            .c_str(),
+        ret, false);
   }
   return true;
 }

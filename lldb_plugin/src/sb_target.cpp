@@ -23,7 +23,6 @@
 #include <lldb/API/SBValue.h>
 #include <lldb/API/SBValueList.h>
 
-
 namespace frameaudit::lldb_plugin {
 namespace {
 
@@ -84,8 +83,8 @@ void read_registers(lldb::SBFrame frame, Registers &regs) {
   regs.rip = read("rip").value_or(0);
   regs.rsp = read("rsp").value_or(0);
   regs.rbp = read("rbp").value_or(0);
-  static const char *const general[] = {"rax", "rbx", "rcx", "rdx", "rsi", "rdi", "r8",  "r9",
-                                        "r10", "r11", "r12", "r13", "r14", "r15"};
+  static const char *const general[] = {"rax", "rbx", "rcx", "rdx", "rsi", "rdi", "r8",
+                                        "r9",  "r10", "r11", "r12", "r13", "r14", "r15"};
   for (const char *name : general)
     if (auto v = read(name))
       regs.general.emplace_back(name, *v);

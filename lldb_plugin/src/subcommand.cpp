@@ -21,14 +21,18 @@ commands::DebuggeeState debuggee_state(lldb::SBProcess &process) {
   switch (process.GetState()) {
   case lldb::eStateStopped:
   case lldb::eStateCrashed:
-  case lldb::eStateSuspended: return commands::DebuggeeState::Stopped;
+  case lldb::eStateSuspended:
+    return commands::DebuggeeState::Stopped;
   case lldb::eStateRunning:
   case lldb::eStateStepping:
   case lldb::eStateLaunching:
-  case lldb::eStateAttaching: return commands::DebuggeeState::Running;
+  case lldb::eStateAttaching:
+    return commands::DebuggeeState::Running;
   case lldb::eStateExited:
-  case lldb::eStateDetached: return commands::DebuggeeState::Exited;
-  default: return commands::DebuggeeState::None;
+  case lldb::eStateDetached:
+    return commands::DebuggeeState::Exited;
+  default:
+    return commands::DebuggeeState::None;
   }
 }
 

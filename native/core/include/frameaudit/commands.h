@@ -30,8 +30,8 @@ enum class Subcommand { Chain, Audit, Regions, Map, Lint };
 /// One option of a subcommand, for help texts and for the Python front-end
 /// if it wants to declare options to LLDB's own parser.
 struct OptionInfo {
-  char short_name = 0;           ///< 't', or 0 if there is no short form
-  const char *long_name = "";    ///< "thread"
+  char short_name = 0;            ///< 't', or 0 if there is no short form
+  const char *long_name = "";     ///< "thread"
   const char *argument = nullptr; ///< "<index-or-tid>", or nullptr for a flag
   const char *help = "";
   bool repeatable = false;
@@ -40,9 +40,9 @@ struct OptionInfo {
 /// One subcommand: what `help frameaudit <name>` shows.
 struct SubcommandInfo {
   Subcommand id;
-  const char *name;   ///< "audit"
-  const char *help;   ///< one line
-  std::string syntax; ///< "frameaudit audit [-t <index-or-tid>]... [-a] [-j] [--max-depth <n>]"
+  const char *name;      ///< "audit"
+  const char *help;      ///< one line
+  std::string syntax;    ///< "frameaudit audit [-t <index-or-tid>]... [-a] [-j] [--max-depth <n>]"
   std::string long_help; ///< "\n", description, options, examples; ends with a newline
   std::vector<OptionInfo> options;
 };

@@ -14,7 +14,9 @@ OptionInfo thread_option() {
           "Default: the selected thread.",
           true};
 }
-OptionInfo all_threads_option() { return {'a', "all-threads", nullptr, "Audit every thread.", false}; }
+OptionInfo all_threads_option() {
+  return {'a', "all-threads", nullptr, "Audit every thread.", false};
+}
 OptionInfo json_option() {
   return {'j', "json", nullptr, "Print the JSON document (schema frameaudit/1) instead of text.",
           false};
@@ -28,10 +30,12 @@ OptionInfo ascii_option() {
   return {0, "ascii", nullptr, "Draw with ASCII characters only (no box drawing).", false};
 }
 OptionInfo format_option() {
-  return {0, "format", "text|json", "Output format (default text); json is the frameaudit/1 document.",
-          false};
+  return {0, "format", "text|json",
+          "Output format (default text); json is the frameaudit/1 document.", false};
 }
-OptionInfo help_option() { return {'h', "help", nullptr, "Show this help.", false}; }
+OptionInfo help_option() {
+  return {'h', "help", nullptr, "Show this help.", false};
+}
 
 std::string option_label(const OptionInfo &o) {
   std::string label = o.short_name ? std::string("-") + o.short_name + ", " : std::string("    ");
@@ -44,7 +48,8 @@ std::string option_label(const OptionInfo &o) {
   return label;
 }
 
-std::string make_syntax(const char *name, const std::vector<OptionInfo> &options, const char *operand) {
+std::string make_syntax(const char *name, const std::vector<OptionInfo> &options,
+                        const char *operand) {
   std::string s = std::string(kCommandName) + " " + name;
   for (const auto &o : options) {
     if (o.short_name == 'h')
@@ -113,8 +118,12 @@ SubcommandInfo make(Subcommand id, const char *name, const char *help, const cha
                     std::vector<OptionInfo> options, const char *operand,
                     std::vector<const char *> examples) {
   options.push_back(help_option());
-  SubcommandInfo info{id, name, help, make_syntax(name, options, operand),
-                      make_long_help(description, options, examples), options};
+  SubcommandInfo info{id,
+                      name,
+                      help,
+                      make_syntax(name, options, operand),
+                      make_long_help(description, options, examples),
+                      options};
   return info;
 }
 
@@ -124,33 +133,37 @@ std::vector<OptionInfo> thread_options() {
 
 std::vector<SubcommandInfo> build_table() {
   std::vector<SubcommandInfo> t;
-  t.push_back(make(Subcommand::Chain, "chain",
-                   "Show the raw RBP chain of a thread: each link, its checks, where and why the walk "
-                   "stopped.",
-                   "Walks the saved-RBP chain from the thread's RBP and prints each link (the\n"
-                   "[saved rbp][return address] pair), the checks made on it, and the reason the\n"
-                   "walk stopped.",
-                   thread_options(), nullptr,
-                   {"(lldb) fa chain", "(lldb) fa chain -t 2 --max-depth 50", "(lldb) fa chain -a -j"}));
-  t.push_back(make(Subcommand::Audit, "audit",
-                   "Audit threads: frames and their classification, allocated stack regions, findings.",
-                   "Prints, per thread, the frames of the RBP walk with their kind (normal, dynamic,\n"
-                   "relocated, allocator, unknown) and sizes, the stack regions sra_alloc handed\n"
-                   "out, then every finding and a summary.",
-                   thread_options(), nullptr,
-                   {"(lldb) fa audit", "(lldb) fa audit -a", "(lldb) fa audit -t 0x1a2b -j"}));
-  t.push_back(make(Subcommand::Regions, "regions",
-                   "List the stack regions sra_alloc handed out: base, size, call site, state.",
-                   "Prints the allocated stack regions of each thread: base, size, reserved bytes,\n"
-                   "owning frame, call site, state (live, dead, corrupt) and evidence.",
-                   thread_options(), nullptr, {"(lldb) fa regions", "(lldb) fa regions -a -j"}));
+  t.push_back(
+      make(Subcommand::Chain, "chain",
+           "Show the raw RBP chain of a thread: each link, its checks, where and why the walk "
+           "stopped.",
+           "Walks the saved-RBP chain from the thread's RBP and prints each link (the\n"
+           "[saved rbp][return address] pair), the checks made on it, and the reason the\n"
+           "walk stopped.",
+           thread_options(), nullptr,
+           {"(lldb) fa chain", "(lldb) fa chain -t 2 --max-depth 50", "(lldb) fa chain -a -j"}));
+  t.push_back(
+      make(Subcommand::Audit, "audit",
+           "Audit threads: frames and their classification, allocated stack regions, findings.",
+           "Prints, per thread, the frames of the RBP walk with their kind (normal, dynamic,\n"
+           "relocated, allocator, unknown) and sizes, the stack regions sra_alloc handed\n"
+           "out, then every finding and a summary.",
+           thread_options(), nullptr,
+           {"(lldb) fa audit", "(lldb) fa audit -a", "(lldb) fa audit -t 0x1a2b -j"}));
+  t.push_back(
+      make(Subcommand::Regions, "regions",
+           "List the stack regions sra_alloc handed out: base, size, call site, state.",
+           "Prints the allocated stack regions of each thread: base, size, reserved bytes,\n"
+           "owning frame, call site, state (live, dead, corrupt) and evidence.",
+           thread_options(), nullptr, {"(lldb) fa regions", "(lldb) fa regions -a -j"}));
   auto map_options = thread_options();
   map_options.push_back(ascii_option());
-  t.push_back(make(Subcommand::Map, "map",
-                   "Draw a stack map of a thread: frames, allocator stubs, regions, RSP/RBP marks.",
-                   "Draws the thread's stack from high to low addresses: each frame, the relocated\n"
-                   "allocator stubs, the allocated regions, and where RSP and RBP point.",
-                   map_options, nullptr, {"(lldb) fa map", "(lldb) fa map -t 2 --ascii"}));
+  t.push_back(
+      make(Subcommand::Map, "map",
+           "Draw a stack map of a thread: frames, allocator stubs, regions, RSP/RBP marks.",
+           "Draws the thread's stack from high to low addresses: each frame, the relocated\n"
+           "allocator stubs, the allocated regions, and where RSP and RBP point.",
+           map_options, nullptr, {"(lldb) fa map", "(lldb) fa map -t 2 --ascii"}));
   t.push_back(make(Subcommand::Lint, "lint",
                    "Find unsafe callers of sra_alloc in the target's modules, or in one module.",
                    "Decodes the machine code of every module that references sra_alloc (or of the\n"
@@ -174,7 +187,8 @@ const std::string &command_long_help() {
         "\nframeaudit walks each thread's RBP chain itself (without trusting the unwinder),\n"
         "classifies the frames, finds the stack blocks sra_alloc handed out and reports\n"
         "what is wrong with them. `fa` is an alias of `frameaudit`.\n";
-    s += "\nExamples:\n  (lldb) fa audit\n  (lldb) fa map --ascii\n  (lldb) help frameaudit audit\n";
+    s +=
+        "\nExamples:\n  (lldb) fa audit\n  (lldb) fa map --ascii\n  (lldb) help frameaudit audit\n";
     return s;
   }();
   return text;

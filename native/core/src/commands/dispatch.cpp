@@ -29,8 +29,9 @@ std::optional<Error> check_thread_selection(const std::vector<ThreadInfo> &threa
   if (threads.empty())
     return make_error(Error::Code::NoProcess, "the process has no threads to inspect.");
   for (uint64_t wanted : options.threads) {
-    bool found = std::any_of(threads.begin(), threads.end(),
-                             [&](const ThreadInfo &t) { return t.index == wanted || t.tid == wanted; });
+    bool found = std::any_of(threads.begin(), threads.end(), [&](const ThreadInfo &t) {
+      return t.index == wanted || t.tid == wanted;
+    });
     if (!found)
       return make_error(Error::Code::InvalidArgument,
                         "no thread with index or id " + std::to_string(wanted) +
@@ -47,8 +48,10 @@ std::string render_command_output(const Report &report, const CommandOptions &op
   RenderOptions render;
   render.unicode = !options.ascii;
   switch (options.subcommand) {
-  case Subcommand::Chain: return render_chain(report, render);
-  case Subcommand::Regions: return render_regions(report, render);
+  case Subcommand::Chain:
+    return render_chain(report, render);
+  case Subcommand::Regions:
+    return render_regions(report, render);
   case Subcommand::Map: {
     std::string out;
     for (const auto &thread : report.threads) {
@@ -59,7 +62,8 @@ std::string render_command_output(const Report &report, const CommandOptions &op
     return out;
   }
   case Subcommand::Audit:
-  case Subcommand::Lint: break;
+  case Subcommand::Lint:
+    break;
   }
   return render_text(report, render);
 }

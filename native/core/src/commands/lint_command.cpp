@@ -46,7 +46,8 @@ Result<std::string> run_lint_command(Target &target, const std::vector<ModuleInf
   if (!chosen)
     return chosen.error();
   if (chosen->empty() && options.format == OutputFormat::Text)
-    return std::string("No module of the target references sra_alloc; name one to lint it anyway.\n");
+    return std::string(
+        "No module of the target references sra_alloc; name one to lint it anyway.\n");
   std::vector<LintResult> results;
   for (const ModuleInfo *m : *chosen) {
     Result<LintResult> r = lint_elf_file(m->path, m->load_bias);

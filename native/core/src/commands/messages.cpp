@@ -23,10 +23,14 @@ std::optional<Error> check_debuggee(Subcommand subcommand, bool has_target, Debu
   if (subcommand == Subcommand::Lint)
     return std::nullopt;
   switch (state) {
-  case DebuggeeState::Stopped: return std::nullopt;
-  case DebuggeeState::Running: return make_error(Error::Code::NoProcess, messages::kProcessRunning);
-  case DebuggeeState::Exited: return make_error(Error::Code::NoProcess, messages::kProcessExited);
-  case DebuggeeState::None: break;
+  case DebuggeeState::Stopped:
+    return std::nullopt;
+  case DebuggeeState::Running:
+    return make_error(Error::Code::NoProcess, messages::kProcessRunning);
+  case DebuggeeState::Exited:
+    return make_error(Error::Code::NoProcess, messages::kProcessExited);
+  case DebuggeeState::None:
+    break;
   }
   return make_error(Error::Code::NoProcess, messages::kNoProcess);
 }

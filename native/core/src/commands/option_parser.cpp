@@ -50,8 +50,8 @@ std::optional<Error> apply(CommandOptions &out, const OptionInfo &o, const std::
   if (name == "thread") {
     auto n = parse_number(*value);
     if (!n)
-      return usage_error(out.subcommand, "invalid thread '" + *value +
-                                             "': expected a thread index or a thread id");
+      return usage_error(out.subcommand,
+                         "invalid thread '" + *value + "': expected a thread index or a thread id");
     out.threads.push_back(*n);
   } else if (name == "all-threads") {
     out.all_threads = true;
@@ -60,8 +60,8 @@ std::optional<Error> apply(CommandOptions &out, const OptionInfo &o, const std::
   } else if (name == "max-depth") {
     auto n = parse_number(*value);
     if (!n || *n == 0)
-      return usage_error(out.subcommand,
-                         "invalid value '" + *value + "' for " + spelled + ": expected a positive number");
+      return usage_error(out.subcommand, "invalid value '" + *value + "' for " + spelled +
+                                             ": expected a positive number");
     out.max_depth = *n;
   } else if (name == "ascii") {
     out.ascii = true;
@@ -71,8 +71,8 @@ std::optional<Error> apply(CommandOptions &out, const OptionInfo &o, const std::
     else if (*value == "json")
       out.format = OutputFormat::Json;
     else
-      return usage_error(out.subcommand,
-                         "invalid value '" + *value + "' for " + spelled + ": expected text or json");
+      return usage_error(out.subcommand, "invalid value '" + *value + "' for " + spelled +
+                                             ": expected text or json");
   } else if (name == "help") {
     out.help = true;
   }
@@ -107,8 +107,8 @@ Result<CommandOptions> parse_options(Subcommand subcommand, const std::vector<st
       }
       const OptionInfo *o = find_long(info, name);
       if (!o)
-        return usage_error(subcommand, "unknown option '--" + name + "' for '" + kCommandName + " " +
-                                           info.name + "'");
+        return usage_error(subcommand, "unknown option '--" + name + "' for '" + kCommandName +
+                                           " " + info.name + "'");
       std::string spelled = "--" + name;
       if (!o->argument && inline_value)
         return usage_error(subcommand, "option '" + spelled + "' takes no value");
@@ -130,8 +130,8 @@ Result<CommandOptions> parse_options(Subcommand subcommand, const std::vector<st
       const OptionInfo *o = find_short(info, word[k]);
       std::string spelled = std::string("-") + word[k];
       if (!o)
-        return usage_error(subcommand, "unknown option '" + spelled + "' for '" + kCommandName + " " +
-                                           info.name + "'");
+        return usage_error(subcommand, "unknown option '" + spelled + "' for '" + kCommandName +
+                                           " " + info.name + "'");
       if (!o->argument) {
         if (auto err = apply(out, *o, spelled, nullptr))
           return *err;
@@ -156,8 +156,8 @@ Result<CommandOptions> parse_options(Subcommand subcommand, const std::vector<st
     return usage_error(subcommand, "--thread and --all-threads exclude each other");
   if (subcommand == Subcommand::Lint) {
     if (operands.size() > 1)
-      return usage_error(subcommand, "lint takes at most one module, got " +
-                                         std::to_string(operands.size()));
+      return usage_error(subcommand,
+                         "lint takes at most one module, got " + std::to_string(operands.size()));
     if (!operands.empty())
       out.module = operands.front();
   } else if (!operands.empty()) {
