@@ -57,9 +57,15 @@ std::optional<AllocatorCallVerdict> unsafe_call(TargetCache &cache, const Functi
   if (!fn || !fn->calls_allocator || fn->code.empty() || fn->code.size() > kMaxCallerBytes)
     return std::nullopt;
   std::vector<uint64_t> targets = cache.allocator_entries();
+  size_t calls = 0;
   for (const CallSiteInfo &c : fn->info.calls)
-    if (c.target && cache.is_allocator_address(*c.target))
+    if (c.target && cache.is_allocator_address(*c.target)) {
       targets.push_back(*c.target);
+      ++calls;
+    }
+  constexpr size_t kMaxAllocatorCalls = 16; // each is followed through the function
+  if (calls > kMaxAllocatorCalls)
+    return std::nullopt;
   std::sort(targets.begin(), targets.end());
   targets.erase(std::unique(targets.begin(), targets.end()), targets.end());
   const AllocatorCallerCheck check = check_allocator_caller(fn->code, fn->start, targets);
