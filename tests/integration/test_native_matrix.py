@@ -12,12 +12,18 @@ import os
 
 import pytest
 
+from fixture_cores import CI_CELLS, full_matrix
+
 from native_helpers import (cell_id, cell_path, core_isolated, gdb_core, kernel_core,
                             live_isolated, minidump_isolated, native_plugin, safe_cells,
                             truth_problems)
 
 FILTER = os.environ.get("FRAMEAUDIT_MATRIX_FILTER", "")
-CELLS = [c for c in safe_cells() if FILTER in cell_id(c)]
+# CI runs the same subset of cells as the Python front-end's matrix tests
+# (fixture_cores.CI_CELLS: both compilers, both modes, -O0/-O2, fp/nofp, every
+# fixture); FRAMEAUDIT_FULL_MATRIX=1 runs every safe cell that was built.
+CELLS = [c for c in safe_cells() if FILTER in cell_id(c)
+         and (full_matrix() or (c.get("compiler"), c.get("opt"), c.get("flags"), c.get("mode")) in CI_CELLS)]
 AUDIT = "fa audit -a -j"
 
 pytestmark = pytest.mark.skipif(not native_plugin().exists() or not CELLS,
