@@ -161,6 +161,9 @@ class Session:
     def launch(self, exe: Path, stop: str, truth: Path, cwd: Path, extra_env=()):
         """Run a fixture until its deliberate stop (SRA_STOP=abort|trap|segv|break)."""
         self.create_target(exe)
+        # Fixtures use SIGUSR1 themselves (the signal fixture's handler):
+        # deliver it without stopping, so the stop is the one SRA_STOP asks for.
+        self.ok("process handle -s false -n false -p true SIGUSR1")
         if stop == "break":
             bp = self.target.BreakpointCreateByName("fixture_stop_here")
             assert bp.GetNumLocations() > 0
@@ -228,6 +231,7 @@ def gdb_core(exe: Path, stop: str, truth: Path, path: Path) -> Path | None:
         return None
     env = dict(os.environ, SRA_STOP=stop, SRA_GROUND_TRUTH=str(truth))
     cmds = ["-batch", "-nx", "-ex", "set confirm off", "-ex", "set startup-with-shell off"]
+    cmds += ["-ex", "handle SIGUSR1 nostop noprint pass"]
     if stop == "break":
         cmds += ["-ex", "break fixture_stop_here"]
     cmds += ["-ex", "run", "-ex", f"gcore {path}", "-ex", "kill"]
@@ -263,7 +267,8 @@ def _contains_run(haystack: list, needle: list) -> bool:
 def truth_problems(doc: dict, truth: dict) -> list[str]:
     """What a frameaudit/1 document gets wrong about a fixture's ground truth
     (sra-fixture/1): each thread's call chain in its frames, every live block
-    as a live region (base, size, reserved, function, call-site line), and
+    as a live region (base, size, reserved, function, call-site line), the
+    overflowed block (if any) as corrupt with a region-overflow finding, and
     no dead block reported live. Plain mode has no header: the size is then
     only bounded by the reservation, and a block whose stub remnant a later
     block covered only has to lie inside a live region of its function."""
@@ -281,12 +286,27 @@ def truth_problems(doc: dict, truth: dict) -> list[str]:
             problems.append(f"thread {tid}: frames {functions} lack the chain {expected['chain']} "
                             f"(chain_end {thread['chain_end']})")
         regions = {r["base"]: r for r in thread["regions"]}
-        for block in (b for b in truth["blocks"] if b["tid"] == tid):
+        blocks = [b for b in truth["blocks"] if b["tid"] == tid]
+        live_ptrs = {b["ptr"] for b in blocks if b["live"]}
+        overflowed = (truth.get("overflow") or {}).get("block")
+        for block in blocks:
             region = regions.get(block["ptr"])
             label = f"thread {tid} block {block['label']} at {block['ptr']}"
             if not block["live"]:
-                if region is not None and region["state"] == "live":
+                # A later live block may start exactly where the dead one did.
+                if region is not None and region["state"] == "live" and \
+                        block["ptr"] not in live_ptrs:
                     problems.append(f"{label}: dead block reported live")
+                continue
+            if block["id"] == overflowed:
+                # Written past its end: the header (audit) or the stub remnant
+                # (plain) above it no longer matches.
+                if region is None or region["state"] != "corrupt":
+                    problems.append(f"{label}: overflowed block not reported corrupt "
+                                    f"({region and region['state']})")
+                elif not any(f["kind"] == "region-overflow" and f["region"] == region["id"]
+                             for f in doc["findings"]):
+                    problems.append(f"{label}: no region-overflow finding for {region['id']}")
                 continue
             if region is None and not audit:
                 # Plain mode: a later block in the same frame covers the stub

@@ -25,6 +25,7 @@ FILTER = os.environ.get("FRAMEAUDIT_MATRIX_FILTER", "")
 CELLS = [c for c in safe_cells() if FILTER in cell_id(c)
          and (full_matrix() or (c.get("compiler"), c.get("opt"), c.get("flags"), c.get("mode")) in CI_CELLS)]
 AUDIT = "fa audit -a -j"
+PARAMS = [pytest.param(c, id=cell_id(c)) for c in CELLS]
 
 pytestmark = pytest.mark.skipif(not native_plugin().exists() or not CELLS,
                                 reason="native plugin or fixture matrix not built")
@@ -41,14 +42,14 @@ def truth_of(path):
 
 
 @pytest.mark.parametrize("stop", ["break", "segv"])
-@pytest.mark.parametrize("cell", CELLS, ids=cell_id)
+@pytest.mark.parametrize("cell", PARAMS)
 def test_live(cell, stop, tmp_path):
     truth_file = tmp_path / "truth.json"
     [result] = live_isolated(cell_path(cell), stop, truth_file, [AUDIT])
     assert truth_problems(document(result), truth_of(truth_file)) == []
 
 
-@pytest.mark.parametrize("cell", CELLS, ids=cell_id)
+@pytest.mark.parametrize("cell", PARAMS)
 def test_minidump(cell, tmp_path):
     exe = cell_path(cell)
     truth_file = tmp_path / "truth.json"
@@ -57,7 +58,7 @@ def test_minidump(cell, tmp_path):
     assert truth_problems(document(result), truth_of(truth_file)) == []
 
 
-@pytest.mark.parametrize("cell", CELLS, ids=cell_id)
+@pytest.mark.parametrize("cell", PARAMS)
 def test_kernel_core(cell, tmp_path):
     exe = cell_path(cell)
     core = kernel_core(exe, "segv", tmp_path / "truth.json", tmp_path)
@@ -67,7 +68,7 @@ def test_kernel_core(cell, tmp_path):
     assert truth_problems(document(result), truth_of(tmp_path / "truth.json")) == []
 
 
-@pytest.mark.parametrize("cell", CELLS, ids=cell_id)
+@pytest.mark.parametrize("cell", PARAMS)
 def test_gdb_core(cell, tmp_path):
     exe = cell_path(cell)
     core = gdb_core(exe, "break", tmp_path / "truth.json", tmp_path / "gcore.core")
