@@ -193,14 +193,23 @@ def run_fixture(exe: Path, stop: str, out: Path, truth: Path) -> bool:
             return False
         if stop == "break":
             target.BreakpointCreateByName("fixture_stop_here")
+        # The signal fixture raises SIGUSR1 for its own handler: it is let
+        # through (set once the process exists, at its entry stop).
         info = lldb.SBLaunchInfo([])
         env = [f"{k}={v}" for k, v in os.environ.items()]
         env += [f"SRA_GROUND_TRUTH={truth}", f"SRA_STOP={stop}"]
         info.SetEnvironmentEntries(env, False)
         info.SetWorkingDirectory(str(out.parent))
-        info.SetLaunchFlags(lldb.eLaunchFlagDisableASLR)
         err = lldb.SBError()
+        info.SetLaunchFlags(lldb.eLaunchFlagDisableASLR | lldb.eLaunchFlagStopAtEntry)
         process = target.Launch(info, err)
+        if err.Success() and process.GetState() == lldb.eStateStopped:
+            signals = process.GetUnixSignals()
+            usr1 = signals.GetSignalNumberFromName("SIGUSR1")
+            signals.SetShouldStop(usr1, False)
+            signals.SetShouldNotify(usr1, False)
+            signals.SetShouldSuppress(usr1, False)
+            process.Continue()
         if not err.Success() or process.GetState() != lldb.eStateStopped:
             print(f"capture: {exe.name} {stop}: did not stop ({err.GetCString()})", file=sys.stderr)
             if process.IsValid():

@@ -68,6 +68,7 @@ struct FnSpec {
   bool allocator = false; ///< emit an sra_alloc-like body instead
   bool audit = false;     ///< with the audit build's magic constant
   bool symbolized = true; ///< false: the debugger knows nothing here (stripped)
+  std::vector<uint8_t> raw_code; ///< if set: these bytes, nothing assembled
 };
 
 class MemoryImage : public frameaudit::Target {
@@ -300,6 +301,10 @@ private:
 
   void assemble(const FnSpec &s, Layout &l) {
     l.points["entry"] = 0;
+    if (!s.raw_code.empty()) {
+      l.bytes = s.raw_code;
+      return;
+    }
     if (s.endbr)
       emit(l, {0xf3, 0x0f, 0x1e, 0xfa});
     if (s.allocator) {

@@ -385,6 +385,64 @@ TEST_F(WalkerTest, ThreadSelection) {
   EXPECT_EQ(calls, 3);
 }
 
+// A signal handler's return address is the sigreturn trampoline, which
+// nothing calls; the kernel's signal frame above it holds the interrupted
+// registers, and the walk goes on from there (the interrupted frame may be
+// anywhere in its function, like frame 0).
+TEST(SignalFrames, WalkThroughTheKernelFrame) {
+  MemoryImage img;
+  auto &s = img.fn("_start");
+  s.frame_pointer = false;
+  s.body = {{"c", "main"}};
+  auto &m = img.fn("main");
+  m.sub = 32;
+  m.body = {{"c", "inner"}};
+  auto &in = img.fn("inner");
+  in.sub = 16;
+  in.body = {{"x", ""}};
+  auto &h = img.fn("handler");
+  h.sub = 16;
+  h.body = {{"stop", ""}};
+  auto &t = img.fn("__restore_rt");
+  t.frame_pointer = false;
+  t.raw_code = {0x48, 0xc7, 0xc0, 0x0f, 0x00, 0x00, 0x00, 0x0f, 0x05}; // mov $15,%rax; syscall
+  img.build();
+  StackSim sim(img, img.stack_high() - 0x400);
+  sim.call("_start", "c");
+  sim.enter(frame_of("main", 32));
+  sim.call("main", "c");
+  sim.enter(frame_of("inner", 16));
+  const Registers interrupted = sim.regs(img.pc("inner", "body"));
+  // The kernel: red zone, then rt_sigframe {pretcode, ucontext {..., mcontext}}.
+  const uint64_t frame = ((interrupted.rsp - 128 - 1024) & ~uint64_t{15}) - 8;
+  const uint64_t uc = frame + 8;
+  img.put64(frame, img.addr("__restore_rt"), "rt_sigframe.pretcode: return into the trampoline");
+  img.put64(uc + 40 + 8 * 10, interrupted.rbp, "mcontext: rbp");
+  img.put64(uc + 40 + 8 * 15, interrupted.rsp, "mcontext: rsp");
+  img.put64(uc + 40 + 8 * 16, interrupted.rip, "mcontext: rip");
+  sim.rsp = frame;
+  sim.enter(frame_of("handler", 16));
+  img.thread(sim.regs(img.pc("handler", "body")));
+  auto r = analyze(img, {});
+  ASSERT_TRUE(r.ok());
+  const auto &th = r->threads[0];
+  EXPECT_EQ(functions(th), (Names{"handler", "__restore_rt", "inner", "main", "_start"})) << th.chain_end_detail;
+  EXPECT_EQ(th.chain_end, ChainEnd::Outermost);
+  EXPECT_EQ(th.frames[1].note, "signal frame (sigreturn trampoline)");
+  EXPECT_EQ(th.frames[1].rsp, uc);
+  EXPECT_EQ(th.frames[1].cfa, interrupted.rsp);
+  EXPECT_EQ(th.frames[2].pc, interrupted.rip);
+  EXPECT_EQ(th.frames[2].line, 100 + (interrupted.rip - img.addr("inner"))); // the pc itself, not pc - 1
+  EXPECT_EQ(th.frames[2].kind, FrameKind::Normal);
+  EXPECT_EQ(th.frames[3].pc, img.ret_after("main", "c"));
+  bool trampoline = false;
+  for (const auto &l : th.links)
+    for (const auto &c : l.checks)
+      trampoline |= c.name == "signal_trampoline";
+  EXPECT_TRUE(trampoline);
+  EXPECT_TRUE(r->findings.empty()) << r->findings[0].message;
+}
+
 TEST_F(WalkerTest, LinksCanBeLeftOut) {
   StackSim sim = enter_work(img);
   img.thread(sim.regs(img.pc("work", "body")));

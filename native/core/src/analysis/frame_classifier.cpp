@@ -98,7 +98,8 @@ void measure_frames(ThreadWork &work) {
     const FrameFacts &facts = work.walk.facts[i];
     if (facts.static_at_pc)
       f.static_size = facts.static_at_pc;
-    else if (facts.fn && facts.fn->has_frame_pointer() && !facts.setup_contradicted)
+    else if (facts.fn && facts.fn->has_frame_pointer() && !facts.setup_contradicted &&
+             facts.position != FramePosition::Signal)
       f.static_size = facts.fn->info.static_size;
     if (f.cfa && f.rsp && *f.cfa >= *f.rsp)
       f.span = static_cast<int64_t>(*f.cfa - *f.rsp);
@@ -119,6 +120,10 @@ void classify_frames(TargetCache &cache, ThreadWork &work) {
     Frame &f = frames[i];
     const FrameFacts &facts = work.walk.facts[i];
     const FunctionFacts *fn = facts.fn;
+    if (facts.position == FramePosition::Signal) {
+      f.kind = FrameKind::Unknown; // the kernel's frame: no function set it up
+      continue;
+    }
     if (fn && fn->is_allocator) {
       f.kind = FrameKind::Allocator;
       f.note = "inside sra_alloc";

@@ -11,9 +11,8 @@
 
 namespace frameaudit::detail {
 
-FrameZero locate_frame_zero(TargetCache &cache, const ThreadSnapshot &thread) {
+FrameZero locate_frame_zero(TargetCache &cache, const StackImage &image, const Registers &regs) {
   FrameZero z;
-  const Registers &regs = thread.info.registers;
   const FunctionFacts *fn = cache.function_at(regs.rip);
   z.facts.fn = fn;
   if (!fn || !fn->info.decoded || regs.rip < fn->start || regs.rip >= fn->start + fn->code.size()) {
@@ -44,7 +43,7 @@ FrameZero locate_frame_zero(TargetCache &cache, const ThreadSnapshot &thread) {
   if (st.rbp_pushed && st.saved_rbp_cfa_offset && *st.saved_rbp_cfa_offset >= 16 &&
       *st.saved_rbp_cfa_offset <= st.rsp_offset_from_cfa) {
     z.saved_rbp_slot = z.cfa - static_cast<uint64_t>(*st.saved_rbp_cfa_offset);
-    z.caller_rbp = thread.image.u64(*z.saved_rbp_slot).value_or(0);
+    z.caller_rbp = image.u64(*z.saved_rbp_slot).value_or(0);
   }
   if (st.in_epilogue) {
     z.facts.position = FramePosition::Epilogue;

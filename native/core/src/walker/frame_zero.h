@@ -24,7 +24,8 @@ struct FrameZero {
   std::string how;                        ///< one phrase for the chain view
 };
 
-/// Decide how to unwind frame 0 from its registers and decoded code.
-FrameZero locate_frame_zero(TargetCache &cache, const ThreadSnapshot &thread);
+/// Decide how to unwind a frame stopped at an arbitrary instruction (frame 0,
+/// or the context a signal interrupted) from its registers and decoded code.
+FrameZero locate_frame_zero(TargetCache &cache, const StackImage &image, const Registers &regs);
 
 } // namespace frameaudit::detail

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdio>
+#include <cstring>
 
 #include "walker/frame_zero.h"
 #include "walker/walk.h"
@@ -44,6 +45,8 @@ struct RawFrame {
   uint64_t pc = 0;
   std::optional<uint64_t> rsp, rbp, cfa, saved_rbp_slot;
   int64_t frameless_offset = -1; ///< "return address at RSP + N", if unwound by size
+  bool at_instruction = false;   ///< pc is where execution stopped, not a return address
+  std::string note;              ///< frame 0, interrupted contexts, signal frames
 };
 
 struct RawLink {
@@ -69,7 +72,14 @@ private:
     return thread_.stack && addr >= thread_.stack->low && addr <= thread_.stack->high &&
            n <= thread_.stack->high - addr;
   }
-  void push_frame(uint64_t pc, std::optional<uint64_t> rsp, std::optional<uint64_t> rbp);
+  void push_frame(uint64_t pc, std::optional<uint64_t> rsp, std::optional<uint64_t> rbp, bool at_instruction = false);
+  // Start unwinding the newest frame, stopped at an arbitrary instruction
+  // with registers regs: sets slot/floor for the RBP loop, or ends the walk.
+  bool enter_context(const Registers &regs, uint64_t &slot, uint64_t &floor);
+  // The return address is the sigreturn trampoline: push the signal frame
+  // and the interrupted context. False if the walk ended.
+  bool through_signal_frame(uint64_t ret, uint64_t handler_cfa, uint64_t &slot, uint64_t &floor);
+  bool is_sigreturn(uint64_t addr);
   void stop(ChainEnd end, std::string detail) {
     r_.end = end;
     r_.detail = std::move(detail);
@@ -89,12 +99,13 @@ private:
     if (options_.record_links)
       links_.push_back(std::move(link));
   }
-  bool check_return(RawLink &link, uint64_t ret, uint64_t slot);
+  enum class Ret { Ok, Signal, Bad };
+  Ret check_return(RawLink &link, uint64_t ret, uint64_t slot);
   void end_at_zero_rbp();
   enum class Step { UseRbp, Next, Done };
   Step frameless_step(RawFrame &f, uint64_t rbp);
   // The function holding frame i's pc (its call, for return addresses).
-  uint64_t lookup_pc(const RawFrame &f) const { return f.index == 0 || f.pc == 0 ? f.pc : f.pc - 1; }
+  uint64_t lookup_pc(const RawFrame &f) const { return f.at_instruction || f.pc == 0 ? f.pc : f.pc - 1; }
   const std::optional<std::string> &name_of(const RawFrame &f) {
     const FunctionFacts *fn = facts_[f.index].fn;
     return fn && fn->name ? fn->name : cache_.symbol(lookup_pc(f)).function;
@@ -132,19 +143,20 @@ private:
   std::vector<RawFrame> frames_;
   std::vector<FrameFacts> facts_;
   std::vector<RawLink> links_;
-  std::string frame0_note_;
   std::vector<uint64_t> visited_; ///< pair addresses, ascending (the walk is monotonic)
 };
 
-void Walker::push_frame(uint64_t pc, std::optional<uint64_t> rsp, std::optional<uint64_t> rbp) {
+void Walker::push_frame(uint64_t pc, std::optional<uint64_t> rsp, std::optional<uint64_t> rbp,
+                        bool at_instruction) {
   RawFrame f;
   f.index = static_cast<uint32_t>(frames_.size());
+  f.at_instruction = at_instruction || f.index == 0;
   f.pc = pc;
   f.rsp = rsp;
   f.rbp = rbp;
   FrameFacts facts;
   facts.fn = cache_.function_at(lookup_pc(f));
-  frames_.push_back(f);
+  frames_.push_back(std::move(f));
   facts_.push_back(facts);
 }
 
@@ -162,8 +174,8 @@ void Walker::materialize() {
       fill_symbol(f, cache_.symbol(lookup_pc(raw)));
     else if (const FunctionFacts *fn = facts_[raw.index].fn)
       f.function_start = fn->start;
-    if (raw.index == 0)
-      f.note = frame0_note_;
+    if (!raw.note.empty())
+      f.note = raw.note;
     else if (raw.frameless_offset >= 0)
       f.note = "no frame pointer: return address at RSP + " + std::to_string(raw.frameless_offset);
     r_.frames.push_back(std::move(f));
@@ -185,25 +197,89 @@ void Walker::materialize() {
   }
 }
 
-bool Walker::check_return(RawLink &link, uint64_t ret, uint64_t slot) {
+Walker::Ret Walker::check_return(RawLink &link, uint64_t ret, uint64_t slot) {
   const RawFrame &f = frames_.back();
   if (!check(link, "return_in_code", cache_.is_executable(ret),
              cache_.is_executable(ret) ? std::string() : hex(ret) + " is not in executable memory")) {
     stop(ChainEnd::BadReturnAddress, label(f) + ": the return address " + hex(ret) + " at " + hex(slot) +
                                          " is not in an executable mapping.");
-    return false;
+    return Ret::Bad;
   }
   const auto &calls = cache_.calls_before(ret);
+  if (calls.empty() && is_sigreturn(ret)) {
+    // A signal handler returns into the sigreturn trampoline, which nothing calls.
+    check(link, "signal_trampoline", true, "returns into the sigreturn trampoline: a signal frame follows");
+    return Ret::Signal;
+  }
   // A passed check's detail would only repeat link.call_target.
   if (!check(link, "call_before_return", !calls.empty(),
              calls.empty() ? "no call instruction ends at " + hex(ret) : std::string())) {
     stop(ChainEnd::BadReturnAddress, label(f) + ": the return address " + hex(ret) + " at " + hex(slot) +
                                          " does not follow a call instruction.");
-    return false;
+    return Ret::Bad;
   }
   if (options_.record_links)
     link.call_target = calls.front().target;
-  return true;
+  return Ret::Ok;
+}
+
+// x86-64 Linux's rt_sigreturn trampoline (glibc's __restore_rt, the vDSO's):
+// mov $15,%rax; syscall.
+bool Walker::is_sigreturn(uint64_t addr) {
+  static constexpr uint8_t kCode[] = {0x48, 0xc7, 0xc0, 0x0f, 0x00, 0x00, 0x00, 0x0f, 0x05};
+  std::byte buf[sizeof kCode];
+  if (cache_.read(addr, buf) != sizeof buf)
+    return false;
+  return std::memcmp(buf, kCode, sizeof kCode) == 0;
+}
+
+// The kernel's rt_sigframe: the trampoline's address (the handler's return
+// address), then the ucontext, whose mcontext (at +40) holds the interrupted
+// registers: rbp at gregs[10], rsp at gregs[15], rip at gregs[16].
+bool Walker::through_signal_frame(uint64_t ret, uint64_t handler_cfa, uint64_t &slot, uint64_t &floor) {
+  constexpr uint64_t kGregs = 40, kRbp = 10, kRsp = 15, kRip = 16;
+  const uint64_t rbp = slot;
+  // Nothing called the trampoline: its own address names it (no pc - 1).
+  push_frame(ret, handler_cfa, rbp, /*at_instruction=*/true);
+  RawFrame &sig = frames_.back();
+  facts_.back().position = FramePosition::Signal;
+  sig.note = "signal frame (sigreturn trampoline)";
+  const uint64_t uc = handler_cfa;
+  const auto irbp = thread_.image.u64(uc + kGregs + 8 * kRbp);
+  const auto irsp = thread_.image.u64(uc + kGregs + 8 * kRsp);
+  const auto irip = thread_.image.u64(uc + kGregs + 8 * kRip);
+  RawLink link;
+  link.address = uc;
+  if (!check(link, "readable", irbp && irsp && irip,
+             irbp && irsp && irip ? std::string() : "the signal frame at " + hex(uc) + " cannot be read")) {
+    keep(std::move(link));
+    stop(ChainEnd::Unreadable, label(sig) + ": the signal frame at " + hex(uc) + " cannot be read.");
+    return false;
+  }
+  link.saved_rbp = *irbp;
+  link.return_address = *irip;
+  check(link, "signal_frame", true, "interrupted context: rip " + hex(*irip) + ", rsp " + hex(*irsp));
+  if (!check(link, "in_stack", in_stack(*irsp, 8) && *irsp > uc,
+             in_stack(*irsp, 8) && *irsp > uc ? std::string()
+                                              : hex(*irsp) + " is not above the signal frame in this stack")) {
+    keep(std::move(link));
+    stop(ChainEnd::OutOfStack, label(sig) + ": the interrupted RSP " + hex(*irsp) +
+                                   " is not above the signal frame in this stack (an alternate signal stack?).");
+    return false;
+  }
+  keep(std::move(link));
+  sig.cfa = *irsp;
+  if (frames_.size() >= options_.max_depth) {
+    stop(ChainEnd::MaxDepth, "the walk stopped at the maximum depth of " + std::to_string(options_.max_depth) +
+                                 " frames; the chain goes on.");
+    return false;
+  }
+  Registers regs;
+  regs.rip = *irip;
+  regs.rsp = *irsp;
+  regs.rbp = *irbp;
+  push_frame(regs.rip, regs.rsp, regs.rbp, /*at_instruction=*/true);
+  return enter_context(regs, slot, floor);
 }
 
 void Walker::end_at_zero_rbp() {
@@ -275,6 +351,73 @@ Walker::Step Walker::frameless_step(RawFrame &f, uint64_t rbp) {
   return Step::Next;
 }
 
+bool Walker::enter_context(const Registers &regs, uint64_t &slot, uint64_t &floor) {
+  RawFrame &f0 = frames_.back();
+  FrameFacts &facts = facts_.back();
+  FrameZero z = locate_frame_zero(cache_, thread_.image, regs);
+  facts.position = z.facts.position;
+  facts.static_at_pc = z.facts.static_at_pc;
+  f0.note = z.how;
+  slot = regs.rbp; // the pair address of the frame being finished
+  floor = regs.rsp; // the pair must lie at or above this
+  if (!z.rbp_based && !plausible_return(z.return_slot) && plausible_pair(regs.rbp, regs.rsp)) {
+    // The decoded prologue state put the return address where there is
+    // none (a prologue the decoder misread, code reached by a jump from
+    // another function), while RBP holds a sound pair: trust RBP, as LLDB
+    // falls back from assembly inspection to the frame-pointer plan.
+    z.rbp_based = true;
+    facts.position = FramePosition::Body;
+    facts.static_at_pc.reset();
+    facts.setup_contradicted = true;
+    f0.note = "decoded frame setup contradicted by the stack: frame pointer used";
+  }
+  if (z.rbp_based)
+    return true;
+  // The return address is found from RSP; the caller's RBP is in a register
+  // or in the slot the prologue pushed it to.
+  f0.cfa = z.cfa;
+  RawLink link;
+  link.address = z.return_slot - 8;
+  link.saved_rbp = z.caller_rbp;
+  check(link, "frame0", true, z.how);
+  const auto ret = thread_.image.u64(z.return_slot);
+  if (!check(link, "in_stack", in_stack(z.return_slot, 8),
+             in_stack(z.return_slot, 8) ? std::string() : hex(z.return_slot) + " is outside the stack")) {
+    keep(std::move(link));
+    stop(ChainEnd::OutOfStack,
+         label(f0) + ": its return address slot " + hex(z.return_slot) + " is outside the thread's stack.");
+    return false;
+  }
+  if (!ret) {
+    keep(std::move(link));
+    stop(ChainEnd::Unreadable, label(f0) + ": its return address slot " + hex(z.return_slot) + " cannot be read.");
+    return false;
+  }
+  link.return_address = *ret;
+  if (*ret == 0) {
+    keep(std::move(link));
+    stop(ChainEnd::Outermost, label(f0) + " has return address 0: it is the outermost frame.");
+    return false;
+  }
+  const Ret kind = check_return(link, *ret, z.return_slot);
+  keep(std::move(link));
+  if (kind == Ret::Bad)
+    return false;
+  if (frames_.size() >= options_.max_depth) {
+    stop(ChainEnd::MaxDepth, "the walk stopped at the maximum depth of " + std::to_string(options_.max_depth) +
+                                 " frames; the chain goes on.");
+    return false;
+  }
+  if (kind == Ret::Signal) {
+    slot = z.caller_rbp;
+    return through_signal_frame(*ret, z.cfa, slot, floor);
+  }
+  push_frame(*ret, z.cfa, z.caller_rbp);
+  slot = z.caller_rbp;
+  floor = z.cfa;
+  return true;
+}
+
 WalkResult Walker::run() {
   const Registers &regs = thread_.info.registers;
   push_frame(regs.rip, regs.rsp, regs.rbp);
@@ -289,66 +432,9 @@ WalkResult Walker::run() {
     return finish();
   }
 
-  FrameZero z = locate_frame_zero(cache_, thread_);
-  facts_[0].position = z.facts.position;
-  facts_[0].static_at_pc = z.facts.static_at_pc;
-  frame0_note_ = z.how;
-
-  uint64_t slot = regs.rbp; // the pair address of the frame being finished
-  uint64_t floor = regs.rsp; // the pair must lie at or above this
-  if (!z.rbp_based && !plausible_return(z.return_slot) && plausible_pair(regs.rbp, regs.rsp)) {
-    // The decoded prologue state put the return address where there is
-    // none (a prologue the decoder misread, code reached by a jump from
-    // another function), while RBP holds a sound pair: trust RBP, as LLDB
-    // falls back from assembly inspection to the frame-pointer plan.
-    z.rbp_based = true;
-    facts_[0].position = FramePosition::Body;
-    facts_[0].static_at_pc.reset();
-    facts_[0].setup_contradicted = true;
-    frame0_note_ = "decoded frame setup contradicted by the stack: frame pointer used";
-  }
-  if (!z.rbp_based) {
-    // Frame 0's return address is found from RSP; its caller's RBP is in a
-    // register or in the slot the prologue pushed it to.
-    RawFrame &f0 = frames_[0];
-    f0.cfa = z.cfa;
-    RawLink link;
-    link.address = z.return_slot - 8;
-    link.saved_rbp = z.caller_rbp;
-    check(link, "frame0", true, z.how);
-    const auto ret = thread_.image.u64(z.return_slot);
-    if (!check(link, "in_stack", in_stack(z.return_slot, 8),
-               in_stack(z.return_slot, 8) ? std::string() : hex(z.return_slot) + " is outside the stack")) {
-      keep(std::move(link));
-      stop(ChainEnd::OutOfStack, label(f0) + ": its return address slot " + hex(z.return_slot) +
-                                     " is outside the thread's stack.");
-      return finish();
-    }
-    if (!ret) {
-      keep(std::move(link));
-      stop(ChainEnd::Unreadable,
-           label(f0) + ": its return address slot " + hex(z.return_slot) + " cannot be read.");
-      return finish();
-    }
-    link.return_address = *ret;
-    if (*ret == 0) {
-      keep(std::move(link));
-      stop(ChainEnd::Outermost, label(f0) + " has return address 0: it is the outermost frame.");
-      return finish();
-    }
-    if (!check_return(link, *ret, z.return_slot)) {
-      keep(std::move(link));
-      return finish();
-    }
-    keep(std::move(link));
-    if (options_.max_depth <= 1) {
-      stop(ChainEnd::MaxDepth, "the walk stopped at the maximum depth of 1 frame.");
-      return finish();
-    }
-    push_frame(*ret, z.cfa, z.caller_rbp);
-    slot = z.caller_rbp;
-    floor = z.cfa;
-  }
+  uint64_t slot = 0, floor = 0;
+  if (!enter_context(regs, slot, floor))
+    return finish();
 
   for (;;) {
     RawFrame &f = frames_.back();
@@ -421,15 +507,21 @@ WalkResult Walker::run() {
       stop(ChainEnd::Outermost, label(f) + " has return address 0: it is the outermost frame.");
       break;
     }
-    if (!check_return(link, *ret, slot + 8)) {
-      keep(std::move(link));
-      break;
-    }
+    const Ret kind = check_return(link, *ret, slot + 8);
     keep(std::move(link));
+    if (kind == Ret::Bad)
+      break;
     if (frames_.size() >= options_.max_depth) {
       stop(ChainEnd::MaxDepth, "the walk stopped at the maximum depth of " +
                                    std::to_string(options_.max_depth) + " frames; the chain goes on.");
       break;
+    }
+    if (kind == Ret::Signal) {
+      const uint64_t handler_cfa = slot + 16;
+      slot = *saved;
+      if (!through_signal_frame(*ret, handler_cfa, slot, floor))
+        break;
+      continue;
     }
     push_frame(*ret, slot + 16, *saved);
     floor = slot + 16;

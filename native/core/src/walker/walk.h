@@ -29,6 +29,7 @@ enum class FramePosition {
   Prologue,  ///< between push %rbp and mov %rsp,%rbp (or before the sub)
   Epilogue,  ///< after RSP was restored, before the ret
   Frameless, ///< a function without frame pointer: CFA from RSP and the decoded size
+  Signal,    ///< the kernel's signal frame (pc in the sigreturn trampoline)
 };
 
 struct FrameFacts {
