@@ -645,6 +645,27 @@ TEST(RenderJson, StringsAreEscapedAsNlohmannEscapesThem) {
   EXPECT_NE(text.find("\"\\b\\f\\n\\r\\t\\u0001\\u001b\""), std::string::npos) << text;
 }
 
+TEST(RenderJson, EscapingDoesNotDependOnWhereTheByteIs) {
+  // Plain ASCII is skipped a word at a time: a byte to escape or repair must
+  // be found at every offset and word boundary.
+  const std::string specials[] = {"\x01", "\x1f",     "\"",       "\\",  "\x7f",
+                                  "\x80", "\xc3\xb6", "\xe5\x90", "\xff"};
+  for (const std::string &special : specials) {
+    for (size_t at = 0; at < 20; ++at) {
+      std::string s(20, 'a');
+      s.insert(at, special);
+      Finding f;
+      f.message = s;
+      Report report = sample::empty_report();
+      report.findings.push_back(f);
+      const std::string text = render_json(report);
+      const std::string want = ojson(render::valid_utf8(s)).dump();
+      EXPECT_NE(text.find(", \"message\": " + want + "}\n"), std::string::npos)
+          << want << " at " << at;
+    }
+  }
+}
+
 TEST(RenderJson, InvalidUtf8IsRepairedByteForByteAsValidUtf8Does) {
   const std::string cases[] = {
       "x\xc0\xafy",     "x\xe0\x80\xafy",

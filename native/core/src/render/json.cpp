@@ -14,6 +14,7 @@
 
 #include <array>
 #include <charconv>
+#include <cstring>
 #include <string_view>
 
 #include "frameaudit/render.h"
@@ -73,20 +74,40 @@ void append_escape(std::string &out, unsigned char c) {
   out.append(u, sizeof u);
 }
 
+/// Whether any of the 8 bytes in `w` may need more than a copy: below 0x20,
+/// '"', '\\' or non-ASCII. Never misses one (it may flag a word whose bytes
+/// are all plain, which the byte loop then just copies).
+bool maybe_special(uint64_t w) {
+  constexpr uint64_t kOnes = 0x0101010101010101, kHigh = 0x8080808080808080;
+  const auto has_zero = [](uint64_t v) { return (v - kOnes) & ~v & kHigh; };
+  return (((w - kOnes * 0x20) & ~w) | has_zero(w ^ (kOnes * '"')) | has_zero(w ^ (kOnes * '\\')) |
+          w) &
+         kHigh;
+}
+
 /// Escape `s` into `out`. Returns false, having written part of it, at the
 /// first non-ASCII byte unless `utf8_checked`.
 bool append_escaped(std::string &out, std::string_view s, bool utf8_checked) {
   size_t plain_from = 0;
-  for (size_t i = 0; i < s.size(); ++i) {
-    const auto c = static_cast<unsigned char>(s[i]);
+  size_t i = 0;
+  while (i < s.size()) {
+    if (i + 8 <= s.size()) { // names are mostly plain: skip them a word at a time
+      uint64_t w;
+      std::memcpy(&w, s.data() + i, 8);
+      if (!maybe_special(w)) {
+        i += 8;
+        continue;
+      }
+    }
+    const auto c = static_cast<unsigned char>(s[i++]);
     const ByteClass cls = kByteClass[c];
     if (cls == ByteClass::Plain || (cls == ByteClass::NonAscii && utf8_checked))
       continue;
     if (cls == ByteClass::NonAscii)
       return false;
-    out.append(s.data() + plain_from, i - plain_from);
+    out.append(s.data() + plain_from, i - 1 - plain_from);
     append_escape(out, c);
-    plain_from = i + 1;
+    plain_from = i;
   }
   out.append(s.data() + plain_from, s.size() - plain_from);
   return true;
@@ -390,29 +411,56 @@ void put_report(std::string &out, const Report &report, int depth) {
   o.close();
 }
 
-/// A close upper estimate of the document's size, so the string is allocated
-/// once: the fixed text of each object plus the strings it quotes.
-size_t estimated_size(const Report &report) {
-  auto opt = [](const std::optional<std::string> &s) { return s ? s->size() : 0; };
-  size_t n =
-      1024 + report.tool_version.size() + opt(report.target.executable) + opt(report.target.core);
-  for (const ThreadReport &t : report.threads) {
-    n += 640 + opt(t.name) + t.stop_reason.size() + t.chain_end_detail.size();
-    for (const Frame &f : t.frames) {
-      n += 360 + opt(f.function) + opt(f.module) + opt(f.file);
-      for (const std::string &s : f.inlined)
-        n += s.size() + 4;
-      for (const std::string &s : f.regions)
-        n += s.size() + 4;
-    }
-    for (const Region &r : t.regions) {
-      n += 300 + r.id.size() + opt(r.function);
-      if (r.call_site)
-        n += opt(r.call_site->function) + opt(r.call_site->file);
-    }
+size_t opt_size(const std::optional<std::string> &s) {
+  return s ? s->size() : 0;
+}
+
+/// Bytes of an element's line: its fixed text plus the strings it quotes.
+size_t frame_size(const Frame &f) {
+  size_t n = 360 + opt_size(f.function) + opt_size(f.module) + opt_size(f.file);
+  for (const std::string &s : f.inlined)
+    n += s.size() + 4;
+  for (const std::string &s : f.regions)
+    n += s.size() + 4;
+  return n;
+}
+size_t region_size(const Region &r) {
+  size_t n = 300 + r.id.size() + opt_size(r.function);
+  if (r.call_site)
+    n += opt_size(r.call_site->function) + opt_size(r.call_site->file);
+  return n;
+}
+
+/// The summed sizes of a long list's elements, from a sample spread evenly
+/// over it plus a quarter: reading every element of a deep stack only to
+/// size the string cost more than the over-reservation (pages never written
+/// are never touched). An underestimate only costs the string a regrowth.
+template <class Item>
+size_t list_size(const std::vector<Item> &items, size_t (*size)(const Item &)) {
+  constexpr size_t kSamples = 256;
+  size_t sum = 0;
+  if (items.size() <= kSamples) {
+    for (const Item &item : items)
+      sum += size(item);
+    return sum;
   }
+  const size_t stride = items.size() / kSamples;
+  size_t sampled = 0;
+  for (size_t i = 0; i < items.size(); i += stride, ++sampled)
+    sum += size(items[i]);
+  return sum / sampled * items.size() * 5 / 4;
+}
+
+/// What the document will take, so the string is allocated once.
+size_t estimated_size(const Report &report) {
+  size_t n = 1024 + report.tool_version.size() + opt_size(report.target.executable) +
+             opt_size(report.target.core);
+  for (const ThreadReport &t : report.threads)
+    n += 640 + opt_size(t.name) + t.stop_reason.size() + t.chain_end_detail.size() +
+         list_size(t.frames, frame_size) + list_size(t.regions, region_size);
   for (const Finding &f : report.findings)
-    n += 300 + f.kind.size() + opt(f.region) + opt(f.function) + opt(f.file) + f.message.size();
+    n += 300 + f.kind.size() + opt_size(f.region) + opt_size(f.function) + opt_size(f.file) +
+         f.message.size();
   return n;
 }
 
