@@ -37,7 +37,12 @@ const char *to_string(Severity);
 
 /// One check made on one link of the RBP chain (shown by `fa chain`).
 struct LinkCheck {
-  std::string name; ///< "aligned", "in_stack", "monotonic", "return_in_code", "call_before_return", "no_cycle"
+  /// "aligned", "in_stack", "monotonic", "no_cycle", "readable", "return_in_code",
+  /// "call_before_return"; for frames found without a pair at RBP "frame0"
+  /// (frame 0 or an interrupted context) and "frame_size" (a function without
+  /// frame pointer); across a signal "signal_trampoline" and "signal_frame"
+  /// (docs/analysis.md, "The RBP chain").
+  std::string name;
   bool passed = false;
   std::string detail; ///< e.g. "call 0x401136 <level2>" or why it failed
 };
