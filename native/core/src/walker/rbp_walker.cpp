@@ -125,7 +125,7 @@ private:
   }
   // A return address that passes the link checks.
   bool plausible_return_value(uint64_t ret) {
-    return ret != 0 && cache_.is_executable(ret) && !cache_.calls_before(ret).empty();
+    return ret != 0 && cache_.is_code(ret) && !cache_.calls_before(ret).empty();
   }
   bool plausible_return(uint64_t slot) {
     const auto ret = thread_.image.u64(slot);
@@ -199,8 +199,8 @@ void Walker::materialize() {
 
 Walker::Ret Walker::check_return(RawLink &link, uint64_t ret, uint64_t slot) {
   const RawFrame &f = frames_.back();
-  if (!check(link, "return_in_code", cache_.is_executable(ret),
-             cache_.is_executable(ret) ? std::string() : hex(ret) + " is not in executable memory")) {
+  if (!check(link, "return_in_code", cache_.is_code(ret),
+             cache_.is_code(ret) ? std::string() : hex(ret) + " is not in executable memory")) {
     stop(ChainEnd::BadReturnAddress, label(f) + ": the return address " + hex(ret) + " at " + hex(slot) +
                                          " is not in an executable mapping.");
     return Ret::Bad;

@@ -94,6 +94,17 @@ bool TargetCache::is_executable(uint64_t addr) const {
   return r && r->executable;
 }
 
+bool TargetCache::is_code(uint64_t addr) {
+  const MemoryRegion *r = region_at(addr);
+  if (r && r->executable)
+    return true;
+  if (addr == 0 || (r && (r->writable || r->readable)))
+    return false;
+  const Symbol &s = symbol(addr);
+  return s.module && s.function && s.function_start && s.function_end &&
+         *s.function_start <= addr && addr < *s.function_end;
+}
+
 const Symbol &TargetCache::symbol(uint64_t pc) {
   auto it = symbols_.find(pc);
   if (it != symbols_.end())

@@ -58,7 +58,16 @@ public:
 
   /// The mapping holding addr, or nullptr.
   const MemoryRegion *region_at(uint64_t addr) const;
+  /// True if addr is in an executable mapping (the memory map alone: cheap,
+  /// used for every candidate stub slot).
   bool is_executable(uint64_t addr) const;
+  /// True if addr is code for a return address of the chain: in an
+  /// executable mapping or, where the memory map does not say (cores leave out
+  /// what the debugger reads from module files: gdb's gcore omits read-only
+  /// file mappings, so libc's text shows as --- or not at all), inside a
+  /// function of a module the debugger symbolizes. Writable mappings are
+  /// never code.
+  bool is_code(uint64_t addr);
 
   /// Symbolize once per address. Function names are normalised to plain names.
   const Symbol &symbol(uint64_t pc);
