@@ -94,9 +94,12 @@ def empty_report(executable: Optional[str], pid: Optional[int]):
 # --- several documents (cores analysed in separate worker processes) ------
 
 def join_json(documents: List[str]) -> str:
-    """One JSON array of per-core documents, printed as render_json_array prints it
-    (nlohmann ordered_json, indent 2, UTF-8 unescaped)."""
-    return json.dumps([json.loads(d) for d in documents], indent=2, ensure_ascii=False) + "\n"
+    """One JSON array of per-core documents, byte for byte as render_json_array
+    prints it: each document's own text indented by two spaces (JSON strings
+    hold no raw newline, so indenting every line is safe)."""
+    if not documents:
+        return "[]\n"
+    return "[\n" + ",\n".join("  " + d.rstrip("\n").replace("\n", "\n  ") for d in documents) + "\n]\n"
 
 
 def join_sarif(documents: List[str]) -> str:

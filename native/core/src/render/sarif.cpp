@@ -268,8 +268,8 @@ Json run_json(const Report &report, size_t index, size_t count) {
 
   // Code-scanning services refuse several runs of one tool in one log unless
   // each has its own category (automationDetails.id up to the last '/').
-  // Name the run after its core (or executable), plus its position when the
-  // log holds several, so the id is unique and stable across re-runs.
+  // Name the run after its core (or executable): unique for distinct core
+  // files and stable across re-runs.
   {
     const std::optional<std::string> &input =
         report.target.core ? report.target.core : report.target.executable;
@@ -281,10 +281,11 @@ Json run_json(const Report &report, size_t index, size_t count) {
     for (char &c : name)
       if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_'))
         c = '_';
-    std::string id = "frameaudit/" + name;
-    if (count > 1)
-      id += "-" + std::to_string(index + 1);
-    run["automationDetails"] = {{"id", json_string(id + "/")}};
+    // Position-independent, so a log joined from per-core logs (the CLI's
+    // -j workers) equals one rendered from all reports at once.
+    (void)index;
+    (void)count;
+    run["automationDetails"] = {{"id", json_string("frameaudit/" + name + "/")}};
   }
 
   // What a CI job wants without opening the JSON report: which core, which
