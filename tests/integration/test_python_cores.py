@@ -9,6 +9,8 @@ import json
 
 import pytest
 
+from fixture_cores import check_truth
+
 from conftest import (CRASH_STOP, Session, audit_json, cell_params, core_or_skip,
                       import_frameaudit, require_matrix, require_python_frontend,
                       truth_problems)
@@ -31,8 +33,7 @@ def test_core_matches_ground_truth(py_session, cell, fmt):
     assert doc["target"]["core"] == str(core.path)
     assert doc["target"]["executable"] == str(cell.path)
     assert doc["target"]["arch"] == "x86_64"
-    problems = truth_problems(doc, core.truth)
-    assert not problems, f"{fmt} core {core.path}:\n" + "\n".join(problems)
+    check_truth(truth_problems(doc, core.truth), f"{fmt} core {core.path}:")
 
 
 @pytest.mark.parametrize("fmt", ["gcore", "minidump"])
@@ -40,8 +41,7 @@ def test_core_matches_ground_truth(py_session, cell, fmt):
 def test_core_at_breakpoint_matches_ground_truth(py_session, cell, fmt):
     core = core_or_skip(cell.path, fmt, "break")
     py_session.load_core(cell.path, core.path)
-    problems = truth_problems(audit_json(py_session), core.truth)
-    assert not problems, f"{fmt} core {core.path}:\n" + "\n".join(problems)
+    check_truth(truth_problems(audit_json(py_session), core.truth), f"{fmt} core {core.path}:")
 
 
 @pytest.mark.parametrize("fmt", ["kernel", "gcore", "minidump"])

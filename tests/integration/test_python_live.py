@@ -9,6 +9,8 @@ import json
 
 import pytest
 
+from fixture_cores import check_truth
+
 from conftest import (CRASH_STOP, audit_json, cell_params, launch_fixture, load_truth, lldb,
                       require_matrix, require_python_frontend, stack_fingerprint,
                       truth_problems)
@@ -35,10 +37,9 @@ def test_crash_matches_ground_truth(py_session, cell, tmp_path):
     assert doc["target"]["pid"] == py_session.process.GetProcessID()
     assert doc["target"]["core"] is None
     assert doc["target"]["executable"] == str(cell.path)
-    problems = truth_problems(doc, truth)
-    assert not problems, "\n".join(problems)
     selected = [t for t in doc["threads"] if t["tid"] == truth["stop_tid"]]
     assert selected, "the crashing thread is not in the document"
+    check_truth(truth_problems(doc, truth))
 
 
 @pytest.mark.parametrize("cell", cell_params())
@@ -48,7 +49,6 @@ def test_breakpoint_matches_ground_truth_and_is_read_only(py_session, cell, tmp_
     before = stack_fingerprint(process)
     doc = audit_json(py_session)
     problems = truth_problems(doc, truth)
-    assert not problems, "\n".join(problems)
     assert stack_fingerprint(process) == before, "fa audit -a -j changed the debuggee"
     for command in SUBCOMMANDS:
         py_session.cmd(command)
@@ -56,6 +56,7 @@ def test_breakpoint_matches_ground_truth_and_is_read_only(py_session, cell, tmp_
         assert process.GetState() == lldb.eStateStopped, f"`{command}` resumed the process"
     # The fixture checks every live block's pattern before exiting 0.
     assert py_session.run_to_end() == cell.expected_exit
+    check_truth(problems)
 
 
 @pytest.mark.parametrize("cell", cell_params())
