@@ -3,6 +3,8 @@
 // pointer encoding), nothing of the CFA programs.
 #include "lint/eh_frame.h"
 
+#include "lint/byte_cursor.h"
+
 #include <algorithm>
 #include <cstring>
 #include <optional>
@@ -16,61 +18,9 @@ constexpr uint32_t kPtGnuEhFrame = 0x6474e550;
 constexpr size_t kMaxRecords = 10'000'000;
 
 // A cursor over bytes whose first byte lives at virtual address `base`.
-class Reader {
+class Reader : public ByteCursor {
 public:
-  Reader(std::span<const uint8_t> bytes, uint64_t base) : b_(bytes), base_(base) {}
-  bool ok() const { return ok_; }
-  size_t pos() const { return pos_; }
-  void seek(size_t p) {
-    if (p > b_.size())
-      ok_ = false;
-    else
-      pos_ = p;
-  }
-  template <class T> T fixed() {
-    T v{};
-    if (!ok_ || b_.size() - pos_ < sizeof v) {
-      ok_ = false;
-      return v;
-    }
-    std::memcpy(&v, b_.data() + pos_, sizeof v);
-    pos_ += sizeof v;
-    return v;
-  }
-  uint64_t uleb() {
-    uint64_t v = 0;
-    for (unsigned shift = 0; shift < 70; shift += 7) {
-      const uint8_t byte = fixed<uint8_t>();
-      if (!ok_)
-        return 0;
-      if (shift < 64)
-        v |= uint64_t(byte & 0x7f) << shift;
-      if (!(byte & 0x80))
-        return v;
-    }
-    ok_ = false;
-    return 0;
-  }
-  int64_t sleb() {
-    int64_t v = 0;
-    unsigned shift = 0;
-    uint8_t byte = 0;
-    do {
-      byte = fixed<uint8_t>();
-      if (!ok_)
-        return 0;
-      if (shift < 64)
-        v |= int64_t(byte & 0x7f) << shift;
-      shift += 7;
-    } while ((byte & 0x80) && shift < 70);
-    if (byte & 0x80) {
-      ok_ = false;
-      return 0;
-    }
-    if (shift < 64 && (byte & 0x40))
-      v |= -(int64_t(1) << shift);
-    return v;
-  }
+  Reader(std::span<const uint8_t> bytes, uint64_t base) : ByteCursor(bytes), base_(base) {}
   // A DW_EH_PE-encoded pointer.
   std::optional<uint64_t> encoded(uint8_t enc) {
     if (enc == 0xff) // DW_EH_PE_omit
@@ -124,10 +74,7 @@ public:
   }
 
 private:
-  std::span<const uint8_t> b_;
   uint64_t base_;
-  size_t pos_ = 0;
-  bool ok_ = true;
 };
 
 // The CIE's FDE pointer encoding ('R' augmentation), or absptr.

@@ -3,6 +3,8 @@
 // a malformed unit is skipped, never trusted.
 #include "lint/line_table.h"
 
+#include "lint/byte_cursor.h"
+
 #include <algorithm>
 #include <cstring>
 #include <span>
@@ -13,81 +15,7 @@ namespace {
 constexpr uint64_t kShfCompressed = 0x800;
 constexpr size_t kMaxRows = 50'000'000;
 
-class Cursor {
-public:
-  Cursor(std::span<const uint8_t> b, size_t pos = 0, size_t end = SIZE_MAX)
-      : b_(b), pos_(pos), end_(std::min(end, b.size())) {
-    if (pos_ > end_)
-      ok_ = false;
-  }
-  bool ok() const { return ok_; }
-  bool at_end() const { return pos_ >= end_; }
-  size_t pos() const { return pos_; }
-  template <class T> T fixed() {
-    T v{};
-    if (!ok_ || end_ - pos_ < sizeof v) {
-      ok_ = false;
-      return v;
-    }
-    std::memcpy(&v, b_.data() + pos_, sizeof v);
-    pos_ += sizeof v;
-    return v;
-  }
-  void skip(uint64_t n) {
-    if (!ok_ || end_ - pos_ < n) {
-      ok_ = false;
-      return;
-    }
-    pos_ += static_cast<size_t>(n);
-  }
-  uint64_t uleb() {
-    uint64_t v = 0;
-    for (unsigned shift = 0; shift < 70; shift += 7) {
-      const uint8_t byte = fixed<uint8_t>();
-      if (!ok_)
-        return 0;
-      if (shift < 64)
-        v |= uint64_t(byte & 0x7f) << shift;
-      if (!(byte & 0x80))
-        return v;
-    }
-    ok_ = false;
-    return 0;
-  }
-  int64_t sleb() {
-    int64_t v = 0;
-    unsigned shift = 0;
-    uint8_t byte = 0;
-    do {
-      byte = fixed<uint8_t>();
-      if (!ok_)
-        return 0;
-      if (shift < 64)
-        v |= int64_t(byte & 0x7f) << shift;
-      shift += 7;
-    } while ((byte & 0x80) && shift < 70);
-    if (shift < 64 && (byte & 0x40))
-      v |= -(int64_t(1) << shift);
-    return v;
-  }
-  std::string cstr() {
-    if (!ok_)
-      return {};
-    const char *s = reinterpret_cast<const char *>(b_.data() + pos_);
-    const size_t n = strnlen(s, end_ - pos_);
-    if (n == end_ - pos_) {
-      ok_ = false;
-      return {};
-    }
-    pos_ += n + 1;
-    return std::string(s, n);
-  }
-
-private:
-  std::span<const uint8_t> b_;
-  size_t pos_ = 0, end_ = 0;
-  bool ok_ = true;
-};
+using Cursor = ByteCursor;
 
 std::string string_at(std::span<const uint8_t> sec, uint64_t off) {
   if (off >= sec.size())
