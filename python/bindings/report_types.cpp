@@ -26,6 +26,18 @@ template <class Owner, class Elem> auto ref_list(std::vector<Elem> Owner::*membe
   };
 }
 
+// A property returning an interned Name as str or None.
+template <class Owner> auto name_of(Name Owner::*member) {
+  return [member](const Owner &owner) { return (owner.*member).optional(); };
+}
+
+// A link check as Python keeps it: its own strings, not views into the link.
+struct OwnedCheck {
+  std::string name;
+  bool passed = false;
+  std::string detail;
+};
+
 // A property returning to_string(owner.member).
 template <class Owner, class Enum> auto enum_name(Enum Owner::*member) {
   return [member](const Owner &owner) { return std::string(to_string(owner.*member)); };
@@ -42,11 +54,11 @@ std::string opt_str(const std::optional<std::string> &s) { return s ? "'" + *s +
 } // namespace
 
 void bind_report(py::module_ &m) {
-  py::class_<LinkCheck>(m, "LinkCheck", "One check made on one link of the RBP chain.")
-      .def_readonly("name", &LinkCheck::name)
-      .def_readonly("passed", &LinkCheck::passed)
-      .def_readonly("detail", &LinkCheck::detail)
-      .def("__repr__", [](const LinkCheck &c) {
+  py::class_<OwnedCheck>(m, "LinkCheck", "One check made on one link of the RBP chain.")
+      .def_readonly("name", &OwnedCheck::name)
+      .def_readonly("passed", &OwnedCheck::passed)
+      .def_readonly("detail", &OwnedCheck::detail)
+      .def("__repr__", [](const OwnedCheck &c) {
         return "LinkCheck(" + c.name + ", passed=" + (c.passed ? "True" : "False") + ")";
       });
 
@@ -57,7 +69,13 @@ void bind_report(py::module_ &m) {
       .def_readonly("saved_rbp", &ChainLink::saved_rbp)
       .def_readonly("return_address", &ChainLink::return_address)
       .def_readonly("call_target", &ChainLink::call_target)
-      .def_property_readonly("checks", ref_list(&ChainLink::checks))
+      .def_property_readonly("checks",
+                             [](const ChainLink &l) {
+                               std::vector<OwnedCheck> out;
+                               for (const LinkCheck &c : l.checks)
+                                 out.push_back({std::string(c.name), c.passed, std::string(c.detail)});
+                               return out;
+                             })
       .def("__repr__", [](const ChainLink &l) {
         return "ChainLink(address=" + hex(l.address) + ", saved_rbp=" + hex(l.saved_rbp) +
                ", return_address=" + hex(l.return_address) + ")";
@@ -69,10 +87,16 @@ void bind_report(py::module_ &m) {
       .def_readonly("cfa", &Frame::cfa)
       .def_readonly("rsp", &Frame::rsp)
       .def_readonly("rbp", &Frame::rbp)
-      .def_readonly("function", &Frame::function)
-      .def_readonly("inlined", &Frame::inlined)
-      .def_readonly("module", &Frame::module)
-      .def_readonly("file", &Frame::file)
+      .def_property_readonly("function", name_of(&Frame::function))
+      .def_property_readonly("inlined",
+                             [](const Frame &f) {
+                               std::vector<std::string> out;
+                               for (const Name &n : f.inlined)
+                                 out.push_back(n.value_or(""));
+                               return out;
+                             })
+      .def_property_readonly("module", name_of(&Frame::module))
+      .def_property_readonly("file", name_of(&Frame::file))
       .def_readonly("line", &Frame::line)
       .def_readonly("static_size", &Frame::static_size)
       .def_readonly("span", &Frame::span)

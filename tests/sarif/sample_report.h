@@ -45,7 +45,7 @@ inline CallSite make_call_site(uint64_t pc, std::optional<std::string> function,
 
 inline ChainLink make_link(uint64_t address, uint64_t saved_rbp, uint64_t return_address,
                            std::optional<uint64_t> call_target,
-                           std::vector<LinkCheck> checks = {}) {
+                           LinkChecks checks = {}) {
   ChainLink l;
   l.address = address;
   l.saved_rbp = saved_rbp;
@@ -82,7 +82,7 @@ inline ThreadReport main_thread() {
   f0.saved_rbp_slot = kStack + 0x4e50;
 
   Frame f1 = make_frame(1, 0x401236, "level2", FrameKind::Relocated);
-  f1.inlined = {"helper"};
+  f1.inlined = {Name("helper")};
   f1.cfa = kStack + 0x4f00;
   f1.rsp = kStack + 0x4e60;
   f1.rbp = kStack + 0x4ef0;
@@ -148,22 +148,20 @@ inline ThreadReport main_thread() {
   r2.evidence = Evidence::Stub;
   t.regions = {r0, r1, r2};
 
-  auto check = [](const char *name, bool passed, std::string detail = {}) {
-    return LinkCheck{name, passed, std::move(detail)};
-  };
+  using C = CheckKind;
   ChainLink l0 = make_link(kStack + 0x4e50, kStack + 0x4ef0, 0x401236, 0x401180);
   ChainLink l1 = make_link(kStack + 0x4ef0, kStack + 0x4f30, 0x4012a0, 0x401200);
   ChainLink l2 = make_link(kStack + 0x4f30, 0, 0x7f3a2c029d90, std::nullopt);
   for (ChainLink *l : {&l0, &l1, &l2}) {
-    l->checks = {check("aligned", true),
-                 check("in_stack", true),
-                 check("monotonic", true),
-                 check("return_in_code", true),
-                 check("call_before_return", true,
-                       l->call_target ? "call 0x" + std::string(l == &l0 ? "401180 <level3>"
-                                                                         : "401200 <level2>")
-                                      : "indirect call"),
-                 check("no_cycle", true)};
+    LinkChecks &c = l->checks;
+    c.add(C::Aligned, true);
+    c.add(C::InStack, true);
+    c.add(C::Monotonic, true);
+    c.add(C::ReturnInCode, true);
+    c.add(C::CallBeforeReturn, true,
+          l->call_target ? "call 0x" + std::string(l == &l0 ? "401180 <level3>" : "401200 <level2>")
+                         : "indirect call");
+    c.add(C::NoCycle, true);
   }
   t.links = {l0, l1, l2};
   StaleStub stub;
@@ -185,16 +183,17 @@ inline ThreadReport odd_thread() {
   t.registers.rbp = 0x7f3a2b7fe013;
   Frame f = make_frame(0, 0x401500, std::string("bad\xff\xfe name \x1b[31mred\x1b[0m"),
                        FrameKind::Unknown);
-  f.inlined = {"gr\xc3\xb6\xc3\x9f"
-               "e_\xe5\x90\x8d\xe5\x89\x8d",
-               "\xe2\x80\xae"
-               "evil"};
+  f.inlined = {Name("gr\xc3\xb6\xc3\x9f"
+                    "e_\xe5\x90\x8d\xe5\x89\x8d"),
+               Name("\xe2\x80\xae"
+                    "evil")};
   f.file = "/src/\xe5\x90\x8d/weird \xff.c";
   t.frames = {f};
   t.chain_end = ChainEnd::Misaligned;
   t.chain_end_detail = "RBP 0x7f3a2b7fe013 is not 8-byte aligned";
-  ChainLink l = make_link(0x7f3a2b7fe013, 0, 0, std::nullopt,
-                          {LinkCheck{"aligned", false, "0x7f3a2b7fe013 is not a multiple of 8"}});
+  LinkChecks checks;
+  checks.add(CheckKind::Aligned, false, "0x7f3a2b7fe013 is not a multiple of 8");
+  ChainLink l = make_link(0x7f3a2b7fe013, 0, 0, std::nullopt, std::move(checks));
   t.links = {l};
   return t;
 }

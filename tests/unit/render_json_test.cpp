@@ -83,8 +83,8 @@ ojson reference_frame(const Frame &f) {
   j["rbp"] = opt_address(f.rbp);
   j["function"] = opt_string(f.function);
   j["inlined"] = ojson::array();
-  for (const std::string &name : f.inlined)
-    j["inlined"].push_back(render::json_string(name));
+  for (const Name &name : f.inlined)
+    j["inlined"].push_back(render::json_string(*name));
   j["module"] = opt_string(f.module);
   j["file"] = opt_string(f.file);
   j["line"] = opt_number(f.line);
@@ -199,7 +199,7 @@ Report report_with_strings(const std::string &s) {
   t.chain_end_detail = s;
   Frame f;
   f.function = s;
-  f.inlined = {s, s};
+  f.inlined = {Name(s), Name(s)};
   f.module = s;
   f.file = s;
   f.regions = {s};

@@ -57,6 +57,37 @@ const char *to_string(Severity s) {
   return "note";
 }
 
+const char *to_string(CheckKind k) {
+  switch (k) {
+  case CheckKind::Aligned: return "aligned";
+  case CheckKind::InStack: return "in_stack";
+  case CheckKind::Monotonic: return "monotonic";
+  case CheckKind::NoCycle: return "no_cycle";
+  case CheckKind::Readable: return "readable";
+  case CheckKind::ReturnInCode: return "return_in_code";
+  case CheckKind::CallBeforeReturn: return "call_before_return";
+  case CheckKind::Frame0: return "frame0";
+  case CheckKind::FrameSize: return "frame_size";
+  case CheckKind::SignalTrampoline: return "signal_trampoline";
+  case CheckKind::SignalFrame: return "signal_frame";
+  }
+  return "?";
+}
+
+void LinkChecks::add(CheckKind kind, bool passed, std::string detail) {
+  if (count_ < kCapacity && !detail.empty())
+    details_.emplace_back(count_, std::move(detail));
+  add(kind, passed);
+}
+
+LinkCheck LinkChecks::operator[](size_t i) const {
+  LinkCheck c{to_string(kinds_[i]), (passed_ >> i & 1u) != 0, {}};
+  for (const auto &[at, detail] : details_)
+    if (at == i)
+      c.detail = detail;
+  return c;
+}
+
 void summarize(Report &report) {
   Summary s;
   s.threads = report.threads.size();

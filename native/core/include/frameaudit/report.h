@@ -3,11 +3,16 @@
 // use); renderers read it, analysis writes it, nothing else.
 #pragma once
 
+#include <array>
+#include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "frameaudit/name.h"
 #include "frameaudit/target.h"
 
 namespace frameaudit {
@@ -35,16 +40,89 @@ const char *to_string(RegionState);
 const char *to_string(Evidence);
 const char *to_string(Severity);
 
-/// One check made on one link of the RBP chain (shown by `fa chain`).
+/// The checks the walker makes on a link (docs/analysis.md, "The RBP chain").
+enum class CheckKind : uint8_t {
+  Aligned,
+  InStack,
+  Monotonic,
+  NoCycle,
+  Readable,
+  ReturnInCode,
+  CallBeforeReturn,
+  Frame0,           ///< a frame found without a pair at RBP (frame 0, an interrupted context)
+  FrameSize,        ///< a function without frame pointer, unwound by its decoded size
+  SignalTrampoline, ///< the return address is the sigreturn trampoline
+  SignalFrame,      ///< the kernel's signal frame gave the interrupted context
+};
+/// "aligned", "in_stack", "monotonic", "no_cycle", "readable", "return_in_code",
+/// "call_before_return", "frame0", "frame_size", "signal_trampoline", "signal_frame".
+const char *to_string(CheckKind);
+
+/// One check made on one link of the RBP chain (shown by `fa chain`): a view
+/// into the ChainLink it came from.
 struct LinkCheck {
-  /// "aligned", "in_stack", "monotonic", "no_cycle", "readable", "return_in_code",
-  /// "call_before_return"; for frames found without a pair at RBP "frame0"
-  /// (frame 0 or an interrupted context) and "frame_size" (a function without
-  /// frame pointer); across a signal "signal_trampoline" and "signal_frame"
-  /// (docs/analysis.md, "The RBP chain").
-  std::string name;
+  std::string_view name;
   bool passed = false;
-  std::string detail; ///< e.g. "call 0x401136 <level2>" or why it failed
+  std::string_view detail; ///< e.g. why it failed; empty for most passed checks
+};
+
+/// A link's checks in the order they were made. Kept inline: a link whose
+/// checks all passed without comment (nearly every link of a deep stack)
+/// costs no heap; only a detail is stored out of line.
+class LinkChecks {
+public:
+  static constexpr size_t kCapacity = 8;
+
+  /// Record a check (ignored past kCapacity; the walker makes at most 7).
+  void add(CheckKind kind, bool passed) {
+    if (count_ >= kCapacity)
+      return;
+    if (passed)
+      passed_ = static_cast<uint8_t>(passed_ | 1u << count_);
+    kinds_[count_++] = kind;
+  }
+  /// Record a check with its detail (stored only if not empty).
+  void add(CheckKind kind, bool passed, std::string detail);
+
+  size_t size() const { return count_; }
+  bool empty() const { return count_ == 0; }
+  LinkCheck operator[](size_t i) const;
+  LinkCheck front() const { return (*this)[0]; }
+  LinkCheck back() const { return (*this)[count_ - 1]; }
+
+  class iterator {
+  public:
+    using iterator_category = std::input_iterator_tag;
+    using value_type = LinkCheck;
+    using difference_type = std::ptrdiff_t;
+    using pointer = void;
+    using reference = LinkCheck;
+    iterator() = default;
+    iterator(const LinkChecks *checks, size_t i) : checks_(checks), i_(i) {}
+    LinkCheck operator*() const { return (*checks_)[i_]; }
+    iterator &operator++() {
+      ++i_;
+      return *this;
+    }
+    iterator operator++(int) {
+      iterator old = *this;
+      ++i_;
+      return old;
+    }
+    friend bool operator==(const iterator &a, const iterator &b) { return a.i_ == b.i_; }
+
+  private:
+    const LinkChecks *checks_ = nullptr;
+    size_t i_ = 0;
+  };
+  iterator begin() const { return {this, 0}; }
+  iterator end() const { return {this, count_}; }
+
+private:
+  std::array<CheckKind, kCapacity> kinds_{};
+  uint8_t count_ = 0;
+  uint8_t passed_ = 0; ///< bit i: check i passed
+  std::vector<std::pair<uint8_t, std::string>> details_; ///< (check index, detail)
 };
 
 /// One link of the raw RBP chain: the saved-RBP slot at `address`.
@@ -53,7 +131,7 @@ struct ChainLink {
   uint64_t saved_rbp = 0;      ///< value read at address
   uint64_t return_address = 0; ///< value read at address + 8
   std::optional<uint64_t> call_target; ///< direct target of the call before the return address
-  std::vector<LinkCheck> checks;
+  LinkChecks checks;
 };
 
 struct Frame {
@@ -62,10 +140,11 @@ struct Frame {
   std::optional<uint64_t> cfa;
   std::optional<uint64_t> rsp;
   std::optional<uint64_t> rbp;
-  std::optional<std::string> function;
-  std::vector<std::string> inlined;
-  std::optional<std::string> module;
-  std::optional<std::string> file;
+  // Names are interned (frameaudit/name.h): a deep stack repeats them.
+  Name function;
+  std::vector<Name> inlined;
+  Name module;
+  Name file;
   std::optional<uint32_t> line;
   std::optional<int64_t> static_size;
   std::optional<int64_t> span;

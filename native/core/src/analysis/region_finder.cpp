@@ -252,12 +252,20 @@ void RegionFinder::scan_released() {
   // newest block (or an allocation still in progress), not a dead block. A
   // returned function called from the same depth has the same RBP, so the
   // function decides.
+  // Built when the first pair turns up; the walk yields the slots in
+  // ascending order (it is monotonic), so the sort is only a safeguard.
   std::vector<std::pair<uint64_t, uint32_t>> live_slots;
-  for (const Frame &f : work_.walk.frames)
-    if (f.saved_rbp_slot)
-      live_slots.emplace_back(*f.saved_rbp_slot, f.index);
-  std::sort(live_slots.begin(), live_slots.end());
+  bool have_live_slots = false;
   auto live_copy = [&](const Pair &p) {
+    if (!have_live_slots) {
+      have_live_slots = true;
+      live_slots.reserve(work_.walk.frames.size());
+      for (const Frame &f : work_.walk.frames)
+        if (f.saved_rbp_slot)
+          live_slots.emplace_back(*f.saved_rbp_slot, f.index);
+      if (!std::is_sorted(live_slots.begin(), live_slots.end()))
+        std::sort(live_slots.begin(), live_slots.end());
+    }
     auto it = std::lower_bound(live_slots.begin(), live_slots.end(), std::make_pair(p.saved_rbp, uint32_t{0}));
     for (; it != live_slots.end() && it->first == p.saved_rbp; ++it) {
       const uint32_t i = it->second;

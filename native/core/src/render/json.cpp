@@ -12,6 +12,7 @@
 // writer, which reuses the target and summary objects.
 #include "render/json_document.h"
 
+#include <type_traits>
 #include <array>
 #include <charconv>
 #include <cstring>
@@ -166,6 +167,13 @@ void put_string(std::string &out, const std::optional<std::string> &value) {
     out += "null";
 }
 
+void put_string(std::string &out, const Name &value) {
+  if (value)
+    put_string(out, std::string_view(*value));
+  else
+    out += "null";
+}
+
 void put_address(std::string &out, const std::optional<uint64_t> &value) {
   if (value)
     put_address(out, *value);
@@ -182,12 +190,15 @@ void put_nonempty_string(std::string &out, const std::string &value) {
 }
 
 /// ["a", "b"] on one line; [] when empty.
-void put_string_list(std::string &out, const std::vector<std::string> &items) {
+template <class Item> void put_string_list(std::string &out, const std::vector<Item> &items) {
   out += '[';
   for (size_t i = 0; i < items.size(); ++i) {
     if (i)
       out += ", ";
-    put_string(out, std::string_view(items[i]));
+    if constexpr (std::is_same_v<Item, Name>)
+      put_string(out, items[i]);
+    else
+      put_string(out, std::string_view(items[i]));
   }
   out += ']';
 }
@@ -414,12 +425,13 @@ void put_report(std::string &out, const Report &report, int depth) {
 size_t opt_size(const std::optional<std::string> &s) {
   return s ? s->size() : 0;
 }
+size_t opt_size(const Name &s) { return s ? s->size() : 0; }
 
 /// Bytes of an element's line: its fixed text plus the strings it quotes.
 size_t frame_size(const Frame &f) {
   size_t n = 360 + opt_size(f.function) + opt_size(f.module) + opt_size(f.file);
-  for (const std::string &s : f.inlined)
-    n += s.size() + 4;
+  for (const Name &s : f.inlined)
+    n += opt_size(s) + 4;
   for (const std::string &s : f.regions)
     n += s.size() + 4;
   return n;

@@ -213,7 +213,7 @@ std::string function_label(const Frame &frame) {
     for (size_t i = 0; i < frame.inlined.size(); ++i) {
       if (i)
         label += ", ";
-      label += frame.inlined[i];
+      label += frame.inlined[i].value_or("?");
     }
     label += "]";
   }

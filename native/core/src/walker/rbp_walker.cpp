@@ -27,38 +27,12 @@ std::string frame_label(const Frame &frame) {
 
 namespace {
 
-void fill_symbol(Frame &f, const Symbol &s) {
-  f.function = s.function;
-  f.inlined = s.inlined;
-  f.module = s.module;
-  f.file = s.file;
-  f.line = s.line;
-  f.function_start = s.function_start;
-}
-
-// The walk itself records compact frames and links (no strings, no
-// symbols); WalkResult's Frames and ChainLinks are built once at the end, in
-// vectors of the exact size. Deep stacks cost one small record per frame
-// while walking instead of a report Frame moved on every vector growth.
-struct RawFrame {
-  uint32_t index = 0;
-  uint64_t pc = 0;
-  std::optional<uint64_t> rsp, rbp, cfa, saved_rbp_slot;
-  int64_t frameless_offset = -1; ///< "return address at RSP + N", if unwound by size
-  bool at_instruction = false;   ///< pc is where execution stopped, not a return address
-  std::string note;              ///< frame 0, interrupted contexts, signal frames
-};
-
-struct RawLink {
-  uint64_t address = 0;
-  uint64_t saved_rbp = 0;
-  uint64_t return_address = 0;
-  std::optional<uint64_t> call_target;
-  std::array<const char *, 8> names{};
-  uint8_t count = 0;
-  uint8_t passed = 0; ///< bit i: check i passed
-  std::vector<std::pair<uint8_t, std::string>> details; ///< only failures and frame 0
-};
+// The walk writes the report's frames and links directly: a Frame's names
+// are interned pointers and a link's checks are inline, so a frame of a deep
+// stack costs one record of each and no heap beyond the vectors. Symbols are
+// filled in one pass at the end, from the cache's interned copy per address.
+using RawFrame = Frame;
+using RawLink = ChainLink;
 
 class Walker {
 public:
@@ -85,15 +59,39 @@ private:
     r_.detail = std::move(detail);
   }
   // Check helpers: record the check on the link being built and say if it passed.
-  bool check(RawLink &link, const char *name, bool passed, std::string detail = {}) {
-    if (options_.record_links && link.count < link.names.size()) {
-      if (passed)
-        link.passed |= static_cast<uint8_t>(1u << link.count);
-      if (!detail.empty())
-        link.details.emplace_back(link.count, std::move(detail));
-      link.names[link.count++] = name;
-    }
+  bool check(RawLink &link, CheckKind kind, bool passed) {
+    if (options_.record_links)
+      link.checks.add(kind, passed);
     return passed;
+  }
+  bool check(RawLink &link, CheckKind kind, bool passed, std::string detail) {
+    if (options_.record_links)
+      link.checks.add(kind, passed, std::move(detail));
+    return passed;
+  }
+  // A check whose detail says why it failed: `why` runs only then.
+  template <class Why> bool verify(RawLink &link, CheckKind kind, bool passed, Why &&why) {
+    if (!options_.record_links)
+      return passed;
+    if (passed)
+      link.checks.add(kind, true);
+    else
+      link.checks.add(kind, false, why());
+    return passed;
+  }
+  // How many pairs the RBP chain from rbp has (monotonic, readable, returning
+  // into mapped code, at most max_depth): the vectors are sized once instead
+  // of growing by copies. Only an estimate: the walk checks every link.
+  size_t estimate_depth(uint64_t rbp) const {
+    size_t n = 0;
+    for (uint64_t slot = rbp, floor = 0; n < options_.max_depth && slot >= floor && slot % 8 == 0; ++n) {
+      const auto saved = thread_.image.u64(slot), ret = thread_.image.u64(slot + 8);
+      if (!saved || !ret || !cache_.is_executable(*ret))
+        break; // a garbage chain must not size the vectors
+      floor = slot + 16;
+      slot = *saved;
+    }
+    return n;
   }
   void keep(RawLink &&link) {
     if (options_.record_links)
@@ -105,7 +103,9 @@ private:
   enum class Step { UseRbp, Next, Done };
   Step frameless_step(RawFrame &f, uint64_t rbp);
   // The function holding frame i's pc (its call, for return addresses).
-  uint64_t lookup_pc(const RawFrame &f) const { return f.at_instruction || f.pc == 0 ? f.pc : f.pc - 1; }
+  uint64_t lookup_pc(const RawFrame &f) const {
+    return facts_[f.index].at_instruction || f.pc == 0 ? f.pc : f.pc - 1;
+  }
   const std::optional<std::string> &name_of(const RawFrame &f) {
     const FunctionFacts *fn = facts_[f.index].fn;
     return fn && fn->name ? fn->name : cache_.symbol(lookup_pc(f)).function;
@@ -140,67 +140,47 @@ private:
   const ThreadSnapshot &thread_;
   const WalkOptions &options_;
   WalkResult r_;
-  std::vector<RawFrame> frames_;
-  std::vector<FrameFacts> facts_;
-  std::vector<RawLink> links_;
+  std::vector<RawFrame> &frames_ = r_.frames;
+  std::vector<FrameFacts> &facts_ = r_.facts;
+  std::vector<RawLink> &links_ = r_.links;
   std::vector<uint64_t> visited_; ///< pair addresses, ascending (the walk is monotonic)
 };
 
 void Walker::push_frame(uint64_t pc, std::optional<uint64_t> rsp, std::optional<uint64_t> rbp,
                         bool at_instruction) {
-  RawFrame f;
-  f.index = static_cast<uint32_t>(frames_.size());
-  f.at_instruction = at_instruction || f.index == 0;
+  RawFrame &f = frames_.emplace_back();
+  f.index = static_cast<uint32_t>(frames_.size() - 1);
   f.pc = pc;
   f.rsp = rsp;
   f.rbp = rbp;
-  FrameFacts facts;
+  FrameFacts &facts = facts_.emplace_back();
+  facts.at_instruction = at_instruction || f.index == 0;
   facts.fn = cache_.function_at(lookup_pc(f));
-  frames_.push_back(std::move(f));
-  facts_.push_back(facts);
 }
 
 void Walker::materialize() {
-  r_.frames.reserve(frames_.size());
-  for (const RawFrame &raw : frames_) {
-    Frame f;
-    f.index = raw.index;
-    f.pc = raw.pc;
-    f.rsp = raw.rsp;
-    f.rbp = raw.rbp;
-    f.cfa = raw.cfa;
-    f.saved_rbp_slot = raw.saved_rbp_slot;
-    if (options_.symbolize)
-      fill_symbol(f, cache_.symbol(lookup_pc(raw)));
-    else if (const FunctionFacts *fn = facts_[raw.index].fn)
-      f.function_start = fn->start;
-    if (!raw.note.empty())
-      f.note = raw.note;
-    else if (raw.frameless_offset >= 0)
-      f.note = "no frame pointer: return address at RSP + " + std::to_string(raw.frameless_offset);
-    r_.frames.push_back(std::move(f));
-  }
-  r_.facts = std::move(facts_);
-  r_.links.reserve(links_.size());
-  for (RawLink &raw : links_) {
-    ChainLink l;
-    l.address = raw.address;
-    l.saved_rbp = raw.saved_rbp;
-    l.return_address = raw.return_address;
-    l.call_target = raw.call_target;
-    l.checks.reserve(raw.count);
-    for (uint8_t i = 0; i < raw.count; ++i)
-      l.checks.push_back(LinkCheck{raw.names[i], (raw.passed >> i & 1u) != 0, {}});
-    for (auto &[i, detail] : raw.details)
-      l.checks[i].detail = std::move(detail);
-    r_.links.push_back(std::move(l));
+  for (RawFrame &f : frames_) {
+    const FrameFacts &facts = facts_[f.index];
+    if (options_.symbolize) {
+      const NamedSymbol &s = cache_.named_symbol(lookup_pc(f));
+      f.function = s.function;
+      f.inlined = s.inlined;
+      f.module = s.module;
+      f.file = s.file;
+      f.line = s.line;
+      f.function_start = s.function_start;
+    } else if (facts.fn) {
+      f.function_start = facts.fn->start;
+    }
+    if (f.note.empty() && facts.frameless_offset >= 0)
+      f.note = "no frame pointer: return address at RSP + " + std::to_string(facts.frameless_offset);
   }
 }
 
 Walker::Ret Walker::check_return(RawLink &link, uint64_t ret, uint64_t slot) {
   const RawFrame &f = frames_.back();
-  if (!check(link, "return_in_code", cache_.is_code(ret),
-             cache_.is_code(ret) ? std::string() : hex(ret) + " is not in executable memory")) {
+  if (!verify(link, CheckKind::ReturnInCode, cache_.is_code(ret),
+              [&] { return hex(ret) + " is not in executable memory"; })) {
     stop(ChainEnd::BadReturnAddress, label(f) + ": the return address " + hex(ret) + " at " + hex(slot) +
                                          " is not in an executable mapping.");
     return Ret::Bad;
@@ -208,12 +188,12 @@ Walker::Ret Walker::check_return(RawLink &link, uint64_t ret, uint64_t slot) {
   const auto &calls = cache_.calls_before(ret);
   if (calls.empty() && is_sigreturn(ret)) {
     // A signal handler returns into the sigreturn trampoline, which nothing calls.
-    check(link, "signal_trampoline", true, "returns into the sigreturn trampoline: a signal frame follows");
+    check(link, CheckKind::SignalTrampoline, true, "returns into the sigreturn trampoline: a signal frame follows");
     return Ret::Signal;
   }
   // A passed check's detail would only repeat link.call_target.
-  if (!check(link, "call_before_return", !calls.empty(),
-             calls.empty() ? "no call instruction ends at " + hex(ret) : std::string())) {
+  if (!verify(link, CheckKind::CallBeforeReturn, !calls.empty(),
+              [&] { return "no call instruction ends at " + hex(ret); })) {
     stop(ChainEnd::BadReturnAddress, label(f) + ": the return address " + hex(ret) + " at " + hex(slot) +
                                          " does not follow a call instruction.");
     return Ret::Bad;
@@ -250,18 +230,17 @@ bool Walker::through_signal_frame(uint64_t ret, uint64_t handler_cfa, uint64_t &
   const auto irip = thread_.image.u64(uc + kGregs + 8 * kRip);
   RawLink link;
   link.address = uc;
-  if (!check(link, "readable", irbp && irsp && irip,
-             irbp && irsp && irip ? std::string() : "the signal frame at " + hex(uc) + " cannot be read")) {
+  if (!verify(link, CheckKind::Readable, irbp && irsp && irip,
+              [&] { return "the signal frame at " + hex(uc) + " cannot be read"; })) {
     keep(std::move(link));
     stop(ChainEnd::Unreadable, label(sig) + ": the signal frame at " + hex(uc) + " cannot be read.");
     return false;
   }
   link.saved_rbp = *irbp;
   link.return_address = *irip;
-  check(link, "signal_frame", true, "interrupted context: rip " + hex(*irip) + ", rsp " + hex(*irsp));
-  if (!check(link, "in_stack", in_stack(*irsp, 8) && *irsp > uc,
-             in_stack(*irsp, 8) && *irsp > uc ? std::string()
-                                              : hex(*irsp) + " is not above the signal frame in this stack")) {
+  check(link, CheckKind::SignalFrame, true, "interrupted context: rip " + hex(*irip) + ", rsp " + hex(*irsp));
+  if (!verify(link, CheckKind::InStack, in_stack(*irsp, 8) && *irsp > uc,
+              [&] { return hex(*irsp) + " is not above the signal frame in this stack"; })) {
     keep(std::move(link));
     stop(ChainEnd::OutOfStack, label(sig) + ": the interrupted RSP " + hex(*irsp) +
                                    " is not above the signal frame in this stack (an alternate signal stack?).");
@@ -326,19 +305,19 @@ Walker::Step Walker::frameless_step(RawFrame &f, uint64_t rbp) {
       *st.saved_rbp_cfa_offset <= st.rsp_offset_from_cfa)
     caller_rbp = thread_.image.u64(cfa - static_cast<uint64_t>(*st.saved_rbp_cfa_offset)).value_or(0);
   f.cfa = cfa;
-  f.frameless_offset = st.rsp_offset_from_cfa - 8;
+  facts.frameless_offset = st.rsp_offset_from_cfa - 8;
   facts.position = FramePosition::Frameless;
   facts.static_at_pc = st.rsp_offset_from_cfa;
   RawLink link;
   link.address = cfa - 16;
   link.saved_rbp = caller_rbp;
   link.return_address = ret;
-  check(link, "frame_size", true,
-        options_.record_links ? "no frame pointer: return address at RSP + " + std::to_string(f.frameless_offset)
+  check(link, CheckKind::FrameSize, true,
+        options_.record_links ? "no frame pointer: return address at RSP + " + std::to_string(facts.frameless_offset)
                               : std::string());
-  check(link, "return_in_code", true);
+  check(link, CheckKind::ReturnInCode, true);
   const auto &calls = cache_.calls_before(ret);
-  check(link, "call_before_return", true);
+  check(link, CheckKind::CallBeforeReturn, true);
   if (options_.record_links)
     link.call_target = calls.front().target;
   keep(std::move(link));
@@ -379,10 +358,10 @@ bool Walker::enter_context(const Registers &regs, uint64_t &slot, uint64_t &floo
   RawLink link;
   link.address = z.return_slot - 8;
   link.saved_rbp = z.caller_rbp;
-  check(link, "frame0", true, z.how);
+  check(link, CheckKind::Frame0, true, z.how);
   const auto ret = thread_.image.u64(z.return_slot);
-  if (!check(link, "in_stack", in_stack(z.return_slot, 8),
-             in_stack(z.return_slot, 8) ? std::string() : hex(z.return_slot) + " is outside the stack")) {
+  if (!verify(link, CheckKind::InStack, in_stack(z.return_slot, 8),
+              [&] { return hex(z.return_slot) + " is outside the stack"; })) {
     keep(std::move(link));
     stop(ChainEnd::OutOfStack,
          label(f0) + ": its return address slot " + hex(z.return_slot) + " is outside the thread's stack.");
@@ -432,6 +411,12 @@ WalkResult Walker::run() {
     return finish();
   }
 
+  const size_t expected = estimate_depth(regs.rbp) + 8;
+  frames_.reserve(expected);
+  visited_.reserve(expected);
+  facts_.reserve(expected);
+  if (options_.record_links)
+    links_.reserve(expected);
   uint64_t slot = 0, floor = 0;
   if (!enter_context(regs, slot, floor))
     return finish();
@@ -460,13 +445,12 @@ WalkResult Walker::run() {
     }
     RawLink link;
     link.address = slot;
-    if (!check(link, "aligned", slot % 8 == 0, slot % 8 == 0 ? "" : hex(slot) + " is not 8-byte aligned")) {
+    if (!verify(link, CheckKind::Aligned, slot % 8 == 0, [&] { return hex(slot) + " is not 8-byte aligned"; })) {
       keep(std::move(link));
       stop(ChainEnd::Misaligned, label(f) + ": RBP " + hex(slot) + " is not 8-byte aligned.");
       break;
     }
-    if (!check(link, "in_stack", in_stack(slot, 16),
-               in_stack(slot, 16) ? "" : hex(slot) + " is outside the stack")) {
+    if (!verify(link, CheckKind::InStack, in_stack(slot, 16), [&] { return hex(slot) + " is outside the stack"; })) {
       keep(std::move(link));
       stop(ChainEnd::OutOfStack, label(f) + ": RBP " + hex(slot) + " is outside the thread's stack [" +
                                      hex(thread_.stack->low) + ", " + hex(thread_.stack->high) + ").");
@@ -474,9 +458,9 @@ WalkResult Walker::run() {
     }
     if (slot < floor) {
       const bool cycle = std::binary_search(visited_.begin(), visited_.end(), slot);
-      check(link, "monotonic", false, hex(slot) + " is below " + hex(floor));
+      check(link, CheckKind::Monotonic, false, hex(slot) + " is below " + hex(floor));
       if (cycle) {
-        check(link, "no_cycle", false, hex(slot) + " was visited before");
+        check(link, CheckKind::NoCycle, false, hex(slot) + " was visited before");
         keep(std::move(link));
         stop(ChainEnd::Cycle, label(f) + ": RBP " + hex(slot) +
                                   " points back to a pair already walked: the chain loops.");
@@ -487,12 +471,12 @@ WalkResult Walker::run() {
       }
       break;
     }
-    check(link, "monotonic", true);
-    check(link, "no_cycle", true);
+    check(link, CheckKind::Monotonic, true);
+    check(link, CheckKind::NoCycle, true);
     const auto saved = thread_.image.u64(slot);
     const auto ret = thread_.image.u64(slot + 8);
     if (!saved || !ret) {
-      check(link, "readable", false, "the pair at " + hex(slot) + " cannot be read");
+      check(link, CheckKind::Readable, false, "the pair at " + hex(slot) + " cannot be read");
       keep(std::move(link));
       stop(ChainEnd::Unreadable, label(f) + ": the pair at RBP " + hex(slot) + " cannot be read.");
       break;

@@ -121,6 +121,23 @@ const Symbol &TargetCache::symbol(uint64_t pc) {
   return symbols_.emplace(pc, std::move(s)).first->second;
 }
 
+const NamedSymbol &TargetCache::named_symbol(uint64_t pc) {
+  auto it = named_symbols_.find(pc);
+  if (it != named_symbols_.end())
+    return it->second;
+  const Symbol &s = symbol(pc);
+  NamedSymbol n;
+  n.module = s.module;
+  n.function = s.function;
+  n.function_start = s.function_start;
+  n.inlined.reserve(s.inlined.size());
+  for (const std::string &name : s.inlined)
+    n.inlined.emplace_back(name);
+  n.file = s.file;
+  n.line = s.line;
+  return named_symbols_.emplace(pc, std::move(n)).first->second;
+}
+
 FunctionFacts &TargetCache::facts_for(uint64_t start, uint64_t end, const Symbol &sym) {
   auto it = functions_.find(start);
   if (it != functions_.end())

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "frameaudit/function_info.h"
+#include "frameaudit/name.h"
 #include "frameaudit/target.h"
 
 namespace frameaudit::detail {
@@ -45,6 +46,16 @@ struct AllocatorCall {
   AllocatorMode mode = AllocatorMode::Unknown;
 };
 
+/// A Symbol with its names interned, as frames carry them.
+struct NamedSymbol {
+  Name module;
+  Name function;
+  std::optional<uint64_t> function_start;
+  std::vector<Name> inlined;
+  Name file;
+  std::optional<uint32_t> line;
+};
+
 /// Where a thread or a process begins: RBP is 0 or garbage there (the kernel,
 /// clone and _start zero it; glibc's start-up code keeps no frame pointer).
 bool is_entry_function(const std::optional<std::string> &name);
@@ -71,6 +82,8 @@ public:
 
   /// Symbolize once per address. Function names are normalised to plain names.
   const Symbol &symbol(uint64_t pc);
+  /// symbol(pc) with interned names (cached per address; what frames carry).
+  const NamedSymbol &named_symbol(uint64_t pc);
 
   /// Facts about the function holding pc, or nullptr when the debugger does
   /// not know its bounds.
@@ -112,6 +125,7 @@ private:
   std::vector<MemoryRegion> regions_;
   std::vector<uint64_t> allocator_entries_; ///< sorted, unique
   std::unordered_map<uint64_t, Symbol> symbols_;
+  std::unordered_map<uint64_t, NamedSymbol> named_symbols_;
   std::unordered_map<uint64_t, FunctionFacts> functions_;
   std::unordered_map<uint64_t, std::vector<CallSiteInfo>> calls_before_;
   std::unordered_map<uint64_t, PrologueState> states_;

@@ -40,6 +40,11 @@ struct FrameFacts {
   /// The decoded frame setup was contradicted by the stack (frame 0's return
   /// address was not where the prologue state put it): sizes are unknown.
   bool setup_contradicted = false;
+  /// The pc is where execution stopped (frame 0, an interrupted context, the
+  /// sigreturn trampoline), not a return address: symbolize pc, not pc - 1.
+  bool at_instruction = false;
+  /// Unwound by its decoded size: the return address was at RSP + this.
+  int64_t frameless_offset = -1;
 };
 
 struct WalkResult {
