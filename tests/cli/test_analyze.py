@@ -15,7 +15,7 @@ import cores
 from conftest import BUILD, REPO, one_line, pick_binary, run_cli, validate_sarif
 
 sys.path.insert(0, str(REPO / "tests" / "integration"))
-from native_helpers import truth_problems  # noqa: E402 - the shared ground-truth check
+from fixture_cores import check_truth, truth_problems  # noqa: E402 - the shared ground-truth check
 
 FORMATS = ["kernel", "gcore", "minidump"]
 STOP = "segv"
@@ -61,7 +61,7 @@ def test_json_matches_ground_truth(frameaudit, core_cache, nested, fmt):
     assert doc["target"]["core"] == str(core.path)
     assert doc["target"]["executable"] == nested["path"]
     assert doc["target"]["arch"] == "x86_64"
-    assert truth_problems(doc, core.truth) == []
+    check_truth(truth_problems(doc, core.truth))
     s = doc["summary"]
     assert result.returncode == verdict(s["errors"], s["warnings"], "error")
 
@@ -84,7 +84,7 @@ def test_threads_fixture_every_thread(frameaudit, core_cache, threads_fixture, f
     core = core_cache.get(threads_fixture, fmt, STOP)
     doc, _ = analyze_json(core.path)
     assert len(doc["threads"]) >= len(core.truth["threads"]) > 1
-    assert truth_problems(doc, core.truth) == []
+    check_truth(truth_problems(doc, core.truth))
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -207,7 +207,7 @@ def test_explicit_exe(frameaudit, core_cache, nested):
     core = core_cache.get(nested, "kernel", STOP)
     doc, _ = analyze_json("--exe", nested["path"], core.path)
     assert doc["target"]["executable"] == nested["path"]
-    assert truth_problems(doc, core.truth) == []
+    check_truth(truth_problems(doc, core.truth))
 
 
 def test_watchdog(frameaudit, core_cache, overflow, nested):

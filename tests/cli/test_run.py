@@ -15,7 +15,7 @@ import pytest
 from conftest import REPO, pick_binary, run_cli, validate_sarif
 
 sys.path.insert(0, str(REPO / "tests" / "integration"))
-from native_helpers import truth_problems  # noqa: E402
+from fixture_cores import check_truth, truth_problems  # noqa: E402 - the shared ground-truth check
 
 pytestmark = pytest.mark.usefixtures("core_module_built")
 
@@ -88,7 +88,7 @@ def test_crash_is_audited(frameaudit, matrix, tmp_path, stop):
     assert doc["target"]["pid"] == truth["pid"]
     assert doc["target"]["core"] is None
     assert doc["target"]["executable"] == binary["path"]
-    assert truth_problems(doc, truth) == []
+    check_truth(truth_problems(doc, truth))
     s = doc["summary"]
     assert result.returncode == (1 if s["errors"] else 0)
     assert f"{Path(binary['path']).name} stopped:" in result.stderr
@@ -115,7 +115,7 @@ def test_threads_every_thread_audited(frameaudit, matrix, tmp_path):
     doc = json.loads(result.stdout)
     truth = json.loads(truth_path.read_text())
     assert len(doc["threads"]) >= len(truth["threads"]) > 1
-    assert truth_problems(doc, truth) == []
+    check_truth(truth_problems(doc, truth))
 
 
 def test_text_and_sarif(frameaudit, matrix, tmp_path):

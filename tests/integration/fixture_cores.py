@@ -143,16 +143,22 @@ def run_to_stop(session: Session, stop: str, limit: int = 100) -> None:
     raise AssertionError(f"no {stop} stop after {limit} stops")
 
 
+def launch_to_stop(session: Session, exe: Path, stop: str, truth: Path, cwd: Path):
+    """Launch fixture binary `exe` in `session` and run it to its stop
+    ("segv", "abort", "trap" or "break"), writing its ground truth to `truth`."""
+    session.launch(exe, env=fixture_env(truth, stop), cwd=cwd,
+                   breakpoint=BREAK_FUNCTION if stop == "break" else None)
+    run_to_stop(session, stop)
+    return session.process
+
+
 def launch_fixture(session: Session, cell: Cell, stop: str, workdir: Path) -> Path:
-    """Run a fixture under LLDB to its stop ("segv", "abort", "trap" or "break");
-    returns the ground-truth file it wrote."""
+    """Run a fixture under LLDB to its stop; returns the ground-truth file it wrote."""
     workdir.mkdir(parents=True, exist_ok=True)
     truth = workdir / "truth.json"
     if truth.exists():
         truth.unlink()
-    session.launch(cell.path, env=fixture_env(truth, stop), cwd=workdir,
-                   breakpoint=BREAK_FUNCTION if stop == "break" else None)
-    run_to_stop(session, stop)
+    launch_to_stop(session, cell.path, stop, truth, workdir)
     assert truth.exists(), f"{cell.name} wrote no ground truth before its stop"
     return truth
 
@@ -249,9 +255,7 @@ def make_minidump(exe: Path, stop: str, workdir: Path) -> CoreFile:
     s = Session()
     try:
         truth = workdir / "truth.json"
-        s.launch(exe, env=fixture_env(truth, stop), cwd=workdir,
-                 breakpoint=BREAK_FUNCTION if stop == "break" else None)
-        run_to_stop(s, stop)
+        launch_to_stop(s, exe, stop, truth, workdir)
         s.ok(f'process save-core --plugin-name=minidump --style=full "{path}"')
     finally:
         s.close()

@@ -7,8 +7,8 @@ import shutil
 
 import pytest
 
-from native_helpers import (Session, find_fixture, lldb, native_plugin, stack_fingerprint,
-                            truth_problems)
+from native_helpers import (Session, check_truth, find_fixture, launch_to_stop, lldb,
+                            native_plugin, stack_fingerprint, truth_problems)
 
 NESTED = find_fixture("nested", "gcc", "O0", "fp", "audit")
 THREADS = find_fixture("threads", "gcc", "O0", "fp", "audit")
@@ -28,7 +28,7 @@ def session():
 
 def launch(session, tmp_path, exe, stop):
     truth_file = tmp_path / "truth.json"
-    session.launch(exe, stop, truth_file, tmp_path)
+    launch_to_stop(session, exe, stop, truth_file, tmp_path)
     return json.loads(truth_file.read_text())
 
 
@@ -45,7 +45,7 @@ def test_audit_matches_ground_truth(session, tmp_path, stop):
     assert doc["schema"] == "frameaudit/1"
     assert doc["target"]["executable"] == str(NESTED)
     assert doc["target"]["pid"] == truth["pid"] and doc["target"]["core"] is None
-    assert truth_problems(doc, truth) == []
+    check_truth(truth_problems(doc, truth))
 
 
 def test_default_thread_is_the_stopped_one(session, tmp_path):
@@ -106,7 +106,7 @@ def test_max_depth(session, tmp_path):
 def test_thread_selection(session, tmp_path):
     truth = launch(session, tmp_path, THREADS, "break")
     doc = audit_json(session, "-a")
-    assert truth_problems(doc, truth) == []
+    check_truth(truth_problems(doc, truth))
     indexes = {t["index"]: t["tid"] for t in doc["threads"]}
     assert len(indexes) == session.process.GetNumThreads() >= len(truth["threads"])
 

@@ -14,7 +14,7 @@ import pytest
 
 from fixture_cores import CI_CELLS, full_matrix
 
-from native_helpers import (cell_id, cell_path, core_isolated, gdb_core, kernel_core,
+from native_helpers import (cell_id, cell_path, check_truth, core_isolated, core_or_skip,
                             live_isolated, minidump_isolated, native_plugin, safe_cells,
                             truth_problems)
 
@@ -46,7 +46,7 @@ def truth_of(path):
 def test_live(cell, stop, tmp_path):
     truth_file = tmp_path / "truth.json"
     [result] = live_isolated(cell_path(cell), stop, truth_file, [AUDIT])
-    assert truth_problems(document(result), truth_of(truth_file)) == []
+    check_truth(truth_problems(document(result), truth_of(truth_file)))
 
 
 @pytest.mark.parametrize("cell", PARAMS)
@@ -55,24 +55,15 @@ def test_minidump(cell, tmp_path):
     truth_file = tmp_path / "truth.json"
     core = minidump_isolated(exe, "break", truth_file, tmp_path / "stop.dmp")
     [result] = core_isolated(exe, core, [AUDIT])
-    assert truth_problems(document(result), truth_of(truth_file)) == []
+    check_truth(truth_problems(document(result), truth_of(truth_file)))
 
 
+@pytest.mark.parametrize("fmt,stop", [("kernel", "segv"), ("gcore", "break"), ("gcore", "segv")])
 @pytest.mark.parametrize("cell", PARAMS)
-def test_kernel_core(cell, tmp_path):
+def test_core(cell, fmt, stop):
+    """Kernel and gdb cores, made once per binary and shared with the Python
+    front-end's tests (fixture_cores.get_core caches them in the build tree)."""
     exe = cell_path(cell)
-    core = kernel_core(exe, "segv", tmp_path / "truth.json", tmp_path)
-    if core is None:
-        pytest.skip("this system does not write kernel cores to files")
-    [result] = core_isolated(exe, core, [AUDIT])
-    assert truth_problems(document(result), truth_of(tmp_path / "truth.json")) == []
-
-
-@pytest.mark.parametrize("cell", PARAMS)
-def test_gdb_core(cell, tmp_path):
-    exe = cell_path(cell)
-    core = gdb_core(exe, "break", tmp_path / "truth.json", tmp_path / "gcore.core")
-    if core is None:
-        pytest.skip("gdb is not installed")
-    [result] = core_isolated(exe, core, [AUDIT])
-    assert truth_problems(document(result), truth_of(tmp_path / "truth.json")) == []
+    core = core_or_skip(exe, fmt, stop)
+    [result] = core_isolated(exe, core.path, [AUDIT])
+    check_truth(truth_problems(document(result), core.truth), f"{fmt} core {core.path}:")

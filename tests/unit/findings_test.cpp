@@ -5,40 +5,19 @@
 #include <gtest/gtest.h>
 
 #include "frameaudit/analysis.h"
-#include "memory_image_test_util.h"
+#include "analysis_test_util.h"
 
 using namespace frameaudit;
 using namespace fa_test;
 
 namespace {
 
-Report run(MemoryImage &img, AnalysisOptions opt = {}) {
-  auto r = analyze(img, opt);
-  EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message);
-  return r.ok() ? *r : Report{};
-}
-
-std::vector<const Finding *> all(const Report &r, const std::string &kind) {
-  std::vector<const Finding *> out;
-  for (const auto &f : r.findings)
-    if (f.kind == kind)
-      out.push_back(&f);
-  return out;
-}
-
-std::vector<std::string> functions(const ThreadReport &t) {
-  std::vector<std::string> out;
-  for (const auto &f : t.frames)
-    out.push_back(f.function.value_or("?"));
-  return out;
-}
-
 TEST(Findings, CleanStackHasNone) {
   MemoryImage img;
   standard_functions(img, true);
   StackSim sim = enter_work(img);
   img.thread(sim.regs(img.pc("work", "body")));
-  Report r = run(img);
+  Report r = analyze_image(img);
   EXPECT_TRUE(r.findings.empty());
   EXPECT_EQ(r.summary.errors + r.summary.warnings + r.summary.notes, 0u);
 }
@@ -67,8 +46,8 @@ TEST(Findings, BrokenChainNamesTheUnsafeCaller) {
   sim.enter(frame_of("unsafe", 8, {3}));
   img.put64(sim.rbp, 0x4141414141414141, "unsafe's saved rbp, clobbered");
   img.thread(sim.regs(img.pc("unsafe", "body")));
-  Report r = run(img);
-  auto b = all(r, "broken-chain");
+  Report r = analyze_image(img);
+  auto b = findings_of(r, "broken-chain");
   ASSERT_EQ(b.size(), 1u);
   EXPECT_EQ(b[0]->severity, Severity::Error);
   // main's RBP (restored from unsafe's clobbered slot) is where the walk stops.
@@ -87,8 +66,8 @@ TEST(Findings, BrokenChainWithoutKnownCause) {
   StackSim sim = enter_work(img);
   img.put64(sim.rbp, 0x10, "saved rbp outside the stack");
   img.thread(sim.regs(img.pc("work", "body")));
-  Report r = run(img);
-  auto b = all(r, "broken-chain");
+  Report r = analyze_image(img);
+  auto b = findings_of(r, "broken-chain");
   ASSERT_EQ(b.size(), 1u);
   EXPECT_EQ(b[0]->message.find("Likely cause"), std::string::npos);
   EXPECT_NE(b[0]->message.find("out_of_stack"), std::string::npos);
@@ -110,7 +89,7 @@ protected:
     img.thread(regs).debugger_frames = frames;
     AnalysisOptions opt;
     opt.compare_unwinder = compare;
-    return run(img, opt);
+    return analyze_image(img, opt);
   }
   MemoryImage img;
   Registers regs;
@@ -118,35 +97,35 @@ protected:
 };
 
 TEST_F(Unwinder, AgreementIsSilent) {
-  EXPECT_TRUE(all(with(dbg), "unwinder-mismatch").empty());
+  EXPECT_TRUE(findings_of(with(dbg), "unwinder-mismatch").empty());
   // LLDB lists an inlined function as an extra frame with the same CFA (and
   // the call site's pc for the outer one).
   auto inl = dbg;
   inl.insert(inl.begin() + 1, DebuggerFrame{regs.rip - 3, dbg[0].cfa, regs.rsp, regs.rbp});
-  EXPECT_TRUE(all(with(inl), "unwinder-mismatch").empty());
+  EXPECT_TRUE(findings_of(with(inl), "unwinder-mismatch").empty());
   // Start-up frames past the RBP chain's outermost frame are fine.
   auto longer = dbg;
   longer.push_back(DebuggerFrame{0x401000, std::nullopt, std::nullopt, std::nullopt});
-  EXPECT_TRUE(all(with(longer), "unwinder-mismatch").empty());
+  EXPECT_TRUE(findings_of(with(longer), "unwinder-mismatch").empty());
 }
 
 TEST_F(Unwinder, DifferentPcSaysWhere) {
   auto other = dbg;
   other[1].pc = img.ret_after("main", "c2");
   Report r = with(other);
-  auto m = all(r, "unwinder-mismatch");
+  auto m = findings_of(r, "unwinder-mismatch");
   ASSERT_EQ(m.size(), 1u);
   EXPECT_EQ(m[0]->severity, Severity::Warning);
   EXPECT_EQ(m[0]->frame, 1u);
   EXPECT_NE(m[0]->message.find("At frame 1"), std::string::npos) << m[0]->message;
   EXPECT_NE(m[0]->message.find(hexstr(img.ret_after("main", "c2"))), std::string::npos);
-  EXPECT_TRUE(all(with(other, false), "unwinder-mismatch").empty());
+  EXPECT_TRUE(findings_of(with(other, false), "unwinder-mismatch").empty());
 }
 
 TEST_F(Unwinder, DebuggerGoesOnPastABreak) {
   img.put64(regs.rbp, 0x18, "work's saved rbp clobbered");
   Report r = with(dbg);
-  auto m = all(r, "unwinder-mismatch");
+  auto m = findings_of(r, "unwinder-mismatch");
   ASSERT_EQ(m.size(), 1u);
   EXPECT_NE(m[0]->message.find("goes on past frame 1"), std::string::npos) << m[0]->message;
 }
@@ -159,11 +138,11 @@ TEST(Findings, UnexplainedDynamicBytes) {
   sim.enter(frame_of("main", 32));
   sim.alloca(256); // main has neither alloca nor an allocator call: a pivot?
   img.thread(sim.regs(img.pc("main", "body")));
-  Report r = run(img);
+  Report r = analyze_image(img);
   const auto &f0 = r.threads[0].frames[0];
   EXPECT_EQ(f0.kind, FrameKind::Unknown);
   EXPECT_EQ(f0.dynamic_bytes, 256);
-  auto u = all(r, "unexplained-dynamic");
+  auto u = findings_of(r, "unexplained-dynamic");
   ASSERT_EQ(u.size(), 1u);
   EXPECT_EQ(u[0]->severity, Severity::Warning);
   EXPECT_NE(u[0]->message.find("256 bytes"), std::string::npos) << u[0]->message;
@@ -193,12 +172,12 @@ TEST(FrameKinds, PushedStackArgumentsAreNotDynamic) {
   sim.call("main", "c");
   sim.enter(frame_of("many", 16));
   img.thread(sim.regs(img.pc("many", "body")));
-  Report r = run(img);
+  Report r = analyze_image(img);
   const auto &f1 = r.threads[0].frames.at(1);
   EXPECT_EQ(f1.function, "main");
   EXPECT_EQ(f1.dynamic_bytes, 16);
   EXPECT_EQ(f1.kind, FrameKind::Normal) << f1.note;
-  EXPECT_TRUE(all(r, "unexplained-dynamic").empty());
+  EXPECT_TRUE(findings_of(r, "unexplained-dynamic").empty());
 }
 
 TEST(Findings, MisalignedFrames) {
@@ -210,8 +189,8 @@ TEST(Findings, MisalignedFrames) {
   sim.call("main", "c");
   sim.enter(frame_of("work", 24, {3}));
   img.thread(sim.regs(img.pc("work", "body")));
-  Report r = run(img);
-  auto m = all(r, "misaligned-frame");
+  Report r = analyze_image(img);
+  auto m = findings_of(r, "misaligned-frame");
   ASSERT_EQ(m.size(), 2u);
   EXPECT_EQ(m[0]->frame, 0u);
   EXPECT_EQ(m[1]->frame, 1u);
@@ -227,8 +206,8 @@ TEST(Findings, StackExhaustionOnAThreadStack) {
   sim.call("_start", "c");
   sim.enter(frame_of("main", 32));
   img.thread(sim.regs(img.pc("main", "body")));
-  Report r = run(img);
-  auto s = all(r, "stack-exhaustion-risk");
+  Report r = analyze_image(img);
+  auto s = findings_of(r, "stack-exhaustion-risk");
   ASSERT_EQ(s.size(), 1u);
   EXPECT_EQ(s[0]->severity, Severity::Warning);
   EXPECT_EQ(s[0]->address, sim.rsp);
@@ -244,8 +223,8 @@ TEST(Findings, StackExhaustionByFraction) {
   sim.call("_start", "c");
   sim.enter(frame_of("main", 32));
   img.thread(sim.regs(img.pc("main", "body")));
-  Report r = run(img);
-  auto s = all(r, "stack-exhaustion-risk");
+  Report r = analyze_image(img);
+  auto s = findings_of(r, "stack-exhaustion-risk");
   ASSERT_EQ(s.size(), 1u);
   EXPECT_NE(s[0]->message.find("an eighth"), std::string::npos) << s[0]->message;
 }
@@ -259,7 +238,7 @@ TEST(Findings, MainStackCanGrow) {
   sim.call("_start", "c");
   sim.enter(frame_of("main", 32));
   img.thread(sim.regs(img.pc("main", "body")));
-  EXPECT_TRUE(all(run(img), "stack-exhaustion-risk").empty());
+  EXPECT_TRUE(findings_of(analyze_image(img), "stack-exhaustion-risk").empty());
 }
 
 TEST(FrameKinds, DynamicFromCompilerAlloca) {
@@ -277,7 +256,7 @@ TEST(FrameKinds, DynamicFromCompilerAlloca) {
   sim.enter(frame_of("vla", 16));
   sim.alloca(48);
   img.thread(sim.regs(img.pc("vla", "body")));
-  Report r = run(img);
+  Report r = analyze_image(img);
   const auto &f0 = r.threads[0].frames[0];
   EXPECT_EQ(f0.kind, FrameKind::Dynamic);
   EXPECT_EQ(f0.static_size, 32);
@@ -303,7 +282,7 @@ TEST(FrameKinds, UnknownWithoutSymbols) {
   bare.build();
   StackSim sim = enter_work(bare);
   bare.thread(sim.regs(bare.pc("work", "body")));
-  Report r = run(bare);
+  Report r = analyze_image(bare);
   const auto &t = r.threads[0];
   ASSERT_EQ(t.frames.size(), 3u);
   EXPECT_FALSE(t.frames[0].function);
@@ -328,9 +307,9 @@ TEST(FrameKinds, RealignmentPaddingIsNormal) {
   sim.enter(frame_of("avx", 32)); // no realignment needed here: 16 bytes of padding
   sim.alloca(16);
   img.thread(sim.regs(img.pc("avx", "body")));
-  Report r = run(img);
+  Report r = analyze_image(img);
   EXPECT_EQ(r.threads[0].frames[0].kind, FrameKind::Normal) << r.threads[0].frames[0].note;
-  EXPECT_TRUE(all(r, "unexplained-dynamic").empty());
+  EXPECT_TRUE(findings_of(r, "unexplained-dynamic").empty());
 }
 
 // A function without frame pointer between two that keep one: its frame is
@@ -360,9 +339,9 @@ TEST(FrameKinds, FramelessFrameAboveFrameZero) {
   sim.call("mid", "c");
   sim.enter(frame_of("leafy", 16));
   img.thread(sim.regs(img.pc("leafy", "body")));
-  Report r = run(img);
+  Report r = analyze_image(img);
   const auto &t = r.threads[0];
-  EXPECT_EQ(functions(t), (std::vector<std::string>{"leafy", "mid", "main", "_start"})) << t.chain_end_detail;
+  EXPECT_EQ(function_names(t), (std::vector<std::string>{"leafy", "mid", "main", "_start"})) << t.chain_end_detail;
   EXPECT_EQ(t.chain_end, ChainEnd::Outermost);
   EXPECT_EQ(t.frames[1].span, 32);
   EXPECT_EQ(t.frames[1].kind, FrameKind::Normal);
@@ -379,7 +358,7 @@ TEST(Summary, CountsBySeverity) {
   sim.sra_alloc("work", "a", 16, true);
   img.put64(sim.rsp + 16, 1, "overflow into the header's size");
   img.thread(sim.regs(img.ret_after("work", "a")));
-  Report r = run(img);
+  Report r = analyze_image(img);
   EXPECT_EQ(r.summary.threads, 1u);
   EXPECT_EQ(r.summary.frames, 3u);
   EXPECT_EQ(r.summary.regions, 1u);

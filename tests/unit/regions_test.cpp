@@ -4,32 +4,12 @@
 #include <gtest/gtest.h>
 
 #include "frameaudit/analysis.h"
-#include "memory_image_test_util.h"
+#include "analysis_test_util.h"
 
 using namespace frameaudit;
 using namespace fa_test;
 
 namespace {
-
-Report run(MemoryImage &img, AnalysisOptions opt = {}) {
-  auto r = analyze(img, opt);
-  EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message);
-  return r.ok() ? *r : Report{};
-}
-
-const Finding *find(const Report &r, const std::string &kind) {
-  for (const auto &f : r.findings)
-    if (f.kind == kind)
-      return &f;
-  return nullptr;
-}
-
-size_t count(const Report &r, const std::string &kind) {
-  size_t n = 0;
-  for (const auto &f : r.findings)
-    n += f.kind == kind;
-  return n;
-}
 
 class RegionsTest : public ::testing::TestWithParam<bool> {
 protected:
@@ -47,7 +27,7 @@ TEST_P(RegionsTest, BlocksOfALiveFrame) {
   const uint64_t p1 = sim.sra_alloc("work", "a", 40, audit());
   const uint64_t p2 = sim.sra_alloc("work", "b", 100, audit());
   img.thread(sim.regs(img.ret_after("work", "b")));
-  Report r = run(img);
+  Report r = analyze_image(img);
   const auto &t = r.threads.at(0);
   ASSERT_EQ(t.regions.size(), 2u) << img.dump(sim.rsp - 32, img.stack_high());
   const Region &a = t.regions[0], &b = t.regions[1];
@@ -75,7 +55,7 @@ TEST_P(RegionsTest, BlocksOfALiveFrame) {
   EXPECT_EQ(t.frames[0].kind, FrameKind::Relocated);
   EXPECT_EQ(t.frames[0].dynamic_bytes, static_cast<int64_t>(reserved(40) + reserved(100)));
   EXPECT_EQ(t.frames[0].regions, (std::vector<std::string>{"t1.r0", "t1.r1"}));
-  const Finding *note = find(r, "relocated-frame");
+  const Finding *note = first_finding(r, "relocated-frame");
   ASSERT_TRUE(note);
   EXPECT_EQ(note->severity, Severity::Note);
   EXPECT_EQ(note->frame, 0u);
@@ -96,7 +76,7 @@ TEST_P(RegionsTest, AllocaGapBetweenBlocks) {
   sim.alloca(16);
   const uint64_t p2 = sim.sra_alloc("work", "b", 33, audit());
   img.thread(sim.regs(img.ret_after("work", "b")));
-  Report r = run(img);
+  Report r = analyze_image(img);
   const auto &t = r.threads.at(0);
   ASSERT_EQ(t.regions.size(), 2u);
   EXPECT_EQ(t.regions[0].base, p1);
@@ -115,7 +95,7 @@ TEST_P(RegionsTest, OverflowMakesTheBlockCorrupt) {
   sim.sra_alloc("work", "b", 16, audit());
   img.put64(p1 + 48, 0x4141414141414141, "overflow: 8 bytes past block a");
   img.thread(sim.regs(img.ret_after("work", "b")));
-  Report r = run(img);
+  Report r = analyze_image(img);
   const auto &t = r.threads.at(0);
   ASSERT_EQ(t.regions.size(), 2u) << img.dump(sim.rsp, img.stack_high());
   const Region &a = t.regions[0];
@@ -124,7 +104,7 @@ TEST_P(RegionsTest, OverflowMakesTheBlockCorrupt) {
   EXPECT_EQ(a.reserved, reserved(48));
   EXPECT_EQ(a.evidence, audit() ? Evidence::Header : Evidence::Stub);
   EXPECT_EQ(t.regions[1].state, RegionState::Live);
-  const Finding *f = find(r, "region-overflow");
+  const Finding *f = first_finding(r, "region-overflow");
   ASSERT_TRUE(f);
   EXPECT_EQ(f->severity, Severity::Error);
   EXPECT_EQ(f->region, "t1.r0");
@@ -147,7 +127,7 @@ TEST_P(RegionsTest, DeadBlocksBelowRspAndDanglingPointers) {
   Registers regs = sim.regs(img.ret_after("main", "c"));
   regs.general = {{"rax", p2}, {"rbx", 0x1234}};
   img.thread(regs);
-  Report r = run(img);
+  Report r = analyze_image(img);
   const auto &t = r.threads.at(0);
   std::vector<const Region *> dead;
   for (const auto &g : t.regions)
@@ -163,7 +143,7 @@ TEST_P(RegionsTest, DeadBlocksBelowRspAndDanglingPointers) {
   if (audit()) {
     EXPECT_EQ(dead[1]->size, 32u);
   }
-  EXPECT_EQ(count(r, "dangling-pointer"), 2u);
+  EXPECT_EQ(findings_of(r, "dangling-pointer").size(), 2u);
   bool reg = false, slot = false;
   for (const auto &f : r.findings) {
     if (f.kind != "dangling-pointer")
@@ -187,7 +167,7 @@ TEST_P(RegionsTest, RelocatedCopyOfLiveBlockIsNotDead) {
   sim.sra_alloc("work", "a", 64, audit());
   sim.sra_alloc("work", "b", 64, audit());
   img.thread(sim.regs(img.ret_after("work", "b")));
-  Report r = run(img);
+  Report r = analyze_image(img);
   for (const auto &g : r.threads.at(0).regions)
     EXPECT_NE(g.state, RegionState::Dead) << g.id;
 }
@@ -204,7 +184,7 @@ TEST_P(RegionsTest, SpanRegionWhenStubsAreGone) {
   for (uint64_t a = sim.rsp; a < top; a += 8)
     img.put64(a, 0, "wiped");
   img.thread(sim.regs(img.ret_after("work", "b")));
-  Report r = run(img);
+  Report r = analyze_image(img);
   const auto &t = r.threads.at(0);
   ASSERT_EQ(t.regions.size(), 1u);
   const Region &s = t.regions[0];
@@ -231,7 +211,7 @@ TEST(Regions, SpanRegionNamesTheOnlyCallSite) {
   sim.enter(frame_of("one", 16));
   sim.alloca(96); // as if sra_alloc had run and its stub was overwritten
   img.thread(sim.regs(img.ret_after("one", "a")));
-  Report r = run(img);
+  Report r = analyze_image(img);
   ASSERT_EQ(r.threads[0].regions.size(), 1u);
   const Region &g = r.threads[0].regions[0];
   EXPECT_EQ(g.evidence, Evidence::Span);
@@ -258,7 +238,7 @@ TEST(Regions, AllocationInProgressIsNoRegion) {
   img.put32(R - 24, 1);
   img.put32(R - 20, audit_check(64, 1, work_rbp, ret, R - 32));
   img.thread(sim.regs(img.pc("sra_alloc", "relocate")));
-  Report r = run(img);
+  Report r = analyze_image(img);
   const auto &t = r.threads.at(0);
   EXPECT_EQ(t.frames.at(0).kind, FrameKind::Allocator);
   EXPECT_TRUE(t.regions.empty()) << t.regions[0].id << " " << to_string(t.regions[0].state);
@@ -287,7 +267,7 @@ TEST(Regions, NumberedHighToLowAcrossFrames) {
   sim.enter(frame_of("inner", 16));
   const uint64_t pi = sim.sra_alloc("inner", "a", 8, true);
   img.thread(sim.regs(img.ret_after("inner", "a")));
-  Report r = run(img);
+  Report r = analyze_image(img);
   const auto &t = r.threads.at(0);
   ASSERT_EQ(t.regions.size(), 2u);
   EXPECT_EQ(t.regions[0].base, po);
@@ -297,7 +277,7 @@ TEST(Regions, NumberedHighToLowAcrossFrames) {
   EXPECT_EQ(t.frames[1].regions, std::vector<std::string>{"t1.r0"});
   EXPECT_EQ(t.frames[0].regions, std::vector<std::string>{"t1.r1"});
   EXPECT_EQ(t.frames[1].kind, FrameKind::Relocated);
-  EXPECT_EQ(count(r, "relocated-frame"), 2u);
+  EXPECT_EQ(findings_of(r, "relocated-frame").size(), 2u);
 }
 
 // A header whose check is right but whose call site is not an allocator call
@@ -315,7 +295,7 @@ TEST(Regions, HeaderNeedsAnAllocatorCallSite) {
   img.put64(h + 16, sim.rbp, "fake header: saved rbp");
   img.put64(h + 24, bogus_ret, "fake header: return after call leaf");
   img.thread(sim.regs(img.pc("work", "body")));
-  Report r = run(img);
+  Report r = analyze_image(img);
   for (const auto &g : r.threads[0].regions)
     EXPECT_EQ(g.evidence, Evidence::Span) << g.id; // the 64 bytes, not the fake header
 }

@@ -3,25 +3,12 @@
 #include <gtest/gtest.h>
 
 #include "frameaudit/analysis.h"
-#include "memory_image_test_util.h"
+#include "analysis_test_util.h"
 
 using namespace frameaudit;
 using namespace fa_test;
 
 namespace {
-
-Report run(MemoryImage &img, AnalysisOptions opt = {}) {
-  auto r = analyze(img, opt);
-  EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message);
-  return r.ok() ? *r : Report{};
-}
-
-std::vector<std::string> functions(const ThreadReport &t) {
-  std::vector<std::string> out;
-  for (const auto &f : t.frames)
-    out.push_back(f.function.value_or("?"));
-  return out;
-}
 
 using Names = std::vector<std::string>;
 
@@ -35,9 +22,9 @@ protected:
 TEST_F(WalkerTest, WalksToOutermostAndChecksEveryLink) {
   StackSim sim = enter_work(img);
   img.thread(sim.regs(img.pc("work", "body")));
-  Report r = run(img);
+  Report r = analyze_image(img);
   const auto &t = thread0(r);
-  EXPECT_EQ(functions(t), (Names{"work", "main", "_start"})) << img.dump(sim.rsp, img.stack_high());
+  EXPECT_EQ(function_names(t), (Names{"work", "main", "_start"})) << img.dump(sim.rsp, img.stack_high());
   EXPECT_EQ(t.chain_end, ChainEnd::Outermost) << t.chain_end_detail;
   EXPECT_NE(t.chain_end_detail.find("_start"), std::string::npos);
   ASSERT_EQ(t.links.size(), 2u);
@@ -69,8 +56,8 @@ TEST_F(WalkerTest, FrameZeroBeforePushRbp) {
   sim.enter(frame_of("main", 32));
   sim.call("main", "c");
   img.thread(sim.regs(img.pc("work", "entry")));
-  Report r = run(img);
-  EXPECT_EQ(functions(thread0(r)), (Names{"work", "main", "_start"}));
+  Report r = analyze_image(img);
+  EXPECT_EQ(function_names(thread0(r)), (Names{"work", "main", "_start"}));
   EXPECT_EQ(thread0(r).frames[0].span, 8);
   EXPECT_EQ(thread0(r).frames[0].static_size, 8);
   EXPECT_EQ(thread0(r).frames[0].kind, FrameKind::Normal);
@@ -85,8 +72,8 @@ TEST_F(WalkerTest, FrameZeroAfterPushBeforeMov) {
   sim.push(sim.rbp, "work's push %rbp");
   // RBP still holds main's frame: the walk must not take it as work's.
   img.thread(sim.regs(img.pc("work", "after_push")));
-  Report r = run(img);
-  EXPECT_EQ(functions(thread0(r)), (Names{"work", "main", "_start"}));
+  Report r = analyze_image(img);
+  EXPECT_EQ(function_names(thread0(r)), (Names{"work", "main", "_start"}));
   EXPECT_EQ(thread0(r).frames[0].span, 16);
   EXPECT_EQ(thread0(r).chain_end, ChainEnd::Outermost);
 }
@@ -96,8 +83,8 @@ TEST_F(WalkerTest, FrameZeroInEpilogueAtRet) {
   sim.leave_ret();
   sim.rsp -= 8; // at the ret: return address at RSP
   img.thread(sim.regs(img.pc("work", "ret")));
-  Report r = run(img);
-  EXPECT_EQ(functions(thread0(r)), (Names{"work", "main", "_start"}));
+  Report r = analyze_image(img);
+  EXPECT_EQ(function_names(thread0(r)), (Names{"work", "main", "_start"}));
   EXPECT_EQ(thread0(r).frames[0].span, 8);
   EXPECT_EQ(thread0(r).frames[1].rsp, img.stack_high() - 0x100 - 48);
 }
@@ -107,9 +94,9 @@ TEST_F(WalkerTest, FrameZeroInFramelessLeaf) {
   sim.call("work", "c");
   sim.rsp -= 24; // leaf: sub $24,%rsp
   img.thread(sim.regs(img.pc("leaf", "body")));
-  Report r = run(img);
+  Report r = analyze_image(img);
   const auto &t = thread0(r);
-  EXPECT_EQ(functions(t), (Names{"leaf", "work", "main", "_start"}));
+  EXPECT_EQ(function_names(t), (Names{"leaf", "work", "main", "_start"}));
   EXPECT_EQ(t.frames[0].span, 32);
   EXPECT_EQ(t.frames[0].static_size, 32);
   EXPECT_EQ(t.frames[0].kind, FrameKind::Normal);
@@ -152,9 +139,9 @@ TEST_F(WalkerTest, FrameZeroInsideAllocatorAtEachStage) {
       }
     }
     m.thread(sim.regs(m.pc("sra_alloc", s == "after_sub" ? "after_sub" : s == "after_relocate" ? "after_relocate" : s)));
-    Report r = run(m);
+    Report r = analyze_image(m);
     const auto &t = r.threads.at(0);
-    EXPECT_EQ(functions(t), (Names{"sra_alloc", "work", "main", "_start"})) << t.chain_end_detail;
+    EXPECT_EQ(function_names(t), (Names{"sra_alloc", "work", "main", "_start"})) << t.chain_end_detail;
     EXPECT_EQ(t.frames[0].kind, FrameKind::Allocator);
     ASSERT_GE(t.frames.size(), 2u);
     EXPECT_EQ(t.frames[1].rsp, caller_rsp);
@@ -166,9 +153,9 @@ TEST_F(WalkerTest, MisalignedSavedRbp) {
   StackSim sim = enter_work(img);
   img.put64(sim.rbp, img.get64(sim.rbp) + 4, "corrupted saved rbp (odd)");
   img.thread(sim.regs(img.pc("work", "body")));
-  Report r = run(img);
+  Report r = analyze_image(img);
   EXPECT_EQ(thread0(r).chain_end, ChainEnd::Misaligned);
-  EXPECT_EQ(functions(thread0(r)), (Names{"work", "main"}));
+  EXPECT_EQ(function_names(thread0(r)), (Names{"work", "main"}));
   EXPECT_FALSE(thread0(r).links.back().checks.back().passed);
   EXPECT_EQ(thread0(r).links.back().checks.back().name, "aligned");
   ASSERT_FALSE(r.findings.empty());
@@ -180,7 +167,7 @@ TEST_F(WalkerTest, SavedRbpOutsideStack) {
   StackSim sim = enter_work(img);
   img.put64(sim.rbp, 0x601000, "saved rbp into .data");
   img.thread(sim.regs(img.pc("work", "body")));
-  Report r = run(img);
+  Report r = analyze_image(img);
   EXPECT_EQ(thread0(r).chain_end, ChainEnd::OutOfStack);
   EXPECT_EQ(thread0(r).frames.size(), 2u);
 }
@@ -189,7 +176,7 @@ TEST_F(WalkerTest, SavedRbpGoingDownIsNotMonotonic) {
   StackSim sim = enter_work(img);
   img.put64(sim.rbp, sim.rbp - 64, "saved rbp below the frame");
   img.thread(sim.regs(img.pc("work", "body")));
-  Report r = run(img);
+  Report r = analyze_image(img);
   EXPECT_EQ(thread0(r).chain_end, ChainEnd::NotMonotonic);
 }
 
@@ -197,7 +184,7 @@ TEST_F(WalkerTest, SavedRbpPointingBackIsACycle) {
   StackSim sim = enter_work(img);
   img.put64(sim.rbp, sim.rbp, "work's saved rbp points at its own pair");
   img.thread(sim.regs(img.pc("work", "body")));
-  Report r = run(img);
+  Report r = analyze_image(img);
   EXPECT_EQ(thread0(r).chain_end, ChainEnd::Cycle) << thread0(r).chain_end_detail;
   EXPECT_EQ(thread0(r).links.back().checks.back().name, "no_cycle");
 }
@@ -206,7 +193,7 @@ TEST_F(WalkerTest, ReturnAddressOutsideCode) {
   StackSim sim = enter_work(img);
   img.put64(sim.rbp + 8, 0x7ffff7ff0000, "return address into a non-executable mapping");
   img.thread(sim.regs(img.pc("work", "body")));
-  Report r = run(img);
+  Report r = analyze_image(img);
   EXPECT_EQ(thread0(r).chain_end, ChainEnd::BadReturnAddress);
   EXPECT_EQ(thread0(r).links.back().checks.back().name, "return_in_code");
   EXPECT_EQ(thread0(r).frames.size(), 1u);
@@ -216,7 +203,7 @@ TEST_F(WalkerTest, ReturnAddressNotAfterCall) {
   StackSim sim = enter_work(img);
   img.put64(sim.rbp + 8, img.addr("main") + 1, "return address into main's prologue (no call before)");
   img.thread(sim.regs(img.pc("work", "body")));
-  Report r = run(img);
+  Report r = analyze_image(img);
   EXPECT_EQ(thread0(r).chain_end, ChainEnd::BadReturnAddress);
   EXPECT_EQ(thread0(r).links.back().checks.back().name, "call_before_return");
 }
@@ -226,9 +213,9 @@ TEST_F(WalkerTest, UnreadablePair) {
   const uint64_t main_rbp = img.get64(sim.rbp);
   img.hole(main_rbp); // the page holds both pairs: work's own pair is lost
   img.thread(sim.regs(img.pc("work", "body")));
-  Report r = run(img);
+  Report r = analyze_image(img);
   EXPECT_EQ(thread0(r).chain_end, ChainEnd::Unreadable) << thread0(r).chain_end_detail;
-  EXPECT_EQ(functions(thread0(r)), (Names{"work"}));
+  EXPECT_EQ(function_names(thread0(r)), (Names{"work"}));
   EXPECT_EQ(thread0(r).links.back().checks.back().name, "readable");
 }
 
@@ -237,7 +224,7 @@ TEST_F(WalkerTest, MaxDepth) {
   img.thread(sim.regs(img.pc("work", "body")));
   AnalysisOptions opt;
   opt.max_depth = 2;
-  Report r = run(img, opt);
+  Report r = analyze_image(img, opt);
   EXPECT_EQ(thread0(r).chain_end, ChainEnd::MaxDepth);
   EXPECT_EQ(thread0(r).frames.size(), 2u);
   ASSERT_FALSE(r.findings.empty());
@@ -248,9 +235,9 @@ TEST_F(WalkerTest, NullRbpInAFramePointerFunction) {
   StackSim sim = enter_work(img);
   img.put64(sim.rbp, 0, "work's saved rbp zeroed");
   img.thread(sim.regs(img.pc("work", "body")));
-  Report r = run(img);
+  Report r = analyze_image(img);
   EXPECT_EQ(thread0(r).chain_end, ChainEnd::NullRbp) << thread0(r).chain_end_detail;
-  EXPECT_EQ(functions(thread0(r)), (Names{"work", "main"}));
+  EXPECT_EQ(function_names(thread0(r)), (Names{"work", "main"}));
 }
 
 TEST_F(WalkerTest, ZeroReturnAddressIsOutermost) {
@@ -259,9 +246,9 @@ TEST_F(WalkerTest, ZeroReturnAddressIsOutermost) {
   img.put64(main_rbp + 8, 0, "main's return address 0");
   img.put64(main_rbp, 0x1234, "garbage rbp above the last frame");
   img.thread(sim.regs(img.pc("work", "body")));
-  Report r = run(img);
+  Report r = analyze_image(img);
   EXPECT_EQ(thread0(r).chain_end, ChainEnd::Outermost);
-  EXPECT_EQ(functions(thread0(r)), (Names{"work", "main"}));
+  EXPECT_EQ(function_names(thread0(r)), (Names{"work", "main"}));
 }
 
 TEST_F(WalkerTest, ZeroRbpInFunctionWithoutFramePointerIsOutermost) {
@@ -271,8 +258,8 @@ TEST_F(WalkerTest, ZeroRbpInFunctionWithoutFramePointerIsOutermost) {
   sim.rsp -= 24;
   sim.rbp = 0;
   img.thread(sim.regs(img.pc("leaf", "body")));
-  Report r = run(img);
-  EXPECT_EQ(functions(thread0(r)), (Names{"leaf", "work"}));
+  Report r = analyze_image(img);
+  EXPECT_EQ(function_names(thread0(r)), (Names{"leaf", "work"}));
   EXPECT_EQ(thread0(r).chain_end, ChainEnd::NullRbp); // work keeps a frame pointer
 }
 
@@ -282,7 +269,7 @@ TEST_F(WalkerTest, RspOutsideAnyMapping) {
   regs.rsp = 0x1000;
   regs.rbp = 0x1000;
   img.thread(regs);
-  Report r = run(img);
+  Report r = analyze_image(img);
   EXPECT_EQ(thread0(r).chain_end, ChainEnd::OutOfStack);
   EXPECT_FALSE(thread0(r).stack);
   EXPECT_EQ(thread0(r).frames.size(), 1u);
@@ -292,7 +279,7 @@ TEST_F(WalkerTest, NoMemoryMapProbesTheStack) {
   StackSim sim = enter_work(img);
   img.thread(sim.regs(img.pc("work", "body")));
   img.no_regions = true;
-  Report r = run(img);
+  Report r = analyze_image(img);
   // Without a memory map, code is what the debugger symbolizes into a
   // module's function (as in a gcore core, which leaves libc's text out of
   // its map): the chain is walked to its end.
@@ -320,7 +307,7 @@ TEST_F(WalkerTest, DeepRecursionIsCachedAndIterative) {
       sim.call("rec", "c");
   }
   m.thread(sim.regs(m.pc("rec", "body")));
-  Report r = run(m);
+  Report r = analyze_image(m);
   EXPECT_EQ(r.threads[0].frames.size(), static_cast<size_t>(depth) + 1);
   EXPECT_EQ(r.threads[0].chain_end, ChainEnd::Outermost);
   EXPECT_LT(m.symbolize_count, 20u);
@@ -349,24 +336,24 @@ TEST_F(WalkerTest, ThreadSelection) {
   img.thread_list[0].is_selected = false;
   img.thread(sim.regs(img.pc("work", "body")), 502);
 
-  Report def = run(img);
+  Report def = analyze_image(img);
   ASSERT_EQ(def.threads.size(), 1u);
   EXPECT_EQ(def.threads[0].tid, 501u); // the selected thread
 
   AnalysisOptions by_index;
   by_index.threads = {3};
-  EXPECT_EQ(run(img, by_index).threads.at(0).tid, 502u);
+  EXPECT_EQ(analyze_image(img, by_index).threads.at(0).tid, 502u);
 
   AnalysisOptions by_tid;
   by_tid.threads = {500, 3};
-  Report two = run(img, by_tid);
+  Report two = analyze_image(img, by_tid);
   ASSERT_EQ(two.threads.size(), 2u);
   EXPECT_EQ(two.threads[0].tid, 500u);
   EXPECT_EQ(two.threads[1].tid, 502u);
 
   AnalysisOptions all;
   all.all_threads = true;
-  Report every = run(img, all);
+  Report every = analyze_image(img, all);
   EXPECT_EQ(every.threads.size(), 3u);
   EXPECT_EQ(every.summary.threads, 3u);
   EXPECT_EQ(every.summary.frames, 9u);
@@ -383,7 +370,7 @@ TEST_F(WalkerTest, ThreadSelection) {
     EXPECT_EQ(total, 3u);
     EXPECT_LE(done, total);
   };
-  run(img, all);
+  analyze_image(img, all);
   EXPECT_EQ(calls, 3);
 }
 
@@ -428,7 +415,7 @@ TEST(SignalFrames, WalkThroughTheKernelFrame) {
   auto r = analyze(img, {});
   ASSERT_TRUE(r.ok());
   const auto &th = r->threads[0];
-  EXPECT_EQ(functions(th), (Names{"handler", "__restore_rt", "inner", "main", "_start"})) << th.chain_end_detail;
+  EXPECT_EQ(function_names(th), (Names{"handler", "__restore_rt", "inner", "main", "_start"})) << th.chain_end_detail;
   EXPECT_EQ(th.chain_end, ChainEnd::Outermost);
   EXPECT_EQ(th.frames[1].note, "signal frame (sigreturn trampoline)");
   EXPECT_EQ(th.frames[1].rsp, uc);
@@ -450,9 +437,9 @@ TEST_F(WalkerTest, LinksCanBeLeftOut) {
   img.thread(sim.regs(img.pc("work", "body")));
   AnalysisOptions opt;
   opt.record_links = false;
-  Report r = run(img, opt);
+  Report r = analyze_image(img, opt);
   EXPECT_TRUE(r.threads[0].links.empty());
-  EXPECT_EQ(functions(r.threads[0]), (Names{"work", "main", "_start"}));
+  EXPECT_EQ(function_names(r.threads[0]), (Names{"work", "main", "_start"}));
   EXPECT_EQ(r.threads[0].frames[0].cfa, img.stack_high() - 0x100 - 48);
 }
 
@@ -463,7 +450,7 @@ TEST_F(WalkerTest, FrameZeroLinkSaysHow) {
   sim.call("work", "c");
   sim.rsp -= 24;
   img.thread(sim.regs(img.pc("leaf", "body")));
-  Report r = run(img);
+  Report r = analyze_image(img);
   const auto &l = r.threads[0].links.at(0);
   EXPECT_EQ(l.return_address, img.ret_after("work", "c"));
   EXPECT_EQ(l.address + 8, sim.rsp + 24);
@@ -477,7 +464,7 @@ TEST_F(WalkerTest, FrameZeroLinkSaysHow) {
 TEST_F(WalkerTest, StackReadOnceInBulk) {
   StackSim sim = enter_work(img);
   img.thread(sim.regs(img.pc("work", "body")));
-  run(img);
+  analyze_image(img);
   // One stack read, the code of each function on the chain, the bytes before
   // each distinct return address, plus the allocator's code.
   EXPECT_LE(img.reads, 10u);
