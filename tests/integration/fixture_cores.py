@@ -388,7 +388,7 @@ def truth_problems(doc: dict, truth: dict) -> List[str]:
     - an overflowed block (audit mode) is a corrupt region with a
       region-overflow finding;
     - a pointer kept to a dead block (audit mode) gives a dangling-pointer
-      finding;
+      finding, and a fixture that keeps none gets no dangling-pointer finding;
     - a fixture without overflow or dangling pointers has no error findings.
     """
     problems: List[str] = []
@@ -471,6 +471,11 @@ def truth_problems(doc: dict, truth: dict) -> List[str]:
     if truth.get("dangling") and audit and "dangling-pointer" not in kinds:
         problems.append(f"pointers to a dead block ({truth['dangling']}): no dangling-pointer "
                         f"finding (findings: {kinds})")
+    if not truth.get("dangling"):
+        stray = [f["message"] for f in findings if f["kind"] == "dangling-pointer"]
+        if stray:
+            problems.append(f"dangling-pointer findings in a fixture that keeps no pointer to a "
+                            f"dead block: {stray}")
     if not overflow and not truth.get("dangling"):
         errors = [f"{f['kind']}: {f['message']}" for f in findings if f["severity"] == "error"]
         if errors:
@@ -483,9 +488,6 @@ def truth_problems(doc: dict, truth: dict) -> List[str]:
 # the reason spelled out; any other problem fails it, and a cell that starts
 # passing shows up as XPASS.
 KNOWN_GAPS = (
-    ("no dangling-pointer finding",
-     "dead block reused by a live frame at the same depth is not recovered, so pointers "
-     "into it are not reported (dangling fixture)"),
     ("expected relocated (it owns live blocks)",
      "gcc -O2 -fomit-frame-pointer: a frame holding blocks is classified unknown"),
 )

@@ -32,12 +32,16 @@ MAX_STACK = 16 << 20
 
 
 def import_lldb():
+    exe = shutil.which("lldb-22") or shutil.which("lldb")
     try:
         import lldb  # noqa: F401
     except ImportError:
-        exe = shutil.which("lldb-22") or shutil.which("lldb")
         path = subprocess.run([exe, "-P"], capture_output=True, text=True, check=True).stdout.strip()
         sys.path.insert(0, path)
+    # Also when the module imports on its own (python3-lldb-22 on the default
+    # path): LLDB then looks for a versioned lldb-server on PATH, which Debian
+    # does not install.
+    if exe:
         server = Path(os.path.realpath(exe)).parent / "lldb-server"
         if server.exists():
             os.environ.setdefault("LLDB_DEBUGSERVER_PATH", str(server))

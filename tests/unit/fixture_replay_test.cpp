@@ -4,7 +4,9 @@
 // ground truth (sra-fixture/1): every thread's expected call chain appears in
 // its frames, every live block is a live region with the exact base,
 // reserved size, function and call-site line (and exact size in audit mode),
-// no dead block is reported live, and nothing is corrupt in a correct fixture.
+// no dead block is reported live, nothing is corrupt in a correct fixture,
+// and a dangling-pointer finding exactly where the fixture keeps a pointer to
+// a dead block (required in audit mode).
 // Skipped when FRAMEAUDIT_CAPTURED_IMAGES does not name a directory.
 #include <gtest/gtest.h>
 
@@ -140,6 +142,19 @@ std::vector<std::string> problems(const Report &report, const nlohmann::json &tr
       if (f.kind == "region-overflow")
         out.push_back("region-overflow in a correct fixture: " + f.message);
   }
+  // Pointers kept to a dead block are found in audit mode (plain mode too, in
+  // practice); a fixture that keeps none gets no dangling-pointer finding of
+  // any severity.
+  const bool kept = truth.contains("dangling") && truth["dangling"].is_array() && !truth["dangling"].empty();
+  size_t dangling = 0;
+  for (const auto &f : report.findings)
+    if (f.kind == "dangling-pointer") {
+      ++dangling;
+      if (!kept)
+        out.push_back("dangling-pointer in a fixture that keeps no dangling pointer: " + f.message);
+    }
+  if (kept && audit && dangling == 0)
+    out.push_back("pointers kept to a dead block, but no dangling-pointer finding");
   return out;
 }
 

@@ -126,7 +126,10 @@ const std::vector<FindingKindInfo> &finding_kinds() {
       {"dangling-pointer", Severity::Error, "A pointer into a released block is still held.",
        "A live frame slot or a register of the thread holds an address inside a block whose "
        "function already returned (a dead block). Using it reads or writes memory that later calls "
-       "reuse."},
+       "reuse. Error when the block lies in released stack below RSP; warning when live frames "
+       "reuse its memory, and when a caller's slot points into a younger frame's block (a stale "
+       "pointer whose memory the block reuses, or the block's address escaped to a caller: it "
+       "dangles when that frame returns)."},
       {"unsafe-caller", Severity::Error, "sra_alloc is called from a function that trusts RSP.",
        "The caller restores RSP with `add $N,%rsp` (or only pops) on a return path, or addresses "
        "its frame through RSP after the call. After the allocation lowers RSP those instructions "

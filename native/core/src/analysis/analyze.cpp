@@ -60,6 +60,7 @@ Result<Report> analyze_unchecked(Target &target, const AnalysisOptions &options)
     t.chain_end_detail = std::move(work.walk.detail);
     t.regions = work.regions;
     t.links = std::move(work.walk.links);
+    t.stale_stubs = std::move(work.stale_stubs);
     t.stop_reason = work.snap.info.stop_reason;
     t.is_selected = work.snap.info.is_selected;
     detail::add_findings(cache, work, t, options, report.findings);

@@ -213,65 +213,124 @@ void region_findings(const ThreadReport &t, const ThreadWork &w, std::vector<Fin
   }
 }
 
+// Pointers into dead blocks, and pointers a frame holds into a younger
+// frame's block (docs/analysis.md, "Findings"). Released stack below RSP is
+// in use by nothing, so a pointer into a dead block there is an error; memory
+// a live frame occupies may be what the pointer means now (a local, a newer
+// block at the same address), so a pointer into reused memory is a warning.
 void dangling_pointers(const ThreadReport &t, const ThreadWork &w, std::vector<Finding> &out) {
-  struct Dead {
+  struct Span {
     uint64_t lo, hi;
     const Region *r;
   };
-  std::vector<Dead> dead;
-  for (const Region &r : t.regions)
-    if (r.state == RegionState::Dead && r.size > 0)
+  std::vector<Span> dead, owned;
+  for (const Region &r : t.regions) {
+    if (r.size == 0)
+      continue;
+    if (r.state == RegionState::Dead)
       dead.push_back({r.base, r.base + r.size, &r});
-  if (dead.empty())
+    else if (r.frame && r.evidence != Evidence::Span)
+      owned.push_back({r.base, r.base + r.size, &r});
+  }
+  if (dead.empty() && owned.empty())
     return;
-  std::sort(dead.begin(), dead.end(), [](const Dead &a, const Dead &b) { return a.lo < b.lo; });
-  auto hit = [&](uint64_t v) -> const Region * {
-    auto it = std::upper_bound(dead.begin(), dead.end(), v, [](uint64_t x, const Dead &d) { return x < d.lo; });
-    if (it == dead.begin())
-      return nullptr;
-    --it;
-    return v < it->hi ? it->r : nullptr;
+  auto by_lo = [](const Span &a, const Span &b) { return a.lo < b.lo; };
+  std::sort(dead.begin(), dead.end(), by_lo);
+  std::sort(owned.begin(), owned.end(), by_lo);
+  // Dead blocks may overlap (one in reused memory reaching below RSP over a
+  // released one), so each span also knows the highest end among it and the
+  // spans before it: the walk back from the last span starting at or below v
+  // stops as soon as nothing earlier can reach v.
+  auto with_reach = [](const std::vector<Span> &spans) {
+    std::vector<uint64_t> reach(spans.size());
+    uint64_t m = 0;
+    for (size_t i = 0; i < spans.size(); ++i)
+      reach[i] = m = std::max(m, spans[i].hi);
+    return reach;
   };
+  const std::vector<uint64_t> dead_reach = with_reach(dead), owned_reach = with_reach(owned);
+  auto hit = [](const std::vector<Span> &spans, const std::vector<uint64_t> &reach, uint64_t v) -> const Region * {
+    auto it = std::upper_bound(spans.begin(), spans.end(), v, [](uint64_t x, const Span &s) { return x < s.lo; });
+    for (size_t i = static_cast<size_t>(it - spans.begin()); i > 0 && reach[i - 1] > v; --i)
+      if (v < spans[i - 1].hi)
+        return spans[i - 1].r;
+    return nullptr;
+  };
+  const Registers &regs = w.snap.info.registers;
+  const uint64_t rsp = regs.rsp;
   size_t count = 0;
   auto report = [&](const Region &r, uint64_t value, std::optional<uint32_t> frame, const std::string &holder) {
-    Finding f = make("dangling-pointer", Severity::Error, t);
+    const bool released = r.base + r.size <= rsp;
+    Finding f = make("dangling-pointer", released ? Severity::Error : Severity::Warning, t);
     f.region = r.id;
-    if (frame) {
+    if (frame)
       locate(f, t.frames[*frame]);
-    }
     f.address = value;
-    std::string alloc = r.call_site ? " allocated at " + where(*r.call_site) : std::string();
-    f.message = holder + " holds " + hex(value) + ", inside released block " + r.id + alloc +
-                ", whose function has returned. The memory is reused by later calls: do not return or "
-                "keep pointers to SRA_ALLOC blocks beyond their caller.";
+    const std::string alloc = r.call_site ? " allocated at " + where(*r.call_site) : std::string();
+    if (released)
+      f.message = holder + " holds " + hex(value) + ", inside released block " + r.id + alloc +
+                  ", whose function has returned. The memory is reused by later calls: do not return or "
+                  "keep pointers to SRA_ALLOC blocks beyond their caller.";
+    else
+      f.message = holder + " holds " + hex(value) + ", inside dead block " + r.id + alloc +
+                  ", whose function has returned; live frames reuse that memory now, so the pointer "
+                  "reads whatever lives there. Do not return or keep pointers to SRA_ALLOC blocks "
+                  "beyond their caller.";
     out.push_back(std::move(f));
     ++count;
   };
-  const Registers &regs = w.snap.info.registers;
+  // A slot of frame `holder` pointing into a block of a younger frame: the
+  // value predates the younger frame (a pointer to a returned call's block
+  // whose memory that frame reuses) or the younger frame stored it there (its
+  // block's address escaped to a caller). Memory cannot tell the two apart;
+  // either way it dangles when the younger frame returns.
+  auto report_younger = [&](const Region &r, uint64_t value, uint32_t holder, uint64_t slot) {
+    Finding f = make("dangling-pointer", Severity::Warning, t);
+    f.region = r.id;
+    locate(f, t.frames[holder]);
+    f.address = value;
+    const Frame &owner = t.frames[*r.frame];
+    const std::string alloc = r.call_site ? " (allocated at " + where(*r.call_site) + ")" : std::string();
+    f.message = "The stack slot at " + hex(slot) + " in " + frame_label(t.frames[holder]) + " holds " + hex(value) +
+                ", inside block " + r.id + alloc + " of the younger " + frame_label(owner) +
+                ": a caller cannot have received this block's address before " + frame_label(owner) +
+                " allocated it, so either the pointer is older (a block of a function that has returned, "
+                "whose memory this block reuses) or the block's address escaped to a caller. Either way it "
+                "dangles when " + frame_label(owner) + " returns.";
+    out.push_back(std::move(f));
+    ++count;
+  };
   std::vector<std::pair<std::string, uint64_t>> regs_to_check = regs.general;
   regs_to_check.emplace_back("rbp", regs.rbp);
   for (const auto &[name, value] : regs_to_check) {
     if (count >= kMaxDanglingPerThread)
       return;
-    if (const Region *r = hit(value))
+    if (const Region *r = hit(dead, dead_reach, value))
       report(*r, value, t.frames.empty() ? std::nullopt : std::optional<uint32_t>(0), "Register " + name);
   }
-  // Live slots: [RSP, stack high), 8-byte aligned, minus the regions' own
-  // headers (they hold the allocator's bookkeeping, not the program's data).
+  // Live slots: [RSP, stack high), 8-byte aligned.
   const StackImage &img = w.snap.image;
-  const uint64_t rsp = regs.rsp;
   if (img.empty() || rsp >= img.high())
     return;
   for (uint64_t a = std::max((rsp + 7) & ~uint64_t{7}, img.low()); a + 8 <= img.high(); a += 8) {
     const auto v = img.u64(a);
     if (!v)
       continue;
-    const Region *r = hit(*v);
-    if (!r)
+    const Region *r = hit(dead, dead_reach, *v);
+    // Only 16-byte aligned values, as the allocator hands blocks out: stale
+    // interior addresses (a returned callee's cursor into a buffer) linger in
+    // uninitialised slots of callers and would drown the kept block pointers.
+    const Region *o = r || *v % 16 != 0 ? nullptr : hit(owned, owned_reach, *v);
+    if (!r && !o)
       continue;
     const auto frame = frame_holding(t.frames, a);
-    report(*r, *v, frame,
-           "The stack slot at " + hex(a) + (frame ? " in " + frame_label(t.frames[*frame]) : std::string()));
+    if (r)
+      report(*r, *v, frame,
+             "The stack slot at " + hex(a) + (frame ? " in " + frame_label(t.frames[*frame]) : std::string()));
+    else if (frame && *o->frame < *frame)
+      report_younger(*o, *v, *frame, a);
+    else
+      continue;
     if (count >= kMaxDanglingPerThread)
       return;
   }

@@ -16,6 +16,8 @@ constexpr uint64_t kHeaderSize = 32;                    // SRA_AUDIT_HEADER_SIZE
 constexpr uint64_t kStubSize = 16;                      // SRA_STUB_SIZE
 // The most a compiler's zero-sized alloca has been seen to move RSP.
 constexpr uint64_t kMaxAllocaGap = 64;
+// Stale stubs kept for the stack map (it draws a handful below RSP).
+constexpr size_t kMaxStaleStubs = 64;
 
 uint64_t round16(uint64_t n) { return (n + 15) & ~uint64_t{15}; }
 
@@ -60,6 +62,8 @@ public:
   void run() {
     for (size_t i = 0; i < work_.walk.frames.size(); ++i)
       scan_live_frame(i);
+    index_live_slots();
+    scan_reused();
     scan_released();
   }
 
@@ -109,13 +113,54 @@ private:
     work_.region_facts.push_back(RegionFacts{std::move(corruption)});
   }
 
+  // A pair [x][y] of a live frame: x is the frame's RBP (slot) and y returns
+  // into its function. Below RSP that is the relocated stub copy of its
+  // newest block (or an allocation in progress); anywhere, a header naming it
+  // belongs to that frame. A returned function called from the same depth
+  // has the same RBP, so the function decides.
+  bool names_live_frame(uint64_t saved_rbp, uint64_t ret) {
+    auto it = std::lower_bound(live_slots_.begin(), live_slots_.end(), std::make_pair(saved_rbp, uint32_t{0}));
+    for (; it != live_slots_.end() && it->first == saved_rbp; ++it) {
+      const uint32_t i = it->second;
+      if (returns_into(ret, work_.walk.frames[i], work_.walk.facts[i].fn))
+        return true;
+    }
+    return false;
+  }
+
+  void index_live_slots() {
+    live_slots_.reserve(work_.walk.frames.size());
+    for (const Frame &f : work_.walk.frames)
+      if (f.saved_rbp_slot)
+        live_slots_.emplace_back(*f.saved_rbp_slot, f.index);
+    // The walk is monotonic, so the slots come sorted: no n log n sort on
+    // deep stacks (the sort is a safeguard).
+    if (!std::is_sorted(live_slots_.begin(), live_slots_.end()))
+      std::sort(live_slots_.begin(), live_slots_.end());
+  }
+
+  Region dead_from_header(const Header &h, uint64_t at, const Pair &p) {
+    Region r;
+    r.evidence = Evidence::Header;
+    r.state = RegionState::Dead;
+    r.size = h.size;
+    r.base = at - round16(h.size);
+    r.reserved = at + kHeaderSize - r.base;
+    r.sequence = h.seq;
+    r.call_site = call_site(p.ret);
+    r.function = r.call_site->function;
+    return r;
+  }
+
   void scan_live_frame(size_t i);
+  void scan_reused();
   void scan_released();
 
   TargetCache &cache_;
   ThreadWork &work_;
   const StackImage &image_;
   const AnalysisOptions &options_;
+  std::vector<std::pair<uint64_t, uint32_t>> live_slots_; ///< (saved-RBP slot, frame index), sorted
 };
 
 void RegionFinder::scan_live_frame(size_t i) {
@@ -242,60 +287,59 @@ void RegionFinder::scan_live_frame(size_t i) {
   }
 }
 
+// Audit headers of returned calls in memory live frames now occupy: a
+// function returned and another (or the same one again) was called at that
+// depth, or a frame's RSP moved down over a returned callee's stack. A header
+// proves itself (its check covers its own address) and names the frame that
+// allocated (saved RBP, call site); every live frame's blocks lie inside its
+// own [RSP, slot), so a header naming no live frame belongs to a returned
+// one: its block is dead, and its memory may be reused by what lives there now.
+void RegionFinder::scan_reused() {
+  const uint64_t rsp = work_.snap.info.registers.rsp;
+  if (image_.empty() || !work_.snap.stack || work_.walk.frames.empty())
+    return;
+  // The walked frames cover [RSP, top); above top lie frames the walk did not
+  // reach, whose own blocks would name no walked frame.
+  uint64_t top = rsp;
+  for (const Frame &f : work_.walk.frames) {
+    if (f.cfa)
+      top = std::max(top, *f.cfa);
+    else if (f.saved_rbp_slot)
+      top = std::max(top, *f.saved_rbp_slot + kStubSize);
+  }
+  top = std::min(top, image_.high());
+  const StackRange stack = *work_.snap.stack;
+  for (uint64_t h = (rsp + 15) & ~uint64_t{15}; h + kHeaderSize <= top; h += 16) {
+    const auto hd = header_at(image_, h);
+    if (!hd || !hd->valid || round16(hd->size) > h - stack.low)
+      continue;
+    const auto p = pair_at(h + kStubSize);
+    if (!p || p->saved_rbp != hd->saved_rbp || p->ret != hd->call_site || names_live_frame(p->saved_rbp, p->ret))
+      continue;
+    add(dead_from_header(*hd, h, *p));
+  }
+}
+
 void RegionFinder::scan_released() {
   const uint64_t rsp = work_.snap.info.registers.rsp;
   if (image_.empty() || rsp <= image_.low() + kStubSize || !work_.snap.stack)
     return;
   const StackRange stack = *work_.snap.stack;
-  // Live frames by slot: a pair below RSP that names a live frame's RBP and
-  // returns into that frame's function is the relocated stub copy of its
-  // newest block (or an allocation still in progress), not a dead block. A
-  // returned function called from the same depth has the same RBP, so the
-  // function decides.
-  // Built when the first pair turns up; the walk yields the slots in
-  // ascending order (it is monotonic), so the sort is only a safeguard.
-  std::vector<std::pair<uint64_t, uint32_t>> live_slots;
-  bool have_live_slots = false;
-  auto live_copy = [&](const Pair &p) {
-    if (!have_live_slots) {
-      have_live_slots = true;
-      live_slots.reserve(work_.walk.frames.size());
-      for (const Frame &f : work_.walk.frames)
-        if (f.saved_rbp_slot)
-          live_slots.emplace_back(*f.saved_rbp_slot, f.index);
-      if (!std::is_sorted(live_slots.begin(), live_slots.end()))
-        std::sort(live_slots.begin(), live_slots.end());
-    }
-    auto it = std::lower_bound(live_slots.begin(), live_slots.end(), std::make_pair(p.saved_rbp, uint32_t{0}));
-    for (; it != live_slots.end() && it->first == p.saved_rbp; ++it) {
-      const uint32_t i = it->second;
-      if (returns_into(p.ret, work_.walk.frames[i], work_.walk.facts[i].fn))
-        return true;
-    }
-    return false;
-  };
-  std::vector<Pair> plain;
+  const size_t first_dead = work_.regions.size();
+  std::vector<Pair> plain, stale;
   const uint64_t bottom = std::max(image_.low(), rsp > options_.dead_scan_bytes ? rsp - options_.dead_scan_bytes : 0);
   for (uint64_t a = (rsp - kStubSize) & ~uint64_t{15}; a >= bottom; a -= 16) {
     if (auto p = pair_at(a)) {
+      stale.push_back(*p);
       // A pair of a live frame below RSP is the relocated stub copy of its
       // last block (or an allocation still in progress): not a dead block.
-      if (!live_copy(*p)) {
+      if (!names_live_frame(p->saved_rbp, p->ret)) {
         std::optional<Header> h;
         if (a >= image_.low() + kStubSize)
           h = header_at(image_, a - kStubSize);
         if (h && h->valid && h->saved_rbp == p->saved_rbp && h->call_site == p->ret &&
             round16(h->size) <= a - kStubSize - stack.low) {
-          Region r;
-          r.evidence = Evidence::Header;
-          r.state = RegionState::Dead;
-          r.size = h->size;
-          r.base = a - kStubSize - round16(h->size);
-          r.reserved = a + kStubSize - r.base;
-          r.sequence = h->seq;
-          r.call_site = call_site(p->ret);
-          r.function = r.call_site->function;
-          add(std::move(r));
+          add(dead_from_header(*h, a - kStubSize, *p));
         } else if (p->call.mode != AllocatorMode::Audit && p->saved_rbp % 16 == 0 &&
                    p->saved_rbp > a + kStubSize && p->saved_rbp < stack.high) {
           plain.push_back(*p);
@@ -323,6 +367,27 @@ void RegionFinder::scan_released() {
     r.call_site = call_site(plain[k].ret);
     r.function = r.call_site->function;
     add(std::move(r));
+  }
+  // Stale stubs for the stack map: every pair no dead block accounts for
+  // (the pair at the top of a dead block is that block's remnant, drawn with
+  // it): relocated copies of live and dead blocks, remnants of plain blocks
+  // that could not be bounded. Highest first, as scanned.
+  for (const Pair &p : stale) {
+    if (work_.stale_stubs.size() >= kMaxStaleStubs)
+      break;
+    bool remnant = false;
+    for (size_t i = first_dead; i < work_.regions.size() && !remnant; ++i) {
+      const Region &r = work_.regions[i];
+      remnant = p.address >= r.base && p.address + kStubSize <= r.base + r.reserved;
+    }
+    if (remnant)
+      continue;
+    StaleStub s;
+    s.address = p.address;
+    s.saved_rbp = p.saved_rbp;
+    s.return_address = p.ret;
+    s.function = cache_.symbol(p.ret - 1).function;
+    work_.stale_stubs.push_back(std::move(s));
   }
 }
 

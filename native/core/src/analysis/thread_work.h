@@ -20,13 +20,15 @@ struct ThreadWork {
   WalkResult walk;
   std::vector<Region> regions; ///< ids assigned by number_regions
   std::vector<RegionFacts> region_facts;
+  std::vector<StaleStub> stale_stubs; ///< stub pairs below RSP no dead block accounts for
 };
 
 /// static_size, span and dynamic_bytes of every frame.
 void measure_frames(ThreadWork &work);
 
-/// Audit headers and stub remnants in live frames and in the released stack
-/// below RSP (docs/analysis.md, "Regions").
+/// Audit headers and stub remnants in live frames, audit headers of returned
+/// calls in memory live frames reuse, and the released stack below RSP with
+/// its stale stubs (docs/analysis.md, "Regions").
 void find_regions(TargetCache &cache, ThreadWork &work, const AnalysisOptions &options);
 
 /// Frame kinds, then one span region for every relocated frame whose blocks
