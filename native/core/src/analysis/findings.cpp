@@ -224,7 +224,9 @@ void dangling_pointers(const ThreadReport &t, const ThreadWork &w, std::vector<F
     const Region *r;
   };
   std::vector<Span> dead, owned;
-  for (const Region &r : t.regions) {
+  // Regions are numbered high to low: read backwards, the spans come sorted.
+  for (auto it = t.regions.rbegin(); it != t.regions.rend(); ++it) {
+    const Region &r = *it;
     if (r.size == 0)
       continue;
     if (r.state == RegionState::Dead)
@@ -235,8 +237,9 @@ void dangling_pointers(const ThreadReport &t, const ThreadWork &w, std::vector<F
   if (dead.empty() && owned.empty())
     return;
   auto by_lo = [](const Span &a, const Span &b) { return a.lo < b.lo; };
-  std::sort(dead.begin(), dead.end(), by_lo);
-  std::sort(owned.begin(), owned.end(), by_lo);
+  for (auto *spans : {&dead, &owned})
+    if (!std::is_sorted(spans->begin(), spans->end(), by_lo))
+      std::sort(spans->begin(), spans->end(), by_lo);
   // Dead blocks may overlap (one in reused memory reaching below RSP over a
   // released one), so each span also knows the highest end among it and the
   // spans before it: the walk back from the last span starting at or below v
@@ -250,6 +253,8 @@ void dangling_pointers(const ThreadReport &t, const ThreadWork &w, std::vector<F
   };
   const std::vector<uint64_t> dead_reach = with_reach(dead), owned_reach = with_reach(owned);
   auto hit = [](const std::vector<Span> &spans, const std::vector<uint64_t> &reach, uint64_t v) -> const Region * {
+    if (spans.empty() || v < spans.front().lo || v >= reach.back())
+      return nullptr; // outside every span: most slots (code addresses, small numbers)
     auto it = std::upper_bound(spans.begin(), spans.end(), v, [](uint64_t x, const Span &s) { return x < s.lo; });
     for (size_t i = static_cast<size_t>(it - spans.begin()); i > 0 && reach[i - 1] > v; --i)
       if (v < spans[i - 1].hi)
