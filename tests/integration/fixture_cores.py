@@ -482,8 +482,6 @@ KNOWN_GAPS = (
     ("no dangling-pointer finding",
      "dead block reused by a live frame at the same depth is not recovered, so pointers "
      "into it are not reported (dangling fixture)"),
-    ("expected relocated (it owns live blocks)",
-     "gcc -O2 -fomit-frame-pointer: a frame holding blocks is classified unknown"),
 )
 
 

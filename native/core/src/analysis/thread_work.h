@@ -22,8 +22,9 @@ struct ThreadWork {
   std::vector<RegionFacts> region_facts;
 };
 
-/// static_size, span and dynamic_bytes of every frame.
-void measure_frames(ThreadWork &work);
+/// static_size, span and dynamic_bytes of every frame (and the owner of a
+/// frame in a split-off part).
+void measure_frames(TargetCache &cache, ThreadWork &work);
 
 /// Audit headers and stub remnants in live frames and in the released stack
 /// below RSP (docs/analysis.md, "Regions").

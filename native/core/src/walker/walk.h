@@ -40,6 +40,10 @@ struct FrameFacts {
   /// The decoded frame setup was contradicted by the stack (frame 0's return
   /// address was not where the prologue state put it): sizes are unknown.
   bool setup_contradicted = false;
+  /// For a frame whose pc is in a split-off part (fn->fragment): the part
+  /// of the function whose prologue set the frame up (TargetCache::parent_of),
+  /// if known. Filled by measure_frames, after the walk.
+  const FunctionFacts *owner = nullptr;
 };
 
 struct WalkResult {
