@@ -455,5 +455,74 @@ TEST(DecodeFunction, RandomBytesNeverCrash) {
   }
 }
 
+// GCC -O2 -fomit-frame-pointer moves the code after a catch (or any unlikely
+// path) of an SRA_ALLOC caller into `f.cold`: no prologue, yet it allocates
+// below the parent's frame pointer and returns through it. With debug info
+// the debugger names it `f`, so only the code tells it is a part.
+const std::vector<uint8_t> kColdPart = {
+    0x48, 0x29, 0xc4,                   //  0: sub    %rax,%rsp (SRA_ALLOC's alloca)
+    0xe8, 0xf8, 0x00, 0x00, 0x00,       //  3: call   0x100 (sra_alloc)
+    0x0f, 0x85, 0xf2, 0x0f, 0x00, 0x00, //  8: jne    0x1000 (back into f)
+    0xe8, 0xed, 0x01, 0x00, 0x00,       //  e: call   0x200
+    0x48, 0x8d, 0x65, 0xe0,             // 13: lea    -0x20(%rbp),%rsp
+    0x5b,                               // 17: pop    %rbx
+    0x41, 0x5c,                         // 18: pop    %r12
+    0x41, 0x5d,                         // 1a: pop    %r13
+    0x41, 0x5e,                         // 1c: pop    %r14
+    0x5d,                               // 1e: pop    %rbp
+    0xc3,                               // 1f: ret
+};
+
+// fixture_stop.cold (GCC -O2): a trap and a noreturn call, RSP never moved.
+const std::vector<uint8_t> kColdNoReturn = {
+    0x0f, 0x0b,                   //  0: ud2
+    0xe8, 0xf9, 0x02, 0x00, 0x00, //  2: call   0x300 (abort)
+};
+
+// A frameless function aligns RSP before it calls: no borrowed frame.
+const std::vector<uint8_t> kFramelessCaller = {
+    0x48, 0x83, 0xec, 0x08,       //  0: sub    $0x8,%rsp
+    0xe8, 0xf7, 0x03, 0x00, 0x00, //  4: call   0x400
+    0x48, 0x83, 0xc4, 0x08,       //  9: add    $0x8,%rsp
+    0xc3,                         //  d: ret
+};
+
+TEST(DecodeFunction, SplitOffPartBorrowsItsParentsFrame) {
+  auto fi = decode(kColdPart);
+  EXPECT_FALSE(fi.has_frame_pointer);
+  EXPECT_EQ(fi.static_size, 8);
+  EXPECT_TRUE(fi.borrows_frame);
+  EXPECT_EQ(fi.jumps_out, (std::vector<uint64_t>{kBase + 0x1000}));
+  // In its body the parent's frame pointer holds; CFA - RSP is not its own.
+  auto body = prologue_state_at(fi, kColdPart, kBase + 0xe);
+  EXPECT_TRUE(body.frame_pointer_set);
+  EXPECT_FALSE(body.rsp_offset_exact);
+  EXPECT_FALSE(body.in_epilogue);
+  // After lea -0x20(%rbp),%rsp: five pops, then the return address.
+  auto epi = prologue_state_at(fi, kColdPart, kBase + 0x17);
+  EXPECT_TRUE(epi.in_epilogue);
+  EXPECT_TRUE(epi.rsp_offset_exact);
+  EXPECT_EQ(epi.rsp_offset_from_cfa, 48);
+  EXPECT_EQ(epi.saved_rbp_cfa_offset, 16);
+  EXPECT_FALSE(epi.frame_pointer_set);
+  auto at_ret = prologue_state_at(fi, kColdPart, kBase + 0x1f);
+  EXPECT_TRUE(at_ret.in_epilogue);
+  EXPECT_EQ(at_ret.rsp_offset_from_cfa, 8);
+
+  auto noreturn = decode(kColdNoReturn);
+  EXPECT_TRUE(noreturn.borrows_frame);
+  EXPECT_TRUE(prologue_state_at(noreturn, kColdNoReturn, kBase).frame_pointer_set);
+  EXPECT_TRUE(noreturn.jumps_out.empty());
+}
+
+TEST(DecodeFunction, OrdinaryFunctionsBorrowNoFrame) {
+  EXPECT_FALSE(decode(kFramelessCaller).borrows_frame);
+  EXPECT_FALSE(decode(kFpLea).borrows_frame);
+  EXPECT_FALSE(decode(kLeave).borrows_frame);
+  EXPECT_FALSE(decode(kDrap).borrows_frame);
+  EXPECT_FALSE(decode(kColdJump).borrows_frame);
+  EXPECT_EQ(decode(kColdJump).jumps_out, (std::vector<uint64_t>{kBase + 0x313}));
+}
+
 } // namespace
 } // namespace frameaudit

@@ -6,15 +6,19 @@
 // reserved size, function and call-site line (and exact size in audit mode),
 // no dead block is reported live, nothing is corrupt in a correct fixture,
 // and a dangling-pointer finding exactly where the fixture keeps a pointer to
-// a dead block (required in audit mode).
+// a dead block (required in audit mode),
+// every chain frame owning a live block is relocated and the frame of
+// fixture_stop is never unknown.
 // Skipped when FRAMEAUDIT_CAPTURED_IMAGES does not name a directory.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -77,6 +81,24 @@ std::vector<std::string> problems(const Report &report, const nlohmann::json &tr
     std::vector<std::string> chain = expected["chain"];
     if (!chain.empty() && std::search(names.begin(), names.end(), chain.begin(), chain.end()) == names.end())
       out.push_back("thread " + std::to_string(tid) + ": the frames lack the expected chain\n" + describe(t));
+    // Every chain frame owning a live block was lowered by the allocator;
+    // the frame the fixture stops in (any stop: breakpoint, trap, abort,
+    // crash) is decodable and gets a kind.
+    std::set<std::string> owners;
+    for (const auto &b : truth["blocks"])
+      if (b["tid"] == tid && b["live"].get<bool>())
+        owners.insert(b["function"].get<std::string>());
+    const std::string stop_function = truth.value("stop_function", "fixture_stop");
+    for (const auto &f : t.frames) {
+      const std::string name = f.function.value_or("?");
+      if (owners.count(name) && std::find(chain.begin(), chain.end(), name) != chain.end() &&
+          f.kind != FrameKind::Relocated)
+        out.push_back("thread " + std::to_string(tid) + " frame " + std::to_string(f.index) + " " + name +
+                      ": kind " + to_string(f.kind) + " (" + f.note + "), expected relocated\n" + describe(t));
+      if (name == stop_function && f.kind == FrameKind::Unknown)
+        out.push_back("thread " + std::to_string(tid) + " frame " + std::to_string(f.index) + " " + name +
+                      ": kind unknown (" + f.note + ")\n" + describe(t));
+    }
     std::map<uint64_t, const Region *> regions;
     for (const auto &r : t.regions)
       regions[r.base] = &r;

@@ -46,8 +46,9 @@ inline uint32_t audit_check(uint64_t size, uint32_t seq, uint64_t saved_rbp, uin
   return static_cast<uint32_t>(x ^ (x >> 32));
 }
 
-/// How a function returns.
-enum class Exit { Leave, LeaPops, PopRbp, AddRsp, PopsOnly };
+/// How a function returns. NoReturn: nothing after the body (it ends in a
+/// noreturn call or a trap).
+enum class Exit { Leave, LeaPops, PopRbp, AddRsp, PopsOnly, NoReturn };
 
 /// One function to assemble. Registers in `pushes`: 3 = rbx, 12..15 = r12..r15.
 struct FnSpec {
@@ -61,8 +62,16 @@ struct FnSpec {
   Exit exit = Exit::Leave;
   /// Body, in order: (label, callee). Callee "*" is an indirect `call *%rax`,
   /// "push" a `push $0` (a stack argument), "" a plain `nop` the tests can
-  /// stop at.
+  /// stop at, "ud2" a trap, "jne:F" / "jne:F:POINT" a conditional jump to
+  /// function F (at one of its named points, see MemoryImage::pc).
   std::vector<std::pair<std::string, std::string>> body;
+  /// A split-off part of a function (GCC's `f.cold`): no prologue of its
+  /// own; `frame_pointer` and `pushes` describe its parent's frame, which
+  /// its exit restores.
+  bool part = false;
+  /// The name the debugger reports, if not `name` (with debug info a
+  /// split-off part is named after its parent).
+  std::optional<std::string> symbol_name;
   std::optional<std::string> file = std::string("/src/test.c");
   uint32_t line = 100; ///< line of the first byte; each byte adds one (cheap, unique lines)
   bool allocator = false; ///< emit an sra_alloc-like body instead
@@ -110,7 +119,11 @@ public:
     code_.assign(code_end_ - kCodeBase, 0xcc);
     for (auto &[name, l] : layout_) {
       for (auto &[off, callee] : l.fixups) {
-        const uint64_t target = callee.rfind("0x", 0) == 0 ? std::stoull(callee, nullptr, 16) : addr(callee);
+        const size_t colon = callee.find(':');
+        const uint64_t target = callee.rfind("0x", 0) == 0 ? std::stoull(callee, nullptr, 16)
+                                : colon != std::string::npos
+                                    ? pc(callee.substr(0, colon), callee.substr(colon + 1))
+                                    : addr(callee);
         const int32_t rel = static_cast<int32_t>(static_cast<int64_t>(target) - static_cast<int64_t>(l.start + off + 4));
         std::memcpy(&l.bytes[off], &rel, 4);
       }
@@ -240,7 +253,7 @@ public:
         if (!spec.symbolized)
           return s;
         s.module = "test";
-        s.function = spec.name;
+        s.function = spec.symbol_name.value_or(spec.name);
         s.function_start = l.start;
         s.function_end = l.start + l.bytes.size();
         s.file = spec.file;
@@ -311,21 +324,23 @@ private:
       assemble_allocator(s, l);
       return;
     }
-    if (s.frame_pointer) {
+    if (s.frame_pointer && !s.part) {
       emit(l, {0x55});
       l.points["after_push"] = l.bytes.size();
       emit(l, {0x48, 0x89, 0xe5});
       l.points["after_mov"] = l.bytes.size();
     }
-    for (int r : s.pushes)
-      emit_push(l, r);
-    if (s.realign)
-      emit(l, {0x48, 0x83, 0xe4, 0xe0}); // and $-32,%rsp
-    if (s.sub > 0 && s.sub < 128) {
-      emit(l, {0x48, 0x83, 0xec, static_cast<uint8_t>(s.sub)});
-    } else if (s.sub > 0) {
-      emit(l, {0x48, 0x81, 0xec});
-      emit_imm32(l, s.sub);
+    if (!s.part) {
+      for (int r : s.pushes)
+        emit_push(l, r);
+      if (s.realign)
+        emit(l, {0x48, 0x83, 0xe4, 0xe0}); // and $-32,%rsp
+      if (s.sub > 0 && s.sub < 128) {
+        emit(l, {0x48, 0x83, 0xec, static_cast<uint8_t>(s.sub)});
+      } else if (s.sub > 0) {
+        emit(l, {0x48, 0x81, 0xec});
+        emit_imm32(l, s.sub);
+      }
     }
     l.points["body"] = l.bytes.size();
     emit(l, {0x48, 0x89, 0xc7}); // mov %rax,%rdi: ordinary body work
@@ -339,6 +354,12 @@ private:
         emit(l, {0x6a, 0x00}); // push $0: a stack argument
       } else if (callee.empty()) {
         emit(l, {0x90});
+      } else if (callee == "ud2") {
+        emit(l, {0x0f, 0x0b});
+      } else if (callee.rfind("jne:", 0) == 0) {
+        emit(l, {0x0f, 0x85});
+        l.fixups.emplace_back(l.bytes.size(), callee.substr(4));
+        emit_imm32(l, 0);
       } else {
         emit(l, {0xe8});
         l.fixups.emplace_back(l.bytes.size(), callee);
@@ -396,6 +417,8 @@ private:
       if (s.frame_pointer)
         emit(l, {0x5d});
       break;
+    case Exit::NoReturn:
+      return;
     }
     l.points["after_restore"] = l.bytes.size();
     l.points["ret"] = l.bytes.size();

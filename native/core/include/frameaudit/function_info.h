@@ -97,6 +97,17 @@ struct FunctionInfo {
   std::optional<int64_t> saved_rbp_cfa_offset;
   /// True if the linear sweep stopped before `end` at bytes that do not decode.
   bool truncated = false;
+  /// The code sets up no frame of its own (no `mov %rsp,%rbp` anywhere, no
+  /// prologue) yet relies on a frame pointer: it allocates dynamically
+  /// (`sub %reg,%rsp`), restores RSP from RBP on a return path (`leave`,
+  /// `lea -N(%rbp),%rsp`, `mov %rbp,%rsp`), or calls while never moving RSP
+  /// (a call at CFA - RSP = 8 breaks the ABI's 16-byte alignment). Such code
+  /// runs in a frame another part of its function set up: a split-off part
+  /// (GCC's `f.cold`), whose symbol says so only without debug info.
+  bool borrows_frame = false;
+  /// Direct jmp/jcc targets outside [start, end) (tail calls, and the jumps a
+  /// split-off part makes back into its parent), in code order, unique.
+  std::vector<uint64_t> jumps_out;
 };
 
 /// Decode [start, start + code.size()) (the whole function). Never throws;

@@ -44,7 +44,7 @@ Result<Report> analyze_unchecked(Target &target, const AnalysisOptions &options)
     detail::ThreadWork work;
     work.snap = detail::take_snapshot(cache, std::move(info), options.dead_scan_bytes);
     work.walk = detail::walk_rbp_chain(cache, work.snap, walk_options);
-    detail::measure_frames(work);
+    detail::measure_frames(cache, work);
     detail::find_regions(cache, work, options);
     detail::classify_frames(cache, work);
     detail::number_regions(work, work.snap.info.index);

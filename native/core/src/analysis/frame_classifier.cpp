@@ -51,7 +51,7 @@ int64_t outgoing_argument_bytes(const FunctionFacts &fn, uint64_t return_address
   return bytes;
 }
 
-Region span_region(TargetCache &cache, const Frame &f, const FunctionFacts *fn) {
+Region span_region(TargetCache &cache, const Frame &f, const FunctionFacts *fn, const FunctionFacts *owner) {
   Region r;
   r.base = *f.rsp;
   r.size = static_cast<uint64_t>(*f.dynamic_bytes);
@@ -63,10 +63,14 @@ Region span_region(TargetCache &cache, const Frame &f, const FunctionFacts *fn) 
   // With a single allocator call in the function the call site is certain.
   std::optional<uint64_t> only;
   int count = 0;
-  for (const CallSiteInfo &c : fn->info.calls) {
-    if (c.target && cache.is_allocator_address(*c.target)) {
-      only = c.return_address;
-      ++count;
+  for (const FunctionFacts *part : {fn, owner}) {
+    if (!part)
+      continue;
+    for (const CallSiteInfo &c : part->info.calls) {
+      if (c.target && cache.is_allocator_address(*c.target)) {
+        only = c.return_address;
+        ++count;
+      }
     }
   }
   if (count == 1) {
@@ -74,6 +78,28 @@ Region span_region(TargetCache &cache, const Frame &f, const FunctionFacts *fn) 
     r.call_site = CallSite{*only, s.function, s.file, s.line};
   }
   return r;
+}
+
+// Why nothing is known about the code at a frame's pc.
+std::string unknown_code_note(const FunctionFacts *fn) {
+  if (!fn)
+    return "no function known at this pc: the debugger has no symbol with bounds here";
+  if (fn->code.empty())
+    return "code of " + fn->name.value_or("the function") + " unreadable at " + hex(fn->start);
+  return "code of " + fn->name.value_or("the function") + " does not decode at its start " + hex(fn->start);
+}
+
+// Frame 0 (or an interrupted context) whose decoded setup put the return
+// address where the stack holds none: say where the code put it.
+std::string contradiction_note(TargetCache &cache, const FunctionFacts &fn, const Frame &f) {
+  const uint64_t code_end = fn.start + fn.code.size();
+  if (f.pc < fn.start || f.pc >= code_end)
+    return "decoded frame setup contradicted by the stack: frame pointer used, sizes unknown";
+  const PrologueState &st = cache.state_at(fn, f.pc);
+  return "decoded frame setup contradicted by the stack: the code at this pc puts the return address at "
+         "RSP + " +
+         std::to_string(st.rsp_offset_from_cfa - 8) +
+         ", which holds no return address; the pair at RBP was used and the sizes are unknown";
 }
 
 } // namespace
@@ -91,16 +117,26 @@ std::optional<uint32_t> frame_holding(const std::vector<Frame> &frames, uint64_t
   return std::nullopt;
 }
 
-void measure_frames(ThreadWork &work) {
+void measure_frames(TargetCache &cache, ThreadWork &work) {
   auto &frames = work.walk.frames;
   for (size_t i = 0; i < frames.size(); ++i) {
     Frame &f = frames[i];
-    const FrameFacts &facts = work.walk.facts[i];
+    FrameFacts &facts = work.walk.facts[i];
+    // A frame in a split-off part walked through RBP: its frame is its
+    // parent's, and so is its static size. The return address (the next
+    // frame's pc) follows the call that entered the parent.
+    if (facts.fn && facts.fn->fragment && facts.position == FramePosition::Body && !facts.setup_contradicted) {
+      std::optional<uint64_t> ret;
+      if (i + 1 < frames.size() && work.walk.facts[i + 1].position != FramePosition::Signal)
+        ret = frames[i + 1].pc;
+      facts.owner = cache.parent_of(*facts.fn, ret);
+    }
+    const FunctionFacts *setup = facts.owner ? facts.owner : facts.fn;
     if (facts.static_at_pc)
       f.static_size = facts.static_at_pc;
-    else if (facts.fn && facts.fn->has_frame_pointer() && !facts.setup_contradicted &&
+    else if (setup && setup->has_frame_pointer() && !facts.setup_contradicted &&
              facts.position != FramePosition::Signal)
-      f.static_size = facts.fn->info.static_size;
+      f.static_size = setup->info.static_size;
     if (f.cfa && f.rsp && *f.cfa >= *f.rsp)
       f.span = static_cast<int64_t>(*f.cfa - *f.rsp);
     if (f.span && f.static_size)
@@ -135,14 +171,24 @@ void classify_frames(TargetCache &cache, ThreadWork &work) {
     }
     if (!fn || !fn->info.decoded) {
       f.kind = FrameKind::Unknown;
-      f.note = "function bounds or code unknown";
+      f.note = unknown_code_note(fn);
       continue;
     }
-    if (!fn->has_frame_pointer() || facts.setup_contradicted) {
+    if (facts.setup_contradicted) {
+      f.kind = FrameKind::Unknown;
+      f.note = contradiction_note(cache, *fn, f);
+      continue;
+    }
+    // A split-off part has the frame its parent set up.
+    const FunctionFacts *setup = facts.owner ? facts.owner : fn;
+    if (!setup->has_frame_pointer()) {
       // The RBP pair this frame was given belongs to the nearest caller that
       // keeps a frame pointer: its span covers more than its own frame.
       f.kind = FrameKind::Unknown;
-      f.note = fn->fragment ? "split-off part of a function" : facts.setup_contradicted ? "frame setup not decodable" : "no frame pointer: span includes callers' frames";
+      f.note = fn->fragment ? "split-off part of " + fn->name.value_or("a function") +
+                                  ": the part with its prologue is not known (no jump back into it, no call "
+                                  "to it before the return address), so its static size is unknown"
+                            : "no frame pointer: span includes callers' frames";
       continue;
     }
     if (!f.dynamic_bytes) {
@@ -160,14 +206,14 @@ void classify_frames(TargetCache &cache, ThreadWork &work) {
       f.kind = FrameKind::Normal;
       continue;
     }
-    if (evidence[i] > 0 || fn->calls_allocator) {
+    if (evidence[i] > 0 || fn->calls_allocator || setup->calls_allocator) {
       f.kind = FrameKind::Relocated;
       f.note = evidence[i] > 0 ? "lowered by sra_alloc" : "lowered by sra_alloc (no header or stub left)";
       if (evidence[i] == 0)
-        spans.push_back(span_region(cache, f, fn));
+        spans.push_back(span_region(cache, f, fn, facts.owner));
       continue;
     }
-    if (fn->info.dynamic_alloca) {
+    if (fn->info.dynamic_alloca || setup->info.dynamic_alloca) {
       f.kind = FrameKind::Dynamic;
       f.note = "compiler-known dynamic allocation";
       continue;
@@ -177,7 +223,7 @@ void classify_frames(TargetCache &cache, ThreadWork &work) {
       f.note = "stack arguments of the call it is making";
       continue;
     }
-    if (fn->info.realigns_stack && dyn < kMaxRealignPadding) {
+    if (setup->info.realigns_stack && dyn < kMaxRealignPadding) {
       f.kind = FrameKind::Normal;
       f.note = "stack realignment padding";
       continue;

@@ -23,8 +23,9 @@ struct ThreadWork {
   std::vector<StaleStub> stale_stubs; ///< stub pairs below RSP no dead block accounts for
 };
 
-/// static_size, span and dynamic_bytes of every frame.
-void measure_frames(ThreadWork &work);
+/// static_size, span and dynamic_bytes of every frame (and the owner of a
+/// frame in a split-off part).
+void measure_frames(TargetCache &cache, ThreadWork &work);
 
 /// Audit headers and stub remnants in live frames, audit headers of returned
 /// calls in memory live frames reuse, and the released stack below RSP with

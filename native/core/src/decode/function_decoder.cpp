@@ -367,6 +367,43 @@ std::optional<PrologueState> frame_state_by_flow(const std::vector<Insn> &insns,
   return std::nullopt;
 }
 
+// The state at pc after a return path's RSP restore (pc in
+// (restore, ret]): the return address is above the pops still to run.
+std::optional<PrologueState> epilogue_state(const FunctionInfo &fn, const std::vector<Insn> &insns,
+                                            uint64_t pc) {
+  for (const Epilogue &e : fn.epilogues) {
+    if (!(pc > e.restore_address && pc <= e.ret_address))
+      continue;
+    if (e.kind == EpilogueKind::None)
+      continue;
+    PrologueState st;
+    st.in_epilogue = true;
+    // Pending pops, in execution order: each pops the slot just above the
+    // previous one, the last one the slot right below the return address.
+    std::vector<Reg> pending;
+    for (const Insn &in : insns) {
+      if (in.address >= pc && in.address < e.ret_address && in.op == Op::Pop)
+        pending.push_back(in.reg);
+      if (pending.size() > 64)
+        break;
+    }
+    const int64_t offset = 8 + 8 * static_cast<int64_t>(pending.size());
+    st.rsp_offset_from_cfa = offset;
+    for (size_t k = 0; k < pending.size(); ++k) {
+      if (pending[k] == Reg::Rbp) {
+        // leave has already restored the caller's RBP; otherwise the caller's
+        // RBP is still saved until this pop.
+        st.rbp_pushed = true;
+        st.saved_rbp_cfa_offset = offset - 8 * static_cast<int64_t>(k);
+        st.frame_pointer_set = fn.has_frame_pointer;
+        break;
+      }
+    }
+    return st;
+  }
+  return std::nullopt;
+}
+
 } // namespace
 
 const char *to_string(EpilogueKind kind) {
@@ -426,6 +463,37 @@ FunctionInfo analyze_function(const std::vector<Insn> &insns, uint64_t start, ui
     }
   }
   const bool frameless = !fi.has_frame_pointer && fi.static_size == 8;
+  bool sets_rbp = false, moves_rsp = false, calls = false;
+  for (const Insn &in : insns) {
+    switch (in.op) {
+    case Op::MovRspToRbp:
+      sets_rbp = true;
+      break;
+    case Op::PushReg:
+    case Op::PushOther:
+    case Op::Pop:
+    case Op::AdjustRsp:
+    case Op::AndRsp:
+    case Op::SubRspReg:
+    case Op::Leave:
+    case Op::LeaRspFromRbp:
+    case Op::MovRbpToRsp:
+    case Op::SetRspOther:
+      moves_rsp = true;
+      break;
+    case Op::Call:
+      calls = true;
+      break;
+    case Op::Jmp:
+    case Op::Jcc:
+      if (in.target && (*in.target < fi.start || *in.target >= fi.end) &&
+          std::find(fi.jumps_out.begin(), fi.jumps_out.end(), *in.target) == fi.jumps_out.end())
+        fi.jumps_out.push_back(*in.target);
+      break;
+    default:
+      break;
+    }
+  }
   for (size_t i = 0; i < insns.size(); ++i) {
     const Insn &in = insns[i];
     if (in.op == Op::Call) {
@@ -455,6 +523,18 @@ FunctionInfo analyze_function(const std::vector<Insn> &insns, uint64_t start, ui
       fi.epilogues.push_back(e);
     }
   }
+  // Code that never sets RBP from RSP yet restores RSP from RBP, allocates
+  // below a frame pointer, or calls at the entry's CFA - RSP of 8 (every
+  // compiler aligns RSP to 16 before a call) runs in a frame set up by other
+  // code: a split-off part of a function (its prologue is in the parent).
+  if (!sets_rbp && fi.static_size == 8 && !fi.realigns_stack) {
+    bool restores_from_rbp = false;
+    for (const Epilogue &e : fi.epilogues)
+      restores_from_rbp |= e.kind == EpilogueKind::Leave || e.kind == EpilogueKind::LeaFromRbp ||
+                           e.kind == EpilogueKind::MovFromRbp;
+    fi.borrows_frame =
+        restores_from_rbp || fi.dynamic_alloca || (calls && !moves_rsp && !fi.truncated);
+  }
   return fi;
 }
 
@@ -478,6 +558,17 @@ PrologueState prologue_state_at(const FunctionInfo &fn, std::span<const uint8_t>
     }
   }
 
+  // A split-off part runs in its parent's frame: the flow from its own
+  // first byte says nothing about RSP. After its RSP restore the pops left
+  // locate the return address; elsewhere the parent's frame pointer holds.
+  if (fn.borrows_frame) {
+    if (auto epilogue = epilogue_state(fn, insns, pc))
+      return *epilogue;
+    st.rbp_pushed = st.frame_pointer_set = true;
+    st.rsp_offset_exact = false;
+    return st;
+  }
+
   // Where the control flow from the entry reaches pc, track RSP along it:
   // exact even for code the prologue scan cannot see (a prologue deep in a
   // shrink-wrapped function, argument pushes in a frameless one).
@@ -489,35 +580,8 @@ PrologueState prologue_state_at(const FunctionInfo &fn, std::span<const uint8_t>
   }
 
   // In an epilogue: count the pops still to execute before the ret.
-  for (const Epilogue &e : fn.epilogues) {
-    if (!(pc > e.restore_address && pc <= e.ret_address))
-      continue;
-    if (e.kind == EpilogueKind::None)
-      continue;
-    st.in_epilogue = true;
-    // Pending pops, in execution order: each pops the slot just above the
-    // previous one, the last one the slot right below the return address.
-    std::vector<Reg> pending;
-    for (const Insn &in : insns) {
-      if (in.address >= pc && in.address < e.ret_address && in.op == Op::Pop)
-        pending.push_back(in.reg);
-      if (pending.size() > 64)
-        break;
-    }
-    const int64_t offset = 8 + 8 * static_cast<int64_t>(pending.size());
-    st.rsp_offset_from_cfa = offset;
-    for (size_t k = 0; k < pending.size(); ++k) {
-      if (pending[k] == Reg::Rbp) {
-        // leave has already restored the caller's RBP; otherwise the caller's
-        // RBP is still saved until this pop.
-        st.rbp_pushed = true;
-        st.saved_rbp_cfa_offset = offset - 8 * static_cast<int64_t>(k);
-        st.frame_pointer_set = fn.has_frame_pointer;
-        break;
-      }
-    }
-    return st;
-  }
+  if (auto epilogue = epilogue_state(fn, insns, pc))
+    return *epilogue;
 
   // In the prologue: simulate up to pc.
   if (pc < fn.prologue_end) {

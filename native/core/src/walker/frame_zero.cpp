@@ -6,7 +6,9 @@
 // RSP + (CFA - RSP) - 8. Inside sra_alloc the same rules hold: its body is
 // RBP-based on either side of the relocation (RBP points at the original
 // stub before, at the relocated copy after), and after its `leave` the
-// return address is at RSP.
+// return address is at RSP. A split-off part of a function (f.cold) has no
+// prologue: RBP is its parent's frame pointer until the part's own epilogue
+// restores RSP from it.
 #include "walker/frame_zero.h"
 
 namespace frameaudit::detail {
@@ -19,11 +21,16 @@ FrameZero locate_frame_zero(TargetCache &cache, const StackImage &image, const R
     z.how = "function unknown: assumed to have its frame pointer set up";
     return z;
   }
-  if (fn->fragment) {
-    z.how = "in a split-off part of its function: the parent's frame pointer is set up";
+  const PrologueState st = cache.state_at(*fn, regs.rip);
+  if (fn->fragment && !(st.in_epilogue && st.rsp_offset_exact)) {
+    // The part's own bytes set up nothing: it runs in the frame its
+    // parent's prologue built, up to its own RSP restore.
+    const FunctionFacts *parent = cache.parent_of(*fn, image.u64(regs.rbp + 8));
+    z.how = "in a split-off part of " +
+            (parent && parent->name ? *parent->name : fn->name.value_or("its function")) +
+            ": the frame pointer its parent set up holds, pair at RBP";
     return z;
   }
-  const PrologueState st = cache.state_at(*fn, regs.rip);
   const bool body = st.frame_pointer_set && !st.in_epilogue;
   if (body) {
     z.how = "frame pointer set up: pair at RBP";

@@ -35,6 +35,19 @@ std::string display_name(const std::string &raw) {
   return name;
 }
 
+// Two names of one function: equal, or one is the other's split-off part
+// ("f.cold", "f.cold.3": the symbol table's name without debug info).
+bool same_function(const std::optional<std::string> &a, const std::optional<std::string> &b) {
+  if (!a || !b)
+    return false;
+  auto base = [](const std::string &n) { return std::string_view(n).substr(0, n.find(".cold")); };
+  return base(*a) == base(*b);
+}
+
+// A fragment's jumps out of its bounds are few; a bound on what garbage
+// code could make us symbolize.
+constexpr size_t kMaxParentJumps = 16;
+
 bool allocator_name(const std::optional<std::string> &name) {
   if (!name)
     return false;
@@ -146,7 +159,6 @@ FunctionFacts &TargetCache::facts_for(uint64_t start, uint64_t end, const Symbol
   f.start = start;
   f.end = end;
   f.name = sym.function;
-  f.fragment = fragments_.count(start) > 0;
   f.is_entry = is_entry_function(f.name);
   const uint64_t size = end > start ? std::min(end - start, kMaxFunctionBytes) : 0;
   if (size > 0) {
@@ -158,6 +170,7 @@ FunctionFacts &TargetCache::facts_for(uint64_t start, uint64_t end, const Symbol
   if (!f.code.empty())
     f.info = decode_function(f.code, start);
   f.info.start = start;
+  f.fragment = fragments_.count(start) > 0 || (f.info.decoded && f.info.borrows_frame);
   f.is_allocator =
       allocator_name(f.name) ||
       std::binary_search(allocator_entries_.begin(), allocator_entries_.end(), start) ||
@@ -178,7 +191,46 @@ FunctionFacts &TargetCache::facts_for(uint64_t start, uint64_t end, const Symbol
       }
     }
   }
+  // A fragment jumps back into the middle of its parent (the parent's entry
+  // would be a tail call). Same bounded recursion as above.
+  if (stored.fragment && !stored.is_allocator) {
+    size_t tried = 0;
+    for (uint64_t t : stored.info.jumps_out) {
+      if (++tried > kMaxParentJumps)
+        break;
+      const Symbol &ts = symbol(t);
+      if (!ts.function_start || *ts.function_start == t || !same_function(ts.function, stored.name))
+        continue;
+      const FunctionFacts *p = function_at(t);
+      if (p && p != &stored && p->has_frame_pointer()) {
+        stored.parent = p;
+        break;
+      }
+    }
+  }
   return stored;
+}
+
+const FunctionFacts *TargetCache::parent_of(const FunctionFacts &part,
+                                            std::optional<uint64_t> return_address) {
+  if (!part.fragment)
+    return nullptr;
+  if (part.parent)
+    return part.parent;
+  if (!return_address)
+    return nullptr;
+  for (const CallSiteInfo &c : calls_before(*return_address)) {
+    std::optional<uint64_t> target = c.target;
+    if (!target && c.slot)
+      target = read_u64(*c.slot);
+    if (!target)
+      continue;
+    const FunctionFacts *p = function_at(*target);
+    if (p && p != &part && p->start == *target && p->has_frame_pointer() &&
+        same_function(p->name, part.name))
+      return p;
+  }
+  return nullptr;
 }
 
 const FunctionFacts *TargetCache::function_at(uint64_t pc) {

@@ -32,8 +32,14 @@ struct FunctionFacts {
   AllocatorMode mode = AllocatorMode::Unknown; ///< for allocators
   bool calls_allocator = false;    ///< some call inside targets the allocator
   /// A split-off part of a function (GCC's `f.cold`): it runs inside its
-  /// parent's frame, so its own (absent) prologue says nothing.
+  /// parent's frame, so its own (absent) prologue says nothing. Known from
+  /// a `.cold` symbol name or from the code (FunctionInfo::borrows_frame):
+  /// with debug info the debugger names the part after its parent.
   bool fragment = false;
+  /// For a fragment: the part of the function that sets up the frame (same
+  /// name, keeps a frame pointer), when the fragment jumps back into it.
+  /// See TargetCache::parent_of for the other way to find it.
+  const FunctionFacts *parent = nullptr;
   /// Where a thread or process begins (_start, start_thread, clone3, ...).
   bool is_entry = false;
   /// The function keeps a frame pointer: the RBP pair describes its frame.
@@ -88,6 +94,14 @@ public:
   /// Facts about the function holding pc, or nullptr when the debugger does
   /// not know its bounds.
   const FunctionFacts *function_at(uint64_t pc);
+
+  /// The function whose prologue set up the frame a fragment runs in: the
+  /// parent its code jumps back into, else, given the frame's return
+  /// address, the function the call before it entered (a function of the
+  /// fragment's name that keeps a frame pointer: the frame's own entry).
+  /// nullptr for a function that is no fragment, or when neither shows one.
+  const FunctionFacts *parent_of(const FunctionFacts &part,
+                                 std::optional<uint64_t> return_address = {});
 
   /// The decoded frame state at pc inside fn (cached per pc: the decoder
   /// re-reads the whole function for it, and recursion repeats pcs).

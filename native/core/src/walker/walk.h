@@ -45,6 +45,10 @@ struct FrameFacts {
   bool at_instruction = false;
   /// Unwound by its decoded size: the return address was at RSP + this.
   int64_t frameless_offset = -1;
+  /// For a frame whose pc is in a split-off part (fn->fragment): the part
+  /// of the function whose prologue set the frame up (TargetCache::parent_of),
+  /// if known. Filled by measure_frames, after the walk.
+  const FunctionFacts *owner = nullptr;
 };
 
 struct WalkResult {
