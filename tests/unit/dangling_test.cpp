@@ -7,26 +7,12 @@
 
 #include "frameaudit/analysis.h"
 #include "frameaudit/render.h"
-#include "memory_image_test_util.h"
+#include "analysis_test_util.h"
 
 using namespace frameaudit;
 using namespace fa_test;
 
 namespace {
-
-Report run(MemoryImage &img) {
-  auto r = analyze(img, AnalysisOptions{});
-  EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message);
-  return r.ok() ? *r : Report{};
-}
-
-std::vector<const Finding *> dangling(const Report &r) {
-  std::vector<const Finding *> out;
-  for (const auto &f : r.findings)
-    if (f.kind == "dangling-pointer")
-      out.push_back(&f);
-  return out;
-}
 
 std::string findings_text(const Report &r) {
   std::string s;
@@ -117,7 +103,7 @@ TEST(DanglingReused, DeadHeaderInsideALiveFrame) {
   const MakeHold m = run_make_then_hold(sim, true);
   img.put64(m.main_rsp + 8, m.dead + 8, "main's local: pointer into make's released block");
   img.thread(sim.regs(img.ret_after("hold", "a")));
-  Report r = run(img);
+  Report r = analyze_image(img);
   const auto &t = r.threads.at(0);
   const Region *dead = nullptr, *live = nullptr;
   for (const auto &g : t.regions) {
@@ -138,7 +124,7 @@ TEST(DanglingReused, DeadHeaderInsideALiveFrame) {
   EXPECT_EQ(live->base, m.live);
   EXPECT_EQ(live->sequence, 2u);
   EXPECT_EQ(live->frame, 0u);
-  const auto d = dangling(r);
+  const auto d = findings_of(r, "dangling-pointer");
   ASSERT_EQ(d.size(), 1u) << findings_text(r);
   EXPECT_EQ(d[0]->severity, Severity::Warning);
   EXPECT_EQ(d[0]->region, dead->id);
@@ -158,10 +144,10 @@ TEST(DanglingReused, PlainStubOfAReturnedCallIsNoRegion) {
   const MakeHold m = run_make_then_hold(sim, false);
   img.put64(m.main_rsp + 8, m.dead + 8, "main's local: pointer into make's released block");
   img.thread(sim.regs(img.ret_after("hold", "a")));
-  Report r = run(img);
+  Report r = analyze_image(img);
   for (const auto &g : r.threads.at(0).regions)
     EXPECT_NE(g.state, RegionState::Dead) << g.id;
-  EXPECT_TRUE(dangling(r).empty()) << findings_text(r);
+  EXPECT_TRUE(findings_of(r, "dangling-pointer").empty()) << findings_text(r);
 }
 
 // The dangling fixture's layout: hold's block covers make's (same depth, same
@@ -178,7 +164,7 @@ TEST_P(Dangling, OlderFrameHoldsAPointerIntoAYoungerFramesBlock) {
   Registers regs = sim.regs(img.ret_after("hold", "a"));
   regs.general = {{"rbx", m.live + 8}}; // hold's register: its own block
   img.thread(regs);
-  Report r = run(img);
+  Report r = analyze_image(img);
   const auto &t = r.threads.at(0);
   ASSERT_EQ(t.frames.at(0).function, "hold");
   ASSERT_EQ(t.frames.at(1).function, "main");
@@ -187,7 +173,7 @@ TEST_P(Dangling, OlderFrameHoldsAPointerIntoAYoungerFramesBlock) {
     if (g.base == m.live && g.state == RegionState::Live)
       live = &g;
   ASSERT_TRUE(live) << img.dump(sim.rsp, img.stack_high());
-  const auto d = dangling(r);
+  const auto d = findings_of(r, "dangling-pointer");
   ASSERT_EQ(d.size(), 1u) << findings_text(r);
   EXPECT_EQ(d[0]->severity, Severity::Warning);
   EXPECT_EQ(d[0]->region, live->id);
@@ -213,11 +199,11 @@ TEST_P(Dangling, CalleesHoldingTheirCallersBlocksAreSilent) {
   Registers regs = sim.regs(img.pc("leaf", "body"));
   regs.general = {{"rdi", m.live}};
   img.thread(regs);
-  Report r = run(img);
+  Report r = analyze_image(img);
   const auto &t = r.threads.at(0);
   ASSERT_EQ(t.frames.at(0).function, "leaf");
   ASSERT_EQ(t.frames.at(1).function, "hold");
-  EXPECT_TRUE(dangling(r).empty()) << findings_text(r);
+  EXPECT_TRUE(findings_of(r, "dangling-pointer").empty()) << findings_text(r);
 }
 
 // A live frame's own headers are never dead blocks, however many it has.
@@ -229,10 +215,10 @@ TEST_P(Dangling, LiveHeadersAreNotDead) {
   sim.sra_alloc("hold", "a", 48, audit());
   sim.sra_alloc("hold", "a", 16, audit());
   img.thread(sim.regs(img.ret_after("hold", "a")));
-  Report r = run(img);
+  Report r = analyze_image(img);
   for (const auto &g : r.threads.at(0).regions)
     EXPECT_EQ(g.state, RegionState::Live) << g.id;
-  EXPECT_TRUE(dangling(r).empty()) << findings_text(r);
+  EXPECT_TRUE(findings_of(r, "dangling-pointer").empty()) << findings_text(r);
 }
 
 // Released stack: make returned after two allocations and main stopped. Each
@@ -249,7 +235,7 @@ TEST_P(Dangling, StaleStubsBelowRsp) {
   const uint64_t p2 = sim.sra_alloc("make", "a", 32, audit());
   sim.leave_ret();
   img.thread(sim.regs(img.call_at("main", "stop")));
-  Report r = run(img);
+  Report r = analyze_image(img);
   const auto &t = r.threads.at(0);
   size_t dead = 0;
   for (const auto &g : t.regions)
@@ -278,7 +264,7 @@ TEST_P(Dangling, RelocatedCopyOfALiveBlockIsAStaleStub) {
   call_from_main(sim, "hold");
   const uint64_t p = sim.sra_alloc("hold", "a", 48, audit());
   img.thread(sim.regs(img.ret_after("hold", "a")));
-  Report r = run(img);
+  Report r = analyze_image(img);
   const auto &t = r.threads.at(0);
   ASSERT_EQ(t.stale_stubs.size(), 1u);
   EXPECT_EQ(t.stale_stubs[0].address, p - 16);

@@ -7,25 +7,12 @@
 #include <gtest/gtest.h>
 
 #include "frameaudit/analysis.h"
-#include "memory_image_test_util.h"
+#include "analysis_test_util.h"
 
 using namespace frameaudit;
 using namespace fa_test;
 
 namespace {
-
-Report run(MemoryImage &img) {
-  auto r = analyze(img, AnalysisOptions{});
-  EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message);
-  return r.ok() ? *r : Report{};
-}
-
-std::vector<std::string> functions(const ThreadReport &t) {
-  std::vector<std::string> out;
-  for (const auto &f : t.frames)
-    out.push_back(f.function.value_or("?"));
-  return out;
-}
 
 using Names = std::vector<std::string>;
 
@@ -101,7 +88,7 @@ protected:
   /// The one thread, stopped at pc on the stack sim wrote.
   ThreadReport stopped_at(const StackSim &sim, uint64_t pc) {
     img.thread(sim.regs(pc));
-    report = run(img);
+    report = analyze_image(img);
     return report.threads.at(0);
   }
   MemoryImage img;
@@ -115,7 +102,7 @@ INSTANTIATE_TEST_SUITE_P(ParentFoundBy, SplitPart, ::testing::Values(true, false
 // blocks is stopped in outer.cold. It is relocated, with outer's static size.
 TEST_P(SplitPart, FrameInPartOwnsItsBlocks) {
   const ThreadReport t = stopped_at(enter_stop(img), img.pc("stop", "body"));
-  EXPECT_EQ(functions(t), (Names{"stop", "outer", "main", "_start"})) << t.chain_end_detail;
+  EXPECT_EQ(function_names(t), (Names{"stop", "outer", "main", "_start"})) << t.chain_end_detail;
   EXPECT_EQ(t.chain_end, ChainEnd::Outermost);
   const Frame &outer = t.frames.at(1);
   EXPECT_EQ(outer.pc, img.ret_after("outer.cold", "c"));
@@ -138,7 +125,7 @@ TEST_P(SplitPart, FrameInPartOwnsItsBlocks) {
 // yet it is decodable: stop's frame pointer holds there.
 TEST_P(SplitPart, TrapInPartIsFrameZero) {
   const ThreadReport t = stopped_at(enter_stop(img), img.call_at("stop.cold", "trap"));
-  EXPECT_EQ(functions(t), (Names{"stop", "outer", "main", "_start"})) << t.chain_end_detail;
+  EXPECT_EQ(function_names(t), (Names{"stop", "outer", "main", "_start"})) << t.chain_end_detail;
   const Frame &f0 = t.frames.at(0);
   EXPECT_EQ(f0.kind, FrameKind::Normal) << f0.note;
   EXPECT_EQ(f0.static_size, 32);
@@ -154,7 +141,7 @@ TEST_P(SplitPart, AbortCalledFromPart) {
   sim.call("stop.cold", "abort");
   sim.rsp -= 24;
   const ThreadReport t = stopped_at(sim, img.pc("abort", "body"));
-  EXPECT_EQ(functions(t), (Names{"abort", "stop", "outer", "main", "_start"}))
+  EXPECT_EQ(function_names(t), (Names{"abort", "stop", "outer", "main", "_start"}))
       << t.chain_end_detail;
   const Frame &stop = t.frames.at(1);
   EXPECT_EQ(stop.pc, img.end("stop.cold"));
@@ -171,7 +158,7 @@ TEST_P(SplitPart, EpilogueAfterRspRestore) {
   const uint64_t frame_rbp = sim.rbp;
   sim.rsp = frame_rbp - 8; // lea -8(%rbp),%rsp done: pop %rbx, pop %rbp, ret to go
   const ThreadReport t = stopped_at(sim, img.pc("outer.cold", "exit") + 4);
-  EXPECT_EQ(functions(t), (Names{"outer", "main", "_start"})) << t.chain_end_detail;
+  EXPECT_EQ(function_names(t), (Names{"outer", "main", "_start"})) << t.chain_end_detail;
   EXPECT_EQ(t.frames[0].kind, FrameKind::Normal) << t.frames[0].note;
   EXPECT_EQ(t.frames[0].static_size, 24);
   EXPECT_EQ(t.frames[0].cfa, frame_rbp + 16);
@@ -182,7 +169,7 @@ TEST_P(SplitPart, EpilogueAtRet) {
   sim.rsp = sim.rbp + 8; // everything popped: the return address is at RSP
   sim.rbp = img.get64(sim.rbp);
   const ThreadReport t = stopped_at(sim, img.pc("outer.cold", "ret"));
-  EXPECT_EQ(functions(t), (Names{"outer", "main", "_start"})) << t.chain_end_detail;
+  EXPECT_EQ(function_names(t), (Names{"outer", "main", "_start"})) << t.chain_end_detail;
   EXPECT_EQ(t.frames[0].kind, FrameKind::Normal) << t.frames[0].note;
   EXPECT_EQ(t.frames[0].static_size, 8);
 }
@@ -198,7 +185,7 @@ TEST(UndecodableFrames, NotesSayWhy) {
   sim.rsp -= 40;
   img.put64(sim.rsp + 24, 0x1234, "not a return address");
   img.thread(sim.regs(img.pc("abort", "body")));
-  Report r = run(img);
+  Report r = analyze_image(img);
   const Frame &f0 = r.threads.at(0).frames.at(0);
   EXPECT_EQ(f0.kind, FrameKind::Unknown);
   EXPECT_NE(f0.note.find("puts the return address at RSP + 24"), std::string::npos) << f0.note;
@@ -208,7 +195,7 @@ TEST(UndecodableFrames, NotesSayWhy) {
   split_program(bare, true);
   StackSim s2 = enter_stop(bare);
   bare.thread(s2.regs(bare.end("sra_alloc") + 0x40));
-  r = run(bare);
+  r = analyze_image(bare);
   const Frame &b0 = r.threads.at(0).frames.at(0);
   EXPECT_EQ(b0.kind, FrameKind::Unknown);
   EXPECT_NE(b0.note.find("no function known at this pc"), std::string::npos) << b0.note;
