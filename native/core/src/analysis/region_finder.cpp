@@ -191,7 +191,9 @@ void RegionFinder::scan_live_frame(size_t i) {
   // is the distance from the static frame's bottom to the first block's R.
   uint64_t gap = 0;
   std::optional<int64_t> st = f.static_size;
-  const FunctionFacts *setup = fn;
+  // A frame in a split-off part has its parent's static size (measure_frames):
+  // the parent's prologue also says whether the frame was realigned.
+  const FunctionFacts *setup = work_.walk.facts[i].owner ? work_.walk.facts[i].owner : fn;
   if (!st && !pairs.empty()) {
     // Stopped in a split-off part (f.cold): the part holding the allocator
     // call has the prologue.
