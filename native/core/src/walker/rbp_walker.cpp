@@ -31,8 +31,6 @@ namespace {
 // are interned pointers and a link's checks are inline, so a frame of a deep
 // stack costs one record of each and no heap beyond the vectors. Symbols are
 // filled in one pass at the end, from the cache's interned copy per address.
-using RawFrame = Frame;
-using RawLink = ChainLink;
 
 class Walker {
 public:
@@ -59,18 +57,18 @@ private:
     r_.detail = std::move(detail);
   }
   // Check helpers: record the check on the link being built and say if it passed.
-  bool check(RawLink &link, CheckKind kind, bool passed) {
+  bool check(ChainLink &link, CheckKind kind, bool passed) {
     if (options_.record_links)
       link.checks.add(kind, passed);
     return passed;
   }
-  bool check(RawLink &link, CheckKind kind, bool passed, std::string detail) {
+  bool check(ChainLink &link, CheckKind kind, bool passed, std::string detail) {
     if (options_.record_links)
       link.checks.add(kind, passed, std::move(detail));
     return passed;
   }
   // A check whose detail says why it failed: `why` runs only then.
-  template <class Why> bool verify(RawLink &link, CheckKind kind, bool passed, Why &&why) {
+  template <class Why> bool verify(ChainLink &link, CheckKind kind, bool passed, Why &&why) {
     if (!options_.record_links)
       return passed;
     if (passed)
@@ -93,34 +91,34 @@ private:
     }
     return n;
   }
-  void keep(RawLink &&link) {
+  void keep(ChainLink &&link) {
     if (options_.record_links)
       links_.push_back(std::move(link));
   }
   enum class Ret { Ok, Signal, Bad };
-  Ret check_return(RawLink &link, uint64_t ret, uint64_t slot);
+  Ret check_return(ChainLink &link, uint64_t ret, uint64_t slot);
   void end_at_zero_rbp();
   enum class Step { UseRbp, Next, Done };
-  Step frameless_step(RawFrame &f, uint64_t rbp);
+  Step frameless_step(Frame &f, uint64_t rbp);
   // The function holding frame i's pc (its call, for return addresses).
-  uint64_t lookup_pc(const RawFrame &f) const {
+  uint64_t lookup_pc(const Frame &f) const {
     return facts_[f.index].at_instruction || f.pc == 0 ? f.pc : f.pc - 1;
   }
-  const std::optional<std::string> &name_of(const RawFrame &f) {
+  const std::optional<std::string> &name_of(const Frame &f) {
     const FunctionFacts *fn = facts_[f.index].fn;
     return fn && fn->name ? fn->name : cache_.symbol(lookup_pc(f)).function;
   }
-  bool is_entry(const RawFrame &f) {
+  bool is_entry(const Frame &f) {
     const FunctionFacts *fn = facts_[f.index].fn;
     return fn ? fn->is_entry : is_entry_function(cache_.symbol(lookup_pc(f)).function);
   }
-  std::string label(const RawFrame &f) {
+  std::string label(const Frame &f) {
     const auto &name = name_of(f);
     return "frame " + std::to_string(f.index) + " (" + (name ? *name : hex(f.pc)) + ")";
   }
-  void materialize();
+  void fill_symbols();
   WalkResult finish() {
-    materialize();
+    fill_symbols();
     return std::move(r_);
   }
   // A return address that passes the link checks.
@@ -140,15 +138,15 @@ private:
   const ThreadSnapshot &thread_;
   const WalkOptions &options_;
   WalkResult r_;
-  std::vector<RawFrame> &frames_ = r_.frames;
+  std::vector<Frame> &frames_ = r_.frames;
   std::vector<FrameFacts> &facts_ = r_.facts;
-  std::vector<RawLink> &links_ = r_.links;
+  std::vector<ChainLink> &links_ = r_.links;
   std::vector<uint64_t> visited_; ///< pair addresses, ascending (the walk is monotonic)
 };
 
 void Walker::push_frame(uint64_t pc, std::optional<uint64_t> rsp, std::optional<uint64_t> rbp,
                         bool at_instruction) {
-  RawFrame &f = frames_.emplace_back();
+  Frame &f = frames_.emplace_back();
   f.index = static_cast<uint32_t>(frames_.size() - 1);
   f.pc = pc;
   f.rsp = rsp;
@@ -158,8 +156,8 @@ void Walker::push_frame(uint64_t pc, std::optional<uint64_t> rsp, std::optional<
   facts.fn = cache_.function_at(lookup_pc(f));
 }
 
-void Walker::materialize() {
-  for (RawFrame &f : frames_) {
+void Walker::fill_symbols() {
+  for (Frame &f : frames_) {
     const FrameFacts &facts = facts_[f.index];
     if (options_.symbolize) {
       const NamedSymbol &s = cache_.named_symbol(lookup_pc(f));
@@ -177,8 +175,8 @@ void Walker::materialize() {
   }
 }
 
-Walker::Ret Walker::check_return(RawLink &link, uint64_t ret, uint64_t slot) {
-  const RawFrame &f = frames_.back();
+Walker::Ret Walker::check_return(ChainLink &link, uint64_t ret, uint64_t slot) {
+  const Frame &f = frames_.back();
   if (!verify(link, CheckKind::ReturnInCode, cache_.is_code(ret),
               [&] { return hex(ret) + " is not in executable memory"; })) {
     stop(ChainEnd::BadReturnAddress, label(f) + ": the return address " + hex(ret) + " at " + hex(slot) +
@@ -221,14 +219,14 @@ bool Walker::through_signal_frame(uint64_t ret, uint64_t handler_cfa, uint64_t &
   const uint64_t rbp = slot;
   // Nothing called the trampoline: its own address names it (no pc - 1).
   push_frame(ret, handler_cfa, rbp, /*at_instruction=*/true);
-  RawFrame &sig = frames_.back();
+  Frame &sig = frames_.back();
   facts_.back().position = FramePosition::Signal;
   sig.note = "signal frame (sigreturn trampoline)";
   const uint64_t uc = handler_cfa;
   const auto irbp = thread_.image.u64(uc + kGregs + 8 * kRbp);
   const auto irsp = thread_.image.u64(uc + kGregs + 8 * kRsp);
   const auto irip = thread_.image.u64(uc + kGregs + 8 * kRip);
-  RawLink link;
+  ChainLink link;
   link.address = uc;
   if (!verify(link, CheckKind::Readable, irbp && irsp && irip,
               [&] { return "the signal frame at " + hex(uc) + " cannot be read"; })) {
@@ -262,7 +260,7 @@ bool Walker::through_signal_frame(uint64_t ret, uint64_t handler_cfa, uint64_t &
 }
 
 void Walker::end_at_zero_rbp() {
-  const RawFrame &f = frames_.back();
+  const Frame &f = frames_.back();
   const FunctionFacts *fn = facts_.back().fn;
   if (is_entry(f)) {
     stop(ChainEnd::Outermost, label(f) + " is where the thread begins and RBP is 0 there.");
@@ -284,7 +282,7 @@ void Walker::end_at_zero_rbp() {
 // body has a constant CFA - RSP, so the return address is at
 // RSP + static_size - 8, as for a frameless frame 0. Taken only if that
 // return address passes the link checks; otherwise the RBP pair is tried.
-Walker::Step Walker::frameless_step(RawFrame &f, uint64_t rbp) {
+Walker::Step Walker::frameless_step(Frame &f, uint64_t rbp) {
   FrameFacts &facts = facts_.back();
   const FunctionFacts *fn = facts.fn;
   if (!fn || !fn->info.decoded || fn->has_frame_pointer() || fn->fragment || fn->is_allocator || !f.rsp)
@@ -308,7 +306,7 @@ Walker::Step Walker::frameless_step(RawFrame &f, uint64_t rbp) {
   facts.frameless_offset = st.rsp_offset_from_cfa - 8;
   facts.position = FramePosition::Frameless;
   facts.static_at_pc = st.rsp_offset_from_cfa;
-  RawLink link;
+  ChainLink link;
   link.address = cfa - 16;
   link.saved_rbp = caller_rbp;
   link.return_address = ret;
@@ -331,7 +329,7 @@ Walker::Step Walker::frameless_step(RawFrame &f, uint64_t rbp) {
 }
 
 bool Walker::enter_context(const Registers &regs, uint64_t &slot, uint64_t &floor) {
-  RawFrame &f0 = frames_.back();
+  Frame &f0 = frames_.back();
   FrameFacts &facts = facts_.back();
   FrameZero z = locate_frame_zero(cache_, thread_.image, regs);
   facts.position = z.facts.position;
@@ -355,7 +353,7 @@ bool Walker::enter_context(const Registers &regs, uint64_t &slot, uint64_t &floo
   // The return address is found from RSP; the caller's RBP is in a register
   // or in the slot the prologue pushed it to.
   f0.cfa = z.cfa;
-  RawLink link;
+  ChainLink link;
   link.address = z.return_slot - 8;
   link.saved_rbp = z.caller_rbp;
   check(link, CheckKind::Frame0, true, z.how);
@@ -422,7 +420,7 @@ WalkResult Walker::run() {
     return finish();
 
   for (;;) {
-    RawFrame &f = frames_.back();
+    Frame &f = frames_.back();
     if (f.index > 0 && is_entry(f)) {
       // glibc's start-up code keeps no frame pointer: what its RBP holds is
       // not a pair (often 0 or 1), and nothing calls it.
@@ -443,7 +441,7 @@ WalkResult Walker::run() {
       end_at_zero_rbp();
       break;
     }
-    RawLink link;
+    ChainLink link;
     link.address = slot;
     if (!verify(link, CheckKind::Aligned, slot % 8 == 0, [&] { return hex(slot) + " is not 8-byte aligned"; })) {
       keep(std::move(link));
