@@ -9,7 +9,8 @@ PACKAGES=(
   pybind11-dev python3-dev python3-pytest
   libzydis-dev nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev
   libclang-rt-14-dev gdb binutils file
-  gcc-aarch64-linux-gnu qemu-user
+  gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
+  libelf-dev libdw-dev elfutils debuginfod
   nodejs
 )
 
