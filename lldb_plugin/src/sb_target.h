@@ -24,7 +24,7 @@ public:
   std::vector<uint64_t> allocator_entries() override;
 
   /// The target's modules as `lint` sees them (rule in commands.h, ModuleInfo).
-  std::vector<commands::ModuleInfo> modules();
+  std::vector<commands::ModuleInfo> modules() override;
 
 private:
   lldb::SBTarget target_;

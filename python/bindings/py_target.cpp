@@ -166,6 +166,24 @@ std::vector<uint64_t> PyTarget::allocator_entries() {
   return {};
 }
 
+std::vector<Module> PyTarget::modules() {
+  py::gil_scoped_acquire gil;
+  // Optional: a Target without modules() is unwound without CFI.
+  py::function f = py::get_override(static_cast<const Target *>(this), "modules");
+  if (!f)
+    return {};
+  try {
+    return to_values<Module>(f());
+  } catch (py::error_already_set &e) {
+    keep(e);
+  } catch (py::cast_error &e) {
+    PyErr_SetString(PyExc_TypeError, (std::string("Target.modules(): ") + e.what()).c_str());
+    py::error_already_set err;
+    keep(err);
+  }
+  return {};
+}
+
 void PyTarget::clear_symbol_cache() { symbols_.clear(); }
 
 void bind_target(py::module_ &m) {
@@ -181,6 +199,8 @@ analyze() runs:
 - ``threads() -> list[ThreadInfo]`` in the debugger's order
 - ``symbolize(pc: int) -> Symbol | None`` (asked once per distinct pc)
 - ``allocator_entries() -> list[int]``: entry addresses of ``sra_alloc``
+- ``modules() -> list[commands.ModuleInfo]`` (optional): the loaded files
+  and their load bias; the core reads CFI and build IDs from them
 
 Methods may return a dict of constructor keywords instead of an instance.
 An exception in ``read_memory`` means "unreadable"; an exception anywhere

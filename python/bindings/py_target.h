@@ -29,6 +29,7 @@ public:
   /// Resolved once per distinct address (cached for the Target's lifetime).
   Symbol symbolize(uint64_t pc) override;
   std::vector<uint64_t> allocator_entries() override;
+  std::vector<Module> modules() override;
 
   /// Forget cached symbols (the target's modules changed).
   void clear_symbol_cache();

@@ -48,6 +48,17 @@ const char *to_string(Evidence e) {
   return "span";
 }
 
+const char *to_string(UnwindMethod m) {
+  switch (m) {
+  case UnwindMethod::Context: return "context";
+  case UnwindMethod::Cfi: return "cfi";
+  case UnwindMethod::FramePointer: return "frame_pointer";
+  case UnwindMethod::Decoded: return "decoded";
+  case UnwindMethod::Scan: return "scan";
+  }
+  return "context";
+}
+
 const char *to_string(Severity s) {
   switch (s) {
   case Severity::Error: return "error";
@@ -70,6 +81,7 @@ const char *to_string(CheckKind k) {
   case CheckKind::FrameSize: return "frame_size";
   case CheckKind::SignalTrampoline: return "signal_trampoline";
   case CheckKind::SignalFrame: return "signal_frame";
+  case CheckKind::Cfi: return "cfi";
   }
   return "?";
 }

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "frameaudit/report.h"
@@ -26,6 +27,9 @@ struct AnalysisOptions {
   /// which only `fa chain` prints. About 500 bytes per frame; front-ends may
   /// turn it off for the other commands. (Added after the first version.)
   bool record_links = true;
+  /// Extra directories searched for separate debug files (debuglink and
+  /// .build-id layouts), after the standard ones.
+  std::vector<std::string> debug_dirs;
   /// Called with (done, total) thread counts; may be empty.
   std::function<void(size_t, size_t)> progress;
 };

@@ -102,12 +102,7 @@ std::string render_command_output(const Report &report, const CommandOptions &op
 /// `load_bias` = load address of the module's object file header minus its
 /// file address (0 when it is not loaded); `references_allocator` is true when
 /// the module has any symbol named `sra_alloc` (defined, or a PLT stub).
-struct ModuleInfo {
-  std::string path;
-  std::string name;
-  uint64_t load_bias = 0;
-  bool references_allocator = false;
-};
+using ModuleInfo = Module;
 
 /// lint: without a module, lints every module that references the allocator;
 /// with one, the module whose full path or basename matches (error if none).

@@ -32,6 +32,14 @@ enum class ChainEnd {
 enum class RegionState { Live, Dead, Corrupt };
 enum class Evidence { Header, Stub, Span };
 enum class Severity { Error, Warning, Note };
+/// How a frame was found (docs/formats.md, `frames[].unwind`), best evidence first.
+enum class UnwindMethod : uint8_t {
+  Context,      ///< the thread's registers, or the context a kernel signal frame saved
+  Cfi,          ///< the callee's CFI row (.eh_frame / .debug_frame)
+  FramePointer, ///< the callee's [saved RBP][return address] pair at RBP
+  Decoded,      ///< the callee's decoded prologue (frame size without CFI)
+  Scan,         ///< a bounded stack scan for a return address after a call
+};
 
 /// Contract spellings: "normal", "null_rbp", "live", "header", "error", ...
 const char *to_string(FrameKind);
@@ -39,6 +47,7 @@ const char *to_string(ChainEnd);
 const char *to_string(RegionState);
 const char *to_string(Evidence);
 const char *to_string(Severity);
+const char *to_string(UnwindMethod);
 
 /// The checks the walker makes on a link (docs/analysis.md, "The RBP chain").
 enum class CheckKind : uint8_t {
@@ -53,9 +62,10 @@ enum class CheckKind : uint8_t {
   FrameSize,        ///< a function without frame pointer, unwound by its decoded size
   SignalTrampoline, ///< the return address is the sigreturn trampoline
   SignalFrame,      ///< the kernel's signal frame gave the interrupted context
+  Cfi,              ///< the callee's CFI row located the return address and the caller's registers
 };
 /// "aligned", "in_stack", "monotonic", "no_cycle", "readable", "return_in_code",
-/// "call_before_return", "frame0", "frame_size", "signal_trampoline", "signal_frame".
+/// "call_before_return", "frame0", "frame_size", "signal_trampoline", "signal_frame", "cfi".
 const char *to_string(CheckKind);
 
 /// One check made on one link of the RBP chain (shown by `fa chain`): a view
@@ -151,6 +161,10 @@ struct Frame {
   std::optional<int64_t> dynamic_bytes;
   FrameKind kind = FrameKind::Unknown;
   std::vector<std::string> regions; ///< region ids
+  UnwindMethod unwind = UnwindMethod::Context;
+  /// The walk added bytes the allocator reserved to an RSP-based CFA (an
+  /// unsafe caller at run time) to reach this frame's caller.
+  bool repaired = false;
 
   // Not in the JSON document; used by the text and map renderers.
   std::optional<uint64_t> function_start;

@@ -77,6 +77,17 @@ struct TargetInfo {
   std::string arch = "x86_64"; ///< the debugger's triple arch; the core rejects anything else
 };
 
+/// A module (executable or shared library) the debugger loaded for the
+/// target: the file on this machine it read, and where it is mapped.
+struct Module {
+  std::string path;  ///< full path of the file the debugger loaded
+  std::string name;  ///< its basename
+  uint64_t load_bias = 0; ///< load address minus file address (0 for a fixed-address executable)
+  /// True when the module has a symbol named `sra_alloc` (a definition or a
+  /// PLT stub); `lint` lints those by default.
+  bool references_allocator = false;
+};
+
 /// The debuggee, read-only. Every method must be safe to call with any
 /// argument and must not throw; failures are reported by return values.
 class Target {
@@ -104,6 +115,12 @@ public:
   /// PLT stub that reaches it. May be empty (then the core recognises the
   /// allocator by its code signature where it can).
   virtual std::vector<uint64_t> allocator_entries() = 0;
+
+  /// Every module the debugger loaded, in its order. The core opens each file
+  /// itself (elfutils) for CFI, build IDs and code the memory lacks. A target
+  /// without modules (hand-made memory images) gets frame-pointer and decoded
+  /// unwinding only.
+  virtual std::vector<Module> modules() { return {}; }
 };
 
 } // namespace frameaudit

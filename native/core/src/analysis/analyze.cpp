@@ -30,7 +30,7 @@ Result<Report> analyze_unchecked(Target &target, const AnalysisOptions &options)
                           (report.target.arch.empty() ? std::string("of unknown architecture")
                                                       : report.target.arch) +
                           ".");
-  detail::TargetCache cache(target);
+  detail::TargetCache cache(target, options.debug_dirs);
   auto selected = detail::select_threads(target.threads(), options);
   if (!selected)
     return selected.error();

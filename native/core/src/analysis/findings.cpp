@@ -156,7 +156,26 @@ void unwinder_mismatch(TargetCache &cache, const ThreadWork &w, const ThreadRepo
   }
 }
 
-void frame_findings(const ThreadReport &t, const ThreadWork &w, std::vector<Finding> &out) {
+// Only code that follows the System V ABI keeps 16-byte alignment at calls:
+// not JIT code outside every module, not Go, and not the thread's first
+// frame, whose "CFA" the kernel or clone set up. Without modules (hand-made
+// images) every frame is held to it.
+bool abi_aligned_code(TargetCache &cache, const ThreadReport &t, const Frame &fr) {
+  if (fr.index + 1 == t.frames.size() && t.chain_end == ChainEnd::Outermost && fr.index > 0)
+    return false;
+  if (cache.modules().listed() == 0)
+    return true;
+  const uint64_t pc = fr.index == 0 || fr.pc == 0 ? fr.pc : fr.pc - 1;
+  return cache.modules().follows_sysv_abi(pc);
+}
+
+// CFI describes the frame exactly: what it allocates is not unexplained.
+bool has_cfi(TargetCache &cache, const Frame &fr) {
+  const uint64_t pc = fr.index == 0 || fr.pc == 0 ? fr.pc : fr.pc - 1;
+  return cache.modules().row_at(pc) != nullptr;
+}
+
+void frame_findings(TargetCache &cache, const ThreadReport &t, const ThreadWork &w, std::vector<Finding> &out) {
   for (const Frame &fr : t.frames) {
     const FunctionFacts *fn = w.walk.facts[fr.index].fn;
     if (fr.kind == FrameKind::Relocated) {
@@ -171,7 +190,8 @@ void frame_findings(const ThreadReport &t, const ThreadWork &w, std::vector<Find
       out.push_back(std::move(f));
     }
     if (fr.kind == FrameKind::Unknown && fr.dynamic_bytes && *fr.dynamic_bytes > 0 && fn &&
-        fn->info.decoded && !fn->info.dynamic_alloca && !fn->calls_allocator && fr.regions.empty()) {
+        fn->info.decoded && !fn->info.dynamic_alloca && !fn->calls_allocator && fr.regions.empty() &&
+        !has_cfi(cache, fr)) {
       Finding f = make("unexplained-dynamic", Severity::Warning, t);
       locate(f, fr);
       f.message = frame_label(fr) + " spans " + std::to_string(*fr.span) + " bytes but its prologue sets up " +
@@ -180,7 +200,7 @@ void frame_findings(const ThreadReport &t, const ThreadWork &w, std::vector<Find
                   "corrupted saved RBP or hand-written assembly in this function.";
       out.push_back(std::move(f));
     }
-    if (fr.cfa && *fr.cfa % 16 != 0) {
+    if (fr.cfa && *fr.cfa % 16 != 0 && abi_aligned_code(cache, t, fr)) {
       Finding f = make("misaligned-frame", Severity::Warning, t);
       locate(f, fr);
       f.message = frame_label(fr) + " has CFA " + hex(*fr.cfa) +
@@ -387,7 +407,7 @@ void add_findings(TargetCache &cache, const ThreadWork &work, const ThreadReport
   broken_chain(cache, work, thread, out);
   if (options.compare_unwinder)
     unwinder_mismatch(cache, work, thread, out);
-  frame_findings(thread, work, out);
+  frame_findings(cache, thread, work, out);
   region_findings(thread, work, out);
   dangling_pointers(thread, work, out);
   stack_exhaustion(cache, work, thread, out);

@@ -238,7 +238,9 @@ void put_frame(std::string &out, const Frame &f) {
   out += to_string(f.kind);
   out += "\", \"regions\": ";
   put_string_list(out, f.regions);
-  out += '}';
+  out += ", \"unwind\": \"";
+  out += to_string(f.unwind);
+  out += f.repaired ? "\", \"repaired\": true}" : "\", \"repaired\": false}";
 }
 
 void put_region(std::string &out, const Region &r) {

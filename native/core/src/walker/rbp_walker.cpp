@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "walker/cfi_eval.h"
 #include "walker/frame_zero.h"
 #include "walker/walk.h"
 
@@ -32,6 +33,50 @@ namespace {
 // stack costs one record of each and no heap beyond the vectors. Symbols are
 // filled in one pass at the end, from the cache's interned copy per address.
 
+int dwarf_number(std::string_view name) {
+  static constexpr std::pair<std::string_view, int> kNames[] = {
+      {"rax", kRax}, {"rdx", kRdx}, {"rcx", kRcx}, {"rbx", kRbx}, {"rsi", kRsi}, {"rdi", kRdi},
+      {"rbp", kRbp}, {"rsp", kRsp}, {"r8", kR8},   {"r9", kR9},   {"r10", kR10}, {"r11", kR11},
+      {"r12", kR12}, {"r13", kR13}, {"r14", kR14}, {"r15", kR15}};
+  for (const auto &[n, r] : kNames)
+    if (n == name)
+      return r;
+  return -1;
+}
+
+const char *register_name(int r) {
+  static constexpr const char *kNames[] = {"rax", "rdx", "rcx", "rbx", "rsi", "rdi", "rbp", "rsp", "r8",
+                                           "r9",  "r10", "r11", "r12", "r13", "r14", "r15", "rip"};
+  return r >= 0 && r < kDwarfRegs ? kNames[r] : "?";
+}
+
+// A location rule's offset from the CFA ("saved at CFA - 16"), if it is one.
+std::optional<int64_t> cfa_relative(const CfiRule &rule) {
+  if (rule.kind != CfiRule::Kind::Expr || rule.value)
+    return std::nullopt;
+  constexpr uint64_t kProbe = 1ull << 40;
+  auto loc = eval_rule(rule, RegState{}, kProbe, [](uint64_t) { return std::optional<uint64_t>(); });
+  if (!loc)
+    return std::nullopt;
+  return static_cast<int64_t>(*loc - kProbe);
+}
+
+// The row a frame-pointer function has in its body: CFA = RBP + 16, the
+// caller's RBP at CFA - 16, the return address at CFA - 8. The RBP pair step
+// walks it with every link check.
+bool is_pair_row(const CfiRow &row) {
+  return row.cfa_reg == kRbp && row.cfa_offset == 16 && cfa_relative(row.regs[kRbp]) == -16 &&
+         cfa_relative(row.regs[kRip]) == -8;
+}
+
+std::string describe(const CfiRow &row) {
+  std::string cfa = row.cfa_reg >= 0 ? std::string(register_name(row.cfa_reg)) +
+                                           (row.cfa_offset < 0 ? " - " : " + ") +
+                                           std::to_string(row.cfa_offset < 0 ? -row.cfa_offset : row.cfa_offset)
+                                     : "an expression";
+  return std::string("CFI (") + row.source + "): CFA = " + cfa;
+}
+
 class Walker {
 public:
   Walker(TargetCache &cache, const ThreadSnapshot &thread, const WalkOptions &options)
@@ -44,13 +89,29 @@ private:
     return thread_.stack && addr >= thread_.stack->low && addr <= thread_.stack->high &&
            n <= thread_.stack->high - addr;
   }
-  void push_frame(uint64_t pc, std::optional<uint64_t> rsp, std::optional<uint64_t> rbp, bool at_instruction = false);
+  void push_frame(uint64_t pc, std::optional<uint64_t> rsp, std::optional<uint64_t> rbp, UnwindMethod how,
+                  bool at_instruction = false);
+  // CFI: the row for frame f (nullptr if none, or if the sra-aware decoder
+  // must decide: the allocator, its callers and split-off parts).
+  const CfiRow *cfi_row_for(const Frame &f, const FunctionFacts *fn);
+  // Recover a register or the return address by rule in a frame with regs.
+  std::optional<uint64_t> recover(const CfiRule &rule, int reg, const RegState &regs, uint64_t cfa);
+  // Callee-saved registers of the caller per row (rbp, rbx, r12-r15).
+  RegState caller_registers(const CfiRow &row, const RegState &regs, uint64_t cfa);
+  // The frame above frame 0 (or an interrupted context) by CFI; false if
+  // no usable row: then the decoded prologue decides.
+  bool cfi_context(const Registers &regs, FrameZero &z);
+  std::optional<uint64_t> read_u64(uint64_t addr) {
+    if (auto v = thread_.image.u64(addr))
+      return v;
+    return cache_.read_u64(addr);
+  }
   // Start unwinding the newest frame, stopped at an arbitrary instruction
   // with registers regs: sets slot/floor for the RBP loop, or ends the walk.
   bool enter_context(const Registers &regs, uint64_t &slot, uint64_t &floor);
   // The return address is the sigreturn trampoline: push the signal frame
   // and the interrupted context. False if the walk ended.
-  bool through_signal_frame(uint64_t ret, uint64_t handler_cfa, uint64_t &slot, uint64_t &floor);
+  bool through_signal_frame(uint64_t ret, uint64_t handler_cfa, uint64_t &slot, uint64_t &floor, UnwindMethod how);
   bool is_sigreturn(uint64_t addr);
   void stop(ChainEnd end, std::string detail) {
     r_.end = end;
@@ -100,6 +161,7 @@ private:
   void end_at_zero_rbp();
   enum class Step { UseRbp, Next, Done };
   Step frameless_step(Frame &f, uint64_t rbp);
+  Step cfi_step(Frame &f, uint64_t &slot, uint64_t &floor);
   // The function holding frame i's pc (its call, for return addresses).
   uint64_t lookup_pc(const Frame &f) const {
     return facts_[f.index].at_instruction || f.pc == 0 ? f.pc : f.pc - 1;
@@ -142,15 +204,19 @@ private:
   std::vector<FrameFacts> &facts_ = r_.facts;
   std::vector<ChainLink> &links_ = r_.links;
   std::vector<uint64_t> visited_; ///< pair addresses, ascending (the walk is monotonic)
+  /// Callee-saved registers of the newest frame as far as known (rbx,
+  /// r12-r15; rsp and rbp are tracked by the loop itself).
+  RegState callee_;
 };
 
-void Walker::push_frame(uint64_t pc, std::optional<uint64_t> rsp, std::optional<uint64_t> rbp,
+void Walker::push_frame(uint64_t pc, std::optional<uint64_t> rsp, std::optional<uint64_t> rbp, UnwindMethod how,
                         bool at_instruction) {
   Frame &f = frames_.emplace_back();
   f.index = static_cast<uint32_t>(frames_.size() - 1);
   f.pc = pc;
   f.rsp = rsp;
   f.rbp = rbp;
+  f.unwind = how;
   FrameFacts &facts = facts_.emplace_back();
   facts.at_instruction = at_instruction || f.index == 0;
   facts.fn = cache_.function_at(lookup_pc(f));
@@ -214,11 +280,12 @@ bool Walker::is_sigreturn(uint64_t addr) {
 // The kernel's rt_sigframe: the trampoline's address (the handler's return
 // address), then the ucontext, whose mcontext (at +40) holds the interrupted
 // registers: rbp at gregs[10], rsp at gregs[15], rip at gregs[16].
-bool Walker::through_signal_frame(uint64_t ret, uint64_t handler_cfa, uint64_t &slot, uint64_t &floor) {
+bool Walker::through_signal_frame(uint64_t ret, uint64_t handler_cfa, uint64_t &slot, uint64_t &floor,
+                                  UnwindMethod how) {
   constexpr uint64_t kGregs = 40, kRbp = 10, kRsp = 15, kRip = 16;
   const uint64_t rbp = slot;
   // Nothing called the trampoline: its own address names it (no pc - 1).
-  push_frame(ret, handler_cfa, rbp, /*at_instruction=*/true);
+  push_frame(ret, handler_cfa, rbp, how, /*at_instruction=*/true);
   Frame &sig = frames_.back();
   facts_.back().position = FramePosition::Signal;
   sig.note = "signal frame (sigreturn trampoline)";
@@ -255,7 +322,14 @@ bool Walker::through_signal_frame(uint64_t ret, uint64_t handler_cfa, uint64_t &
   regs.rip = *irip;
   regs.rsp = *irsp;
   regs.rbp = *irbp;
-  push_frame(regs.rip, regs.rsp, regs.rbp, /*at_instruction=*/true);
+  // gregs: r8..r15 at 0..7, rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip.
+  static constexpr std::pair<const char *, int> kSaved[] = {
+      {"r8", 0},  {"r9", 1},  {"r10", 2}, {"r11", 3}, {"r12", 4}, {"r13", 5}, {"r14", 6},
+      {"r15", 7}, {"rdi", 8}, {"rsi", 9}, {"rbx", 11}, {"rdx", 12}, {"rax", 13}, {"rcx", 14}};
+  for (const auto &[name, at] : kSaved)
+    if (auto v = thread_.image.u64(uc + kGregs + 8 * static_cast<uint64_t>(at)))
+      regs.general.emplace_back(name, *v);
+  push_frame(regs.rip, regs.rsp, regs.rbp, UnwindMethod::Context, /*at_instruction=*/true);
   return enter_context(regs, slot, floor);
 }
 
@@ -324,14 +398,192 @@ Walker::Step Walker::frameless_step(Frame &f, uint64_t rbp) {
                                  " frames; the chain goes on.");
     return Step::Done;
   }
-  push_frame(ret, cfa, caller_rbp);
+  push_frame(ret, cfa, caller_rbp, UnwindMethod::Decoded);
   return Step::Next;
+}
+
+// A frame whose CFI row is not the frame-pointer row: the row gives the
+// CFA, the return address and the caller's callee-saved registers.
+Walker::Step Walker::cfi_step(Frame &f, uint64_t &slot, uint64_t &floor) {
+  FrameFacts &facts = facts_.back();
+  if (!f.rsp)
+    return Step::UseRbp;
+  const CfiRow *row = cfi_row_for(f, facts.fn);
+  if (!row)
+    return Step::UseRbp;
+  RegState r = callee_;
+  r.set(kRsp, *f.rsp);
+  r.set(kRbp, slot);
+  r.set(kRip, f.pc);
+  if (is_pair_row(*row)) {
+    callee_ = caller_registers(*row, r, slot + 16);
+    return Step::UseRbp;
+  }
+  auto reader = [this](uint64_t a) { return read_u64(a); };
+  const auto cfa = eval_rule(row->cfa, r, std::nullopt, reader);
+  if (!cfa || *cfa <= *f.rsp || !in_stack(*cfa - 8, 8))
+    return Step::UseRbp;
+  if (row->regs[kRip].kind == CfiRule::Kind::Undefined) {
+    f.cfa = *cfa;
+    facts.position = FramePosition::Frameless;
+    facts.static_at_pc = static_cast<int64_t>(*cfa - *f.rsp);
+    stop(ChainEnd::Outermost, label(f) + ": its CFI leaves the return address undefined: the thread begins here.");
+    return Step::Done;
+  }
+  const auto ra_at = cfa_relative(row->regs[kRip]);
+  if (!ra_at)
+    return Step::UseRbp;
+  const uint64_t ra_slot = *cfa + static_cast<uint64_t>(*ra_at);
+  const auto ret = in_stack(ra_slot, 8) ? thread_.image.u64(ra_slot) : std::nullopt;
+  if (!ret)
+    return Step::UseRbp;
+  if (*ret == 0) {
+    f.cfa = *cfa;
+    facts.position = FramePosition::Frameless;
+    facts.static_at_pc = static_cast<int64_t>(*cfa - *f.rsp);
+    stop(ChainEnd::Outermost, label(f) + " has return address 0: it is the outermost frame.");
+    return Step::Done;
+  }
+  const bool to_signal = cache_.calls_before(*ret).empty() && is_sigreturn(*ret);
+  if (!to_signal && !plausible_return_value(*ret))
+    return Step::UseRbp; // CFI and the stack disagree: the older rules get their turn
+  const RegState caller = caller_registers(*row, r, *cfa);
+  const uint64_t caller_rbp = caller.get(kRbp).value_or(0);
+  f.cfa = *cfa;
+  facts.position = FramePosition::Frameless;
+  facts.static_at_pc = static_cast<int64_t>(*cfa - *f.rsp);
+  ChainLink link;
+  link.address = ra_slot - 8;
+  link.saved_rbp = caller_rbp;
+  link.return_address = *ret;
+  check(link, CheckKind::Cfi, true, options_.record_links ? describe(*row) : std::string());
+  const Ret kind = check_return(link, *ret, ra_slot);
+  keep(std::move(link));
+  if (kind == Ret::Bad)
+    return Step::Done;
+  if (frames_.size() >= options_.max_depth) {
+    stop(ChainEnd::MaxDepth, "the walk stopped at the maximum depth of " + std::to_string(options_.max_depth) +
+                                 " frames; the chain goes on.");
+    return Step::Done;
+  }
+  callee_ = caller;
+  slot = caller_rbp;
+  if (kind == Ret::Signal)
+    return through_signal_frame(*ret, *cfa, slot, floor, UnwindMethod::Cfi) ? Step::Next : Step::Done;
+  push_frame(*ret, *cfa, caller_rbp, UnwindMethod::Cfi);
+  floor = *cfa;
+  return Step::Next;
+}
+
+const CfiRow *Walker::cfi_row_for(const Frame &f, const FunctionFacts *fn) {
+  // The allocator, its callers and split-off parts are what sra mangles or
+  // what runs in a borrowed frame: the sra-aware decoder and the RBP chain
+  // decide there, as before.
+  if (fn && (fn->is_allocator || fn->calls_allocator || fn->fragment))
+    return nullptr;
+  return cache_.modules().row_at(lookup_pc(f));
+}
+
+std::optional<uint64_t> Walker::recover(const CfiRule &rule, int reg, const RegState &regs, uint64_t cfa) {
+  if (rule.kind == CfiRule::Kind::Same)
+    return regs.get(reg);
+  if (rule.kind != CfiRule::Kind::Expr)
+    return std::nullopt;
+  if (rule.ops.size() == 1 && ((rule.ops[0].atom >= 0x50 && rule.ops[0].atom <= 0x6f) || rule.ops[0].atom == 0x90))
+    return regs.get(rule.ops[0].atom == 0x90 ? static_cast<int>(rule.ops[0].number) : rule.ops[0].atom - 0x50);
+  auto reader = [this](uint64_t a) { return read_u64(a); };
+  auto v = eval_rule(rule, regs, cfa, reader);
+  if (!v || rule.value)
+    return v;
+  return read_u64(*v);
+}
+
+RegState Walker::caller_registers(const CfiRow &row, const RegState &regs, uint64_t cfa) {
+  RegState out;
+  for (int r : {int(kRbx), int(kRbp), int(kR12), int(kR13), int(kR14), int(kR15)})
+    if (auto v = recover(row.regs[r], r, regs, cfa))
+      out.set(r, *v);
+  return out;
+}
+
+bool Walker::cfi_context(const Registers &regs, FrameZero &z) {
+  const FunctionFacts *fn = z.facts.fn;
+  if (fn && (fn->is_allocator || fn->calls_allocator || fn->fragment))
+    return false;
+  const CfiRow *row = cache_.modules().row_at(regs.rip);
+  if (!row)
+    return false;
+  RegState r = callee_;
+  r.set(kRsp, regs.rsp);
+  r.set(kRbp, regs.rbp);
+  r.set(kRip, regs.rip);
+  if (is_pair_row(*row)) {
+    if (!plausible_pair(regs.rbp, regs.rsp))
+      return false;
+    z.rbp_based = true;
+    z.facts.position = FramePosition::Body;
+    z.facts.static_at_pc.reset();
+    z.how = describe(*row) + ": frame pointer set up, pair at RBP";
+    callee_ = caller_registers(*row, r, regs.rbp + 16);
+    return true;
+  }
+  auto reader = [this](uint64_t a) { return read_u64(a); };
+  const auto cfa = eval_rule(row->cfa, r, std::nullopt, reader);
+  const auto ra_at = cfa_relative(row->regs[kRip]);
+  if (!cfa || *cfa <= regs.rsp || !ra_at || !in_stack(*cfa + static_cast<uint64_t>(*ra_at), 8))
+    return false;
+  const uint64_t ra_slot = *cfa + static_cast<uint64_t>(*ra_at);
+  if (!plausible_return(ra_slot) && !is_sigreturn(thread_.image.u64(ra_slot).value_or(0)))
+    return false; // CFI and the stack disagree: the decoder and RBP get their turn
+  const RegState caller = caller_registers(*row, r, *cfa);
+  z.rbp_based = false;
+  z.cfa = *cfa;
+  z.return_slot = ra_slot;
+  z.caller_rbp = caller.get(kRbp).value_or(0);
+  if (auto at = cfa_relative(row->regs[kRbp]))
+    z.saved_rbp_slot = *cfa + static_cast<uint64_t>(*at);
+  else
+    z.saved_rbp_slot.reset();
+  if (z.facts.position == FramePosition::Body || !z.facts.static_at_pc ||
+      *z.facts.static_at_pc != static_cast<int64_t>(*cfa - regs.rsp))
+    z.facts.position = FramePosition::Frameless;
+  z.facts.static_at_pc = static_cast<int64_t>(*cfa - regs.rsp);
+  z.how = describe(*row) + ", return address at RSP + " + std::to_string(ra_slot - regs.rsp);
+  callee_ = caller;
+  return true;
 }
 
 bool Walker::enter_context(const Registers &regs, uint64_t &slot, uint64_t &floor) {
   Frame &f0 = frames_.back();
   FrameFacts &facts = facts_.back();
+  callee_ = RegState{};
+  for (const auto &[name, value] : regs.general)
+    if (int r = dwarf_number(name); r >= 0)
+      callee_.set(r, value);
   FrameZero z = locate_frame_zero(cache_, thread_.image, regs);
+  UnwindMethod how = UnwindMethod::Decoded;
+  if (cfi_context(regs, z)) {
+    how = UnwindMethod::Cfi;
+  } else {
+    // Without CFI only the callee-saved registers survive a call.
+    RegState saved;
+    for (int r : {int(kRbx), int(kR12), int(kR13), int(kR14), int(kR15)})
+      if (auto v = callee_.get(r))
+        saved.set(r, *v);
+    callee_ = saved;
+    if (!z.facts.fn && !cache_.function_at(regs.rip) && plausible_return(regs.rsp)) {
+      // Code without symbols or CFI (JIT code, a stripped leaf): a return
+      // address right at RSP is likelier than a frame pointer.
+      z.rbp_based = false;
+      z.cfa = regs.rsp + 8;
+      z.return_slot = regs.rsp;
+      z.caller_rbp = regs.rbp;
+      z.facts.position = FramePosition::Frameless;
+      z.facts.static_at_pc = 8;
+      z.how = "function unknown, no CFI: return address at RSP";
+      how = UnwindMethod::Scan;
+    }
+  }
   facts.position = z.facts.position;
   facts.static_at_pc = z.facts.static_at_pc;
   f0.note = z.how;
@@ -387,9 +639,9 @@ bool Walker::enter_context(const Registers &regs, uint64_t &slot, uint64_t &floo
   }
   if (kind == Ret::Signal) {
     slot = z.caller_rbp;
-    return through_signal_frame(*ret, z.cfa, slot, floor);
+    return through_signal_frame(*ret, z.cfa, slot, floor, how);
   }
-  push_frame(*ret, z.cfa, z.caller_rbp);
+  push_frame(*ret, z.cfa, z.caller_rbp, how);
   slot = z.caller_rbp;
   floor = z.cfa;
   return true;
@@ -397,7 +649,7 @@ bool Walker::enter_context(const Registers &regs, uint64_t &slot, uint64_t &floo
 
 WalkResult Walker::run() {
   const Registers &regs = thread_.info.registers;
-  push_frame(regs.rip, regs.rsp, regs.rbp);
+  push_frame(regs.rip, regs.rsp, regs.rbp, UnwindMethod::Context);
   if (!thread_.stack) {
     stop(ChainEnd::OutOfStack, "RSP " + hex(regs.rsp) + " is not inside any readable mapping" +
                                    (thread_.stack_problem.empty() ? "" : " (" + thread_.stack_problem + ")") +
@@ -421,6 +673,15 @@ WalkResult Walker::run() {
 
   for (;;) {
     Frame &f = frames_.back();
+    if (f.index > 0) {
+      // CFI first: it ends the walk where the thread begins (_start,
+      // __clone3 leave the return address undefined).
+      const auto step = cfi_step(f, slot, floor);
+      if (step == Step::Done)
+        break;
+      if (step == Step::Next)
+        continue;
+    }
     if (f.index > 0 && is_entry(f)) {
       // glibc's start-up code keeps no frame pointer: what its RBP holds is
       // not a pair (often 0 or 1), and nothing calls it.
@@ -501,11 +762,11 @@ WalkResult Walker::run() {
     if (kind == Ret::Signal) {
       const uint64_t handler_cfa = slot + 16;
       slot = *saved;
-      if (!through_signal_frame(*ret, handler_cfa, slot, floor))
+      if (!through_signal_frame(*ret, handler_cfa, slot, floor, UnwindMethod::FramePointer))
         break;
       continue;
     }
-    push_frame(*ret, slot + 16, *saved);
+    push_frame(*ret, slot + 16, *saved, UnwindMethod::FramePointer);
     floor = slot + 16;
     slot = *saved;
   }

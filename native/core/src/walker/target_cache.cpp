@@ -70,7 +70,8 @@ bool is_entry_function(const std::optional<std::string> &name) {
   return false;
 }
 
-TargetCache::TargetCache(Target &target) : target_(target) {
+TargetCache::TargetCache(Target &target, std::vector<std::string> debug_dirs)
+    : target_(target), modules_(target, std::move(debug_dirs)) {
   regions_ = target_.memory_regions();
   // The interface promises sorted, non-overlapping regions; a front-end bug
   // must not break the binary searches below.
@@ -110,6 +111,10 @@ bool TargetCache::is_executable(uint64_t addr) const {
 bool TargetCache::is_code(uint64_t addr) {
   const MemoryRegion *r = region_at(addr);
   if (r && r->executable)
+    return true;
+  // A core may leave a module's text out (gdb's gcore of a static binary):
+  // the file's executable segments say it is code.
+  if (addr != 0 && !(r && r->writable) && modules_.is_module_code(addr))
     return true;
   if (addr == 0 || (r && (r->writable || r->readable)))
     return false;

@@ -15,6 +15,7 @@
 #include "frameaudit/function_info.h"
 #include "frameaudit/name.h"
 #include "frameaudit/target.h"
+#include "elf/module_set.h"
 
 namespace frameaudit::detail {
 
@@ -68,9 +69,11 @@ bool is_entry_function(const std::optional<std::string> &name);
 
 class TargetCache {
 public:
-  explicit TargetCache(Target &target);
+  explicit TargetCache(Target &target, std::vector<std::string> debug_dirs = {});
 
   Target &target() { return target_; }
+  /// The target's modules through elfutils (CFI, build IDs, file code ranges).
+  ModuleSet &modules() { return modules_; }
   const std::vector<MemoryRegion> &regions() const { return regions_; }
 
   /// The mapping holding addr, or nullptr.
@@ -136,6 +139,7 @@ private:
   FunctionFacts &facts_for(uint64_t start, uint64_t end, const Symbol &sym);
 
   Target &target_;
+  ModuleSet modules_;
   std::vector<MemoryRegion> regions_;
   std::vector<uint64_t> allocator_entries_; ///< sorted, unique
   std::unordered_map<uint64_t, Symbol> symbols_;

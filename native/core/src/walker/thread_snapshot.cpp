@@ -6,9 +6,10 @@
 namespace frameaudit::detail {
 namespace {
 
-// Above RSP a stack holds live frames; more than this is not a thread stack
-// a program can have used, and reading it would only cost memory.
-constexpr uint64_t kMaxLiveStack = 64ull << 20;
+// Above RSP a stack holds live frames. No real thread stack is larger (the
+// default max depth of 10^6 frames fits in far less); the bound only keeps a
+// garbage memory map from asking for more than the machine has.
+constexpr uint64_t kMaxLiveStack = 8ull << 30;
 // Without a memory map, probe this far above RSP page by page.
 constexpr uint64_t kProbeLimit = 8ull << 20;
 

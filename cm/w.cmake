@@ -1,0 +1,1 @@
+execute_process(COMMAND sleep 100)

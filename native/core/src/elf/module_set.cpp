@@ -1,0 +1,237 @@
+// module_set.cpp: one libdwfl session per analysis. Modules are reported at
+// the debugger's load bias with dwfl_report_elf; CFI comes from
+// dwfl_module_eh_cfi (.eh_frame) and dwfl_module_dwarf_cfi (.debug_frame,
+// including a separate debug file found through the debuginfo path), and each
+// row from dwarf_cfi_addrframe, dwarf_frame_cfa and dwarf_frame_register.
+#include "elf/module_set.h"
+
+#include <elfutils/libdwfl.h>
+#include <dwarf.h>
+#include <gelf.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <string_view>
+
+namespace frameaudit::detail {
+
+struct ModuleSet::Session {
+  Dwfl *dwfl = nullptr;
+  std::string debuginfo_path;
+  char *debuginfo_path_ptr = nullptr;
+  Dwfl_Callbacks callbacks{};
+  std::vector<Dwfl_Module *> mods; ///< parallel to facts_
+  ~Session() {
+    if (dwfl)
+      dwfl_end(dwfl);
+  }
+};
+
+namespace {
+
+std::string hex_bytes(const unsigned char *p, int n) {
+  std::string out;
+  out.reserve(static_cast<size_t>(n) * 2);
+  char buf[3];
+  for (int i = 0; i < n; ++i) {
+    std::snprintf(buf, sizeof buf, "%02x", p[i]);
+    out += buf;
+  }
+  return out;
+}
+
+CfiRule copy_rule(const Dwarf_Op *ops, size_t nops) {
+  CfiRule r;
+  r.kind = CfiRule::Kind::Expr;
+  r.ops.reserve(nops);
+  for (size_t i = 0; i < nops; ++i) {
+    if (ops[i].atom == DW_OP_stack_value && i + 1 == nops) {
+      r.value = true;
+      break;
+    }
+    r.ops.push_back(CfiOp{ops[i].atom, ops[i].number, ops[i].number2});
+  }
+  return r;
+}
+
+// The row at file address addr of cfi, or nullopt when no FDE covers it.
+std::optional<CfiRow> row_from(Dwarf_CFI *cfi, Dwarf_Addr addr, const char *source) {
+  if (!cfi)
+    return std::nullopt;
+  Dwarf_Frame *frame = nullptr;
+  if (dwarf_cfi_addrframe(cfi, addr, &frame) != 0 || !frame)
+    return std::nullopt;
+  CfiRow row;
+  row.source = source;
+  bool signal = false;
+  const int ra = dwarf_frame_info(frame, nullptr, nullptr, &signal);
+  row.signal_frame = signal;
+  Dwarf_Op *ops = nullptr;
+  size_t nops = 0;
+  if (dwarf_frame_cfa(frame, &ops, &nops) == 0 && nops > 0) {
+    row.cfa = copy_rule(ops, nops);
+    const CfiOp &op = row.cfa.ops.empty() ? CfiOp{} : row.cfa.ops.front();
+    if (row.cfa.ops.size() == 1 && op.atom == DW_OP_bregx) {
+      row.cfa_reg = static_cast<int>(op.number);
+      row.cfa_offset = static_cast<int64_t>(op.number2);
+    } else if (row.cfa.ops.size() == 1 && op.atom >= DW_OP_breg0 && op.atom <= DW_OP_breg31) {
+      row.cfa_reg = op.atom - DW_OP_breg0;
+      row.cfa_offset = static_cast<int64_t>(op.number);
+    }
+  }
+  for (int reg = 0; reg < kDwarfRegs; ++reg) {
+    Dwarf_Op mem[3];
+    Dwarf_Op *rops = nullptr;
+    size_t rn = 0;
+    // The return address column is the caller's rip.
+    const int col = reg == kRip && ra >= 0 ? ra : reg;
+    if (dwarf_frame_register(frame, col, mem, &rops, &rn) != 0)
+      continue; // Undefined
+    if (rn == 0)
+      row.regs[reg].kind = rops == nullptr ? CfiRule::Kind::Same : CfiRule::Kind::Undefined;
+    else
+      row.regs[reg] = copy_rule(rops, rn);
+  }
+  free(frame);
+  return row;
+}
+
+} // namespace
+
+ModuleSet::ModuleSet(Target &target, std::vector<std::string> debug_dirs)
+    : target_(target), debug_dirs_(std::move(debug_dirs)) {
+  listed_ = target_.modules();
+}
+
+ModuleSet::~ModuleSet() = default;
+
+void ModuleSet::open_all() {
+  if (opened_)
+    return;
+  opened_ = true;
+  if (listed_.empty())
+    return;
+  session_ = std::make_unique<Session>();
+  Session &s = *session_;
+  s.debuginfo_path = ":.debug:/usr/lib/debug";
+  for (const std::string &d : debug_dirs_)
+    s.debuginfo_path += ":" + d;
+  s.debuginfo_path_ptr = s.debuginfo_path.data();
+  s.callbacks.find_elf = dwfl_build_id_find_elf;
+  s.callbacks.find_debuginfo = dwfl_standard_find_debuginfo;
+  s.callbacks.section_address = dwfl_offline_section_address;
+  s.callbacks.debuginfo_path = &s.debuginfo_path_ptr;
+  s.dwfl = dwfl_begin(&s.callbacks);
+  if (!s.dwfl)
+    return;
+  dwfl_report_begin(s.dwfl);
+  std::vector<std::pair<ModuleFacts, Dwfl_Module *>> found;
+  for (const Module &m : listed_) {
+    ModuleFacts f;
+    f.module = m;
+    if (m.path.empty() || m.path.front() != '/')
+      continue; // [vdso] and friends: no file to open
+    Dwfl_Module *mod = dwfl_report_elf(s.dwfl, m.name.empty() ? m.path.c_str() : m.name.c_str(),
+                                       m.path.c_str(), -1, m.load_bias, true);
+    if (!mod)
+      continue; // unreadable, not ELF, or overlapping another module
+    f.opened = true;
+    Dwarf_Addr low = 0, high = 0;
+    dwfl_module_info(mod, nullptr, &low, &high, nullptr, nullptr, nullptr, nullptr);
+    f.low = low;
+    f.high = high;
+    const unsigned char *bits = nullptr;
+    GElf_Addr vaddr = 0;
+    const int n = dwfl_module_build_id(mod, &bits, &vaddr);
+    if (n > 0 && bits)
+      f.file_build_id = hex_bytes(bits, n);
+    Dwarf_Addr bias = 0;
+    if (Elf *elf = dwfl_module_getelf(mod, &bias)) {
+      size_t phnum = 0;
+      if (elf_getphdrnum(elf, &phnum) == 0) {
+        for (size_t i = 0; i < phnum && i < 4096; ++i) {
+          GElf_Phdr ph;
+          if (gelf_getphdr(elf, static_cast<int>(i), &ph) && ph.p_type == PT_LOAD && (ph.p_flags & PF_X))
+            f.code.emplace_back(ph.p_vaddr + bias, ph.p_vaddr + ph.p_memsz + bias);
+        }
+      }
+      size_t shstrndx = 0;
+      if (elf_getshdrstrndx(elf, &shstrndx) == 0) {
+        size_t scanned = 0;
+        for (Elf_Scn *scn = elf_nextscn(elf, nullptr); scn && scanned < 65536; scn = elf_nextscn(elf, scn), ++scanned) {
+          GElf_Shdr sh;
+          const char *name = gelf_getshdr(scn, &sh) ? elf_strptr(elf, shstrndx, sh.sh_name) : nullptr;
+          if (name && (std::string_view(name) == ".go.buildinfo" || std::string_view(name) == ".note.go.buildid"))
+            f.go = true;
+        }
+      }
+    }
+    found.emplace_back(std::move(f), mod);
+  }
+  dwfl_report_end(s.dwfl, nullptr, nullptr);
+  std::sort(found.begin(), found.end(), [](const auto &a, const auto &b) { return a.first.low < b.first.low; });
+  for (auto &[f, mod] : found) {
+    facts_.push_back(std::move(f));
+    s.mods.push_back(mod);
+  }
+}
+
+const std::vector<ModuleFacts> &ModuleSet::modules() {
+  open_all();
+  return facts_;
+}
+
+const ModuleFacts *ModuleSet::module_at(uint64_t addr) {
+  open_all();
+  if (facts_.empty())
+    return nullptr;
+  if (last_module_ < facts_.size() && addr >= facts_[last_module_].low && addr < facts_[last_module_].high)
+    return &facts_[last_module_];
+  auto it = std::upper_bound(facts_.begin(), facts_.end(), addr,
+                             [](uint64_t a, const ModuleFacts &f) { return a < f.low; });
+  if (it == facts_.begin())
+    return nullptr;
+  --it;
+  if (addr >= it->high)
+    return nullptr;
+  last_module_ = static_cast<size_t>(it - facts_.begin());
+  return &*it;
+}
+
+bool ModuleSet::is_module_code(uint64_t pc) {
+  const ModuleFacts *f = module_at(pc);
+  if (!f)
+    return false;
+  return std::any_of(f->code.begin(), f->code.end(), [&](const auto &r) { return pc >= r.first && pc < r.second; });
+}
+
+bool ModuleSet::follows_sysv_abi(uint64_t pc) {
+  const ModuleFacts *f = module_at(pc);
+  return f && !f->go;
+}
+
+const CfiRow *ModuleSet::row_at(uint64_t pc) {
+  if (auto it = rows_.find(pc); it != rows_.end())
+    return it->second.get();
+  std::unique_ptr<CfiRow> row;
+  if (const ModuleFacts *f = module_at(pc)) {
+    Dwfl_Module *mod = session_->mods[static_cast<size_t>(f - facts_.data())];
+    // The bias is an out-parameter: take it before computing the address.
+    Dwarf_Addr bias = 0;
+    Dwarf_CFI *eh = dwfl_module_eh_cfi(mod, &bias);
+    std::optional<CfiRow> r = row_from(eh, pc - bias, ".eh_frame");
+    if (!r) {
+      Dwarf_Addr dbias = 0;
+      Dwarf_CFI *debug = dwfl_module_dwarf_cfi(mod, &dbias);
+      r = row_from(debug, pc - dbias, ".debug_frame");
+    }
+    if (r)
+      row = std::make_unique<CfiRow>(std::move(*r));
+  }
+  const CfiRow *out = row.get();
+  rows_.emplace(pc, std::move(row));
+  return out;
+}
+
+} // namespace frameaudit::detail

@@ -1,0 +1,110 @@
+// module_set.h: the target's modules as elfutils opens them. Each file the
+// debugger loaded is reported to one libdwfl session at its load bias, once
+// and lazily (the first time an address asks for CFI or code), so .eh_frame,
+// .debug_frame (also from a separate debug file found by debuglink or build
+// ID) and the program headers come from elfutils, never from a parser of our
+// own. CFI is turned into CfiRow, the one row form the unwinder consumes.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "frameaudit/target.h"
+
+namespace frameaudit::detail {
+
+/// DWARF register numbers of x86-64 (System V psABI, figure 3.36).
+enum DwarfReg : uint8_t {
+  kRax = 0, kRdx = 1, kRcx = 2, kRbx = 3, kRsi = 4, kRdi = 5, kRbp = 6, kRsp = 7,
+  kR8 = 8, kR9 = 9, kR10 = 10, kR11 = 11, kR12 = 12, kR13 = 13, kR14 = 14, kR15 = 15,
+  kRip = 16, kDwarfRegs = 17,
+};
+
+/// One operation of a DWARF expression in a CFI rule (copied out of libdw,
+/// so rows outlive the Dwarf_Frame they came from).
+struct CfiOp {
+  uint8_t atom = 0;
+  uint64_t number = 0;
+  uint64_t number2 = 0;
+};
+
+/// How to recover one register of the caller, or the CFA.
+struct CfiRule {
+  enum class Kind : uint8_t {
+    Undefined, ///< cannot be recovered (the return address: the outermost frame)
+    Same,      ///< unchanged by this frame
+    Expr,      ///< `ops` computes its location (or its value if `value`)
+  };
+  Kind kind = Kind::Undefined;
+  bool value = false; ///< ops end in DW_OP_stack_value: the result is the value itself
+  std::vector<CfiOp> ops;
+};
+
+/// The CFI row in force at one pc: the CFA rule and a rule per register.
+struct CfiRow {
+  CfiRule cfa;
+  std::array<CfiRule, kDwarfRegs> regs;
+  bool signal_frame = false; ///< an 'S' augmentation: the caller is an interrupted context
+  /// CFA = reg + offset (nearly every row): reg, offset; else reg = -1.
+  int cfa_reg = -1;
+  int64_t cfa_offset = 0;
+  const char *source = ""; ///< ".eh_frame" or ".debug_frame"
+};
+
+/// What the module layer knows of one module.
+struct ModuleFacts {
+  Module module;
+  uint64_t low = 0, high = 0;                               ///< its mapped extent
+  std::vector<std::pair<uint64_t, uint64_t>> code;          ///< executable PT_LOAD ranges (loaded addresses)
+  std::optional<std::string> file_build_id;                 ///< hex, from the file on disk
+  bool opened = false;                                      ///< elfutils could read the file
+  /// Built by the Go toolchain (a .go.buildinfo or .note.go.buildid
+  /// section): its code keeps Go's own stack conventions, not the System V ABI's.
+  bool go = false;
+};
+
+class ModuleSet {
+public:
+  /// Modules of target; nothing is opened until first use. debug_dirs are
+  /// searched for separate debug files (debuglink and .build-id layouts)
+  /// after the standard places.
+  ModuleSet(Target &target, std::vector<std::string> debug_dirs = {});
+  ~ModuleSet();
+  ModuleSet(const ModuleSet &) = delete;
+  ModuleSet &operator=(const ModuleSet &) = delete;
+
+  /// The CFI row at pc (a return address minus one, or an exact pc), cached
+  /// per pc; nullptr where no module holds pc or no FDE covers it.
+  const CfiRow *row_at(uint64_t pc);
+  /// True if pc lies in an executable segment of a module's file: code even
+  /// when a core left the text out.
+  bool is_module_code(uint64_t pc);
+  /// The module holding addr, or nullptr.
+  const ModuleFacts *module_at(uint64_t addr);
+  /// True if pc is in a module whose code follows the System V ABI (known
+  /// module, not Go); false for code outside every module (JIT code).
+  bool follows_sysv_abi(uint64_t pc);
+  /// Every module (opens them all).
+  const std::vector<ModuleFacts> &modules();
+  /// Number of modules the target listed (cheap, no file opened).
+  size_t listed() const { return listed_.size(); }
+
+private:
+  void open_all();
+  struct Session;
+  Target &target_;
+  std::vector<Module> listed_;
+  std::vector<std::string> debug_dirs_;
+  std::unique_ptr<Session> session_;
+  std::vector<ModuleFacts> facts_; ///< sorted by low
+  bool opened_ = false;
+  std::unordered_map<uint64_t, std::unique_ptr<CfiRow>> rows_; ///< pc -> row (nullptr: none)
+  size_t last_module_ = 0;
+};
+
+} // namespace frameaudit::detail
