@@ -95,6 +95,8 @@ ojson reference_frame(const Frame &f) {
   j["regions"] = ojson::array();
   for (const std::string &id : f.regions)
     j["regions"].push_back(render::json_string(id));
+  j["unwind"] = to_string(f.unwind);
+  j["repaired"] = f.repaired;
   return j;
 }
 
@@ -280,7 +282,7 @@ void check_document(const ojson &doc) {
       EXPECT_EQ(keys(f),
                 (std::vector<std::string>{"index", "pc", "cfa", "rsp", "rbp", "function", "inlined",
                                           "module", "file", "line", "static_size", "span",
-                                          "dynamic_bytes", "kind", "regions"}));
+                                          "dynamic_bytes", "kind", "regions", "unwind", "repaired"}));
       EXPECT_TRUE(f["index"].is_number_unsigned());
       EXPECT_TRUE(is_hex(f["pc"]));
       EXPECT_TRUE(is_hex_or_null(f["cfa"]));

@@ -46,6 +46,11 @@ std::string where(const CallSite &c) {
   return s;
 }
 
+std::string basename_of(const std::string &path) {
+  const auto slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
 // Lint's rule (check_allocator_caller): a function that calls the allocator
 // and then returns, or addresses its frame through RSP, before restoring RSP
 // from RBP. Returns the verdict of its first unsafe call, if any.
@@ -134,12 +139,19 @@ void unwinder_mismatch(TargetCache &cache, const ThreadWork &w, const ThreadRepo
   for (size_t i = 0; i < n; ++i) {
     if (phys[i].pc == t.frames[i].pc)
       continue;
-    Finding f = make("unwinder-mismatch", Severity::Warning, t);
+    // A frame the walk repaired just below: the debugger followed the CFI
+    // that sra_alloc invalidated, and its frames are the wrong ones.
+    const bool repaired = i > 0 && t.frames[i - 1].repaired;
+    Finding f = make("unwinder-mismatch", repaired ? Severity::Note : Severity::Warning, t);
     locate(f, t.frames[i]);
     f.message = "At frame " + std::to_string(i) + " the debugger's unwinder has pc " + name(phys[i].pc, i) +
-                " but the RBP chain has " + name(t.frames[i].pc, i) +
-                "; frames from here on disagree. A frame that trusts RSP after sra_alloc (or a "
-                "function without frame pointer) misleads one of the two unwinders.";
+                " but frameaudit has " + name(t.frames[i].pc, i) + "; frames from here on disagree. " +
+                (repaired ? "Frame " + std::to_string(i - 1) +
+                                " trusts RSP after sra_alloc: the debugger applied its CFI to the lowered RSP, "
+                                "frameaudit added the bytes the allocator reserved. frameaudit's frames are "
+                                "believed."
+                          : std::string("A frame that trusts RSP after sra_alloc (or a function without frame "
+                                        "pointer) misleads one of the two unwinders."));
     out.push_back(std::move(f));
     return;
   }
@@ -178,6 +190,26 @@ bool has_cfi(TargetCache &cache, const Frame &fr) {
 void frame_findings(TargetCache &cache, const ThreadReport &t, const ThreadWork &w, std::vector<Finding> &out) {
   for (const Frame &fr : t.frames) {
     const FunctionFacts *fn = w.walk.facts[fr.index].fn;
+    if (fr.repaired) {
+      // The walk proved it: this frame's CFI is RSP-based, yet sra_alloc lowered its RSP.
+      Finding f = make("unsafe-caller", Severity::Error, t);
+      locate(f, fr);
+      std::string site;
+      if (const auto verdict = unsafe_call(cache, fn)) {
+        site = " at " + hex(verdict->address);
+        const Symbol &s = cache.symbol(verdict->address);
+        if (s.file && s.line)
+          site += " (" + basename_of(*s.file) + ":" + std::to_string(*s.line) + ")";
+        if (!verdict->reason.empty())
+          site += " and " + verdict->reason;
+      }
+      f.message = frame_label(fr) + " addresses its frame through RSP (its CFI CFA is RSP-based), yet it calls "
+                  "sra_alloc" + site + ": its RSP is " + std::to_string(fr.dynamic_bytes.value_or(0)) +
+                  " bytes lower than its CFI says, so an epilogue that restores RSP with `add $N,%rsp` pops "
+                  "callee-saved registers and the return address from the block. The walk repaired its CFA "
+                  "from the allocator's stub remnants. Use SRA_ALLOC() there (see `frameaudit lint`).";
+      out.push_back(std::move(f));
+    }
     if (fr.kind == FrameKind::Relocated) {
       Finding f = make("relocated-frame", Severity::Note, t);
       locate(f, fr);

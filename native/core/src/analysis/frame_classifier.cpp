@@ -179,6 +179,11 @@ void classify_frames(TargetCache &cache, ThreadWork &work) {
       f.note = contradiction_note(cache, *fn, f);
       continue;
     }
+    if (f.repaired) {
+      // An RSP-based caller whose CFA the walk repaired from stub remnants.
+      f.kind = FrameKind::Relocated;
+      continue;
+    }
     // A split-off part has the frame its parent set up.
     const FunctionFacts *setup = facts.owner ? facts.owner : fn;
     if (!setup->has_frame_pointer()) {

@@ -162,6 +162,9 @@ private:
   enum class Step { UseRbp, Next, Done };
   Step frameless_step(Frame &f, uint64_t rbp);
   Step cfi_step(Frame &f, uint64_t &slot, uint64_t &floor);
+  Step cfi_frame(Frame &f, const CfiRow &row, const RegState &r, uint64_t cfa, bool repaired, uint64_t &slot,
+                 uint64_t &floor);
+  std::optional<uint64_t> repaired_cfa(const Frame &f, const CfiRow &row);
   // The function holding frame i's pc (its call, for return addresses).
   uint64_t lookup_pc(const Frame &f) const {
     return facts_[f.index].at_instruction || f.pc == 0 ? f.pc : f.pc - 1;
@@ -207,6 +210,7 @@ private:
   /// Callee-saved registers of the newest frame as far as known (rbx,
   /// r12-r15; rsp and rbp are tracked by the loop itself).
   RegState callee_;
+  uint64_t reserved_ = 0; ///< bytes the last repair added
 };
 
 void Walker::push_frame(uint64_t pc, std::optional<uint64_t> rsp, std::optional<uint64_t> rbp, UnwindMethod how,
@@ -408,7 +412,9 @@ Walker::Step Walker::cfi_step(Frame &f, uint64_t &slot, uint64_t &floor) {
   FrameFacts &facts = facts_.back();
   if (!f.rsp)
     return Step::UseRbp;
-  const CfiRow *row = cfi_row_for(f, facts.fn);
+  const FunctionFacts *fn = facts.fn;
+  const bool sra_caller = fn && fn->calls_allocator && !fn->is_allocator && !fn->fragment;
+  const CfiRow *row = sra_caller ? cache_.modules().row_at(lookup_pc(f)) : cfi_row_for(f, fn);
   if (!row)
     return Step::UseRbp;
   RegState r = callee_;
@@ -419,44 +425,101 @@ Walker::Step Walker::cfi_step(Frame &f, uint64_t &slot, uint64_t &floor) {
     callee_ = caller_registers(*row, r, slot + 16);
     return Step::UseRbp;
   }
+  if (sra_caller) {
+    // An RSP-based caller of sra_alloc: its CFI CFA is short by what the
+    // allocator reserved. Only the repair may walk it; else the RBP chain
+    // and its checks decide, as for any frame the allocator mangled.
+    if (row->cfa_reg != kRsp)
+      return Step::UseRbp;
+    const auto cfa = repaired_cfa(f, *row);
+    if (!cfa)
+      return Step::UseRbp;
+    return cfi_frame(f, *row, r, *cfa, /*repaired=*/true, slot, floor);
+  }
   auto reader = [this](uint64_t a) { return read_u64(a); };
   const auto cfa = eval_rule(row->cfa, r, std::nullopt, reader);
-  if (!cfa || *cfa <= *f.rsp || !in_stack(*cfa - 8, 8))
+  if (!cfa)
     return Step::UseRbp;
-  if (row->regs[kRip].kind == CfiRule::Kind::Undefined) {
-    f.cfa = *cfa;
+  return cfi_frame(f, *row, r, *cfa, /*repaired=*/false, slot, floor);
+}
+
+// The true CFA of an RSP-based sra caller: the allocator's stub remnants
+// (the last 16 bytes of each audit header, or the bare remnant of a plain
+// allocation) hold the caller's RBP and a return address into this function
+// right after an allocator call; the highest one of this frame sits just
+// below the RSP the frame had before its first allocation, where its CFI
+// offset applies. Remnants are tried lowest first (a recursive caller's own
+// remnants lie above), and one is believed only where the return address
+// its CFA gives passes the link checks.
+std::optional<uint64_t> Walker::repaired_cfa(const Frame &f, const CfiRow &row) {
+  constexpr uint64_t kMaxScan = 1ull << 20;
+  const FunctionFacts *fn = facts_.back().fn;
+  const uint64_t low = *f.rsp, high = std::min(thread_.stack->high, low + kMaxScan);
+  for (uint64_t a = (low + 7) & ~uint64_t{7}; a + 16 <= high; a += 8) {
+    const auto ret = thread_.image.u64(a + 8);
+    if (!ret || *ret <= fn->start || *ret > fn->end || cache_.function_at(*ret - 1) != fn ||
+        !cache_.allocator_call_before(*ret))
+      continue;
+    const uint64_t before = a + 16; // RSP before that allocator call
+    const uint64_t cfa = before + static_cast<uint64_t>(row.cfa_offset);
+    if (cfa > before && in_stack(cfa - 8, 8) && plausible_return(cfa - 8)) {
+      reserved_ = before - *f.rsp;
+      return cfa;
+    }
+  }
+  return std::nullopt;
+}
+
+Walker::Step Walker::cfi_frame(Frame &f, const CfiRow &row, const RegState &r, uint64_t cfa, bool repaired,
+                               uint64_t &slot, uint64_t &floor) {
+  FrameFacts &facts = facts_.back();
+  if (cfa <= *f.rsp || !in_stack(cfa - 8, 8))
+    return Step::UseRbp;
+  if (row.regs[kRip].kind == CfiRule::Kind::Undefined) {
+    f.cfa = cfa;
     facts.position = FramePosition::Frameless;
-    facts.static_at_pc = static_cast<int64_t>(*cfa - *f.rsp);
+    facts.static_at_pc = static_cast<int64_t>(cfa - *f.rsp);
     stop(ChainEnd::Outermost, label(f) + ": its CFI leaves the return address undefined: the thread begins here.");
     return Step::Done;
   }
-  const auto ra_at = cfa_relative(row->regs[kRip]);
+  const auto ra_at = cfa_relative(row.regs[kRip]);
   if (!ra_at)
     return Step::UseRbp;
-  const uint64_t ra_slot = *cfa + static_cast<uint64_t>(*ra_at);
+  const uint64_t ra_slot = cfa + static_cast<uint64_t>(*ra_at);
   const auto ret = in_stack(ra_slot, 8) ? thread_.image.u64(ra_slot) : std::nullopt;
   if (!ret)
     return Step::UseRbp;
   if (*ret == 0) {
-    f.cfa = *cfa;
+    f.cfa = cfa;
     facts.position = FramePosition::Frameless;
-    facts.static_at_pc = static_cast<int64_t>(*cfa - *f.rsp);
+    facts.static_at_pc = static_cast<int64_t>(cfa - *f.rsp);
     stop(ChainEnd::Outermost, label(f) + " has return address 0: it is the outermost frame.");
     return Step::Done;
   }
   const bool to_signal = cache_.calls_before(*ret).empty() && is_sigreturn(*ret);
   if (!to_signal && !plausible_return_value(*ret))
     return Step::UseRbp; // CFI and the stack disagree: the older rules get their turn
-  const RegState caller = caller_registers(*row, r, *cfa);
+  const RegState caller = caller_registers(row, r, cfa);
   const uint64_t caller_rbp = caller.get(kRbp).value_or(0);
-  f.cfa = *cfa;
-  facts.position = FramePosition::Frameless;
-  facts.static_at_pc = static_cast<int64_t>(*cfa - *f.rsp);
+  f.cfa = cfa;
+  f.repaired = repaired;
+  if (repaired) {
+    // The static frame is what CFI says; the rest is the allocator's.
+    facts.static_at_pc = row.cfa_offset;
+    f.note = "RSP-based frame lowered by sra_alloc: CFA repaired by the " + std::to_string(reserved_) +
+             " bytes its stub remnants prove";
+  } else {
+    facts.position = FramePosition::Frameless;
+    facts.static_at_pc = static_cast<int64_t>(cfa - *f.rsp);
+  }
   ChainLink link;
   link.address = ra_slot - 8;
   link.saved_rbp = caller_rbp;
   link.return_address = *ret;
-  check(link, CheckKind::Cfi, true, options_.record_links ? describe(*row) : std::string());
+  check(link, CheckKind::Cfi, true,
+        options_.record_links
+            ? describe(row) + (repaired ? " + " + std::to_string(reserved_) + " bytes sra_alloc reserved" : "")
+            : std::string());
   const Ret kind = check_return(link, *ret, ra_slot);
   keep(std::move(link));
   if (kind == Ret::Bad)
@@ -469,9 +532,9 @@ Walker::Step Walker::cfi_step(Frame &f, uint64_t &slot, uint64_t &floor) {
   callee_ = caller;
   slot = caller_rbp;
   if (kind == Ret::Signal)
-    return through_signal_frame(*ret, *cfa, slot, floor, UnwindMethod::Cfi) ? Step::Next : Step::Done;
-  push_frame(*ret, *cfa, caller_rbp, UnwindMethod::Cfi);
-  floor = *cfa;
+    return through_signal_frame(*ret, cfa, slot, floor, UnwindMethod::Cfi) ? Step::Next : Step::Done;
+  push_frame(*ret, cfa, caller_rbp, UnwindMethod::Cfi);
+  floor = cfa;
   return Step::Next;
 }
 
