@@ -16,8 +16,11 @@ from typing import Iterable, Iterator
 ENDING = ("SIGINT", "SIGTERM", "SIGHUP")
 # What `run` also catches: the rest of the signals whose default action ends
 # the process. SIGPIPE stays as Python sets it (ignored: writes fail with EPIPE).
-RUN_ENDING = ENDING + ("SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGALRM", "SIGVTALRM", "SIGPROF",
-                       "SIGXCPU", "SIGXFSZ", "SIGPWR")
+# SIGUSR1 and SIGUSR2 are left out: LLDB takes them over in-process (its
+# handler replaces ours and swallows them); if it did not, their default
+# action would end us and the watchdog (run_guard.py) would clean up.
+RUN_ENDING = ENDING + ("SIGQUIT", "SIGALRM", "SIGVTALRM", "SIGPROF", "SIGXCPU", "SIGXFSZ",
+                       "SIGPWR")
 
 
 class Terminated(KeyboardInterrupt):
