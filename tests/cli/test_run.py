@@ -1,10 +1,11 @@
 """`frameaudit run -- PROGRAM`: crash -> audit of every thread; normal exit ->
-said so, exit 0; the program's output kept off a JSON/SARIF stdout; signals
+said so, its exit status passes through; the program's output kept off a JSON/SARIF stdout; signals
 the program handles pass through; --timeout audits a hung program; the
 program never outlives frameaudit.
 """
 
 import json
+import signal
 import subprocess
 import sys
 import time
@@ -90,7 +91,9 @@ def test_crash_is_audited(frameaudit, matrix, tmp_path, stop):
     assert doc["target"]["executable"] == binary["path"]
     check_truth(truth_problems(doc, truth))
     s = doc["summary"]
-    assert result.returncode == (1 if s["errors"] else 0)
+    # No failing findings: the program's own fate, 128 + the signal that stopped it.
+    signo = {"segv": signal.SIGSEGV, "abort": signal.SIGABRT, "trap": signal.SIGTRAP}[stop]
+    assert result.returncode == (1 if s["errors"] else 128 + signo)
     assert f"{Path(binary['path']).name} stopped:" in result.stderr
     assert gone_pid(truth["pid"])
 
@@ -132,7 +135,7 @@ def test_text_and_sarif(frameaudit, matrix, tmp_path):
     path.write_text(sarif.stdout)
     validate_sarif(path)
     never = run_cli("run", "--fail-on", "never", "--format", "json", "--", binary["path"], env=env)
-    assert never.returncode == 0
+    assert never.returncode == 128 + signal.SIGSEGV  # the crash itself, findings aside
 
 
 def test_program_output_kept_off_json_stdout(frameaudit, program, tmp_path):
@@ -159,17 +162,17 @@ def test_program_output_on_stdout_for_text(frameaudit, program, tmp_path):
 def test_normal_exit(frameaudit, program, tmp_path, status):
     pidfile = tmp_path / "pid"
     result = run_cli("run", "--", program, pidfile, "exit", status)
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == int(status), result.stderr  # the program's status passes through
     assert f"exited normally with status {status}" in result.stdout
     assert "nothing to audit" in result.stdout
     assert gone(pidfile)
     as_json = run_cli("run", "--format", "json", "--", program, pidfile, "exit", status)
-    assert as_json.returncode == 0
+    assert as_json.returncode == int(status)
     doc = json.loads(as_json.stdout)
     assert doc["schema"] == "frameaudit/1" and doc["threads"] == [] and doc["findings"] == []
     assert f"exited normally with status {status}" in as_json.stderr
     as_sarif = run_cli("run", "--format", "sarif", "--", program, pidfile, "exit", status)
-    assert as_sarif.returncode == 0
+    assert as_sarif.returncode == int(status)
     assert json.loads(as_sarif.stdout)["runs"][0]["results"] == []
 
 
@@ -184,10 +187,10 @@ def test_timeout_audits_a_hung_program(frameaudit, program, tmp_path):
     start = time.monotonic()
     result = run_cli("run", "--format", "json", "--timeout", "2", "--", program, pidfile, "hang")
     assert time.monotonic() - start < 60
-    assert result.returncode in (0, 1), result.stderr
+    assert result.returncode == 2, result.stderr  # a hang is never a pass
     doc = json.loads(result.stdout)
     assert doc["threads"]
-    assert "--timeout" in result.stderr
+    assert "did not finish within 2 s (--timeout)" in result.stderr.splitlines()[-1]
     assert gone(pidfile)
 
 
@@ -204,7 +207,7 @@ def test_killed_frameaudit_kills_the_program(frameaudit, program, tmp_path):
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 2
     lines = err.splitlines()
-    assert lines[-1] == "frameaudit: interrupted" and "Traceback" not in err, err
+    assert lines[-1] == "frameaudit: interrupted by SIGTERM" and "Traceback" not in err, err
     assert gone(pidfile)
 
 

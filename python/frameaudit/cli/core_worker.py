@@ -88,6 +88,8 @@ def worker_main() -> None:
     try:
         job = json.loads(sys.argv[1])
         _die_with_parent(job["parent"])
+        import faulthandler
+        faulthandler.enable()  # a crash in LLDB leaves the Python stack in the log
         result = _analyze(job)
     except BaseException as e:  # noqa: BLE001 - report everything to the parent
         detail = " ".join(str(e).split()) or type(e).__name__

@@ -11,7 +11,7 @@ from typing import Optional
 
 from ..errors import FormatProblem, InputError
 from . import elf_file
-from .core_file import CoreFile, describe_unknown, open_input
+from .core_file import CoreFile, describe_unknown, lldb_crash_checks, open_input
 from .elf_file import ET_CORE, ET_DYN, ET_EXEC, EM_X86_64, ElfFile
 
 
@@ -34,6 +34,8 @@ def inspect_program(path: str, what: str = "an executable") -> Optional[str]:
             if elf.machine != EM_X86_64 or not elf.is_64_le:
                 raise InputError(path, f"is for another architecture ({elf.describe_arch()}); "
                                        "frameaudit handles x86-64 only")
+            if lldb_crash_checks():
+                elf.check_symbol_tables()
             return elf_file.file_build_id(elf)
         except FormatProblem as e:
             raise InputError(path, str(e))
