@@ -3,6 +3,7 @@ the CLI tests that need a core but not the fixture matrix: inputs (compressed,
 piped), outputs, signals, LLDB's own crashes."""
 
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -38,3 +39,23 @@ def make_crasher(workdir: Path) -> Crasher:
             pytest.fail(core)
         made[fmt] = core.path
     return Crasher(exe, made["gcore"], made["minidump"])
+
+
+def gone_pid(pid: int) -> bool:
+    """The process no longer runs (a zombie waiting for its reaper counts as gone)."""
+    for _ in range(50):
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0]
+        except OSError:
+            return True
+        if state in ("Z", "X"):
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def parent_of(pid: int) -> int:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return -1

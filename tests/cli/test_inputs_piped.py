@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from conftest import FRAMEAUDIT, one_line, run_cli
-from crasher import make_crasher
+from crasher import gone_pid, make_crasher, parent_of
 
 pytestmark = pytest.mark.usefixtures("core_module_built")
 
@@ -168,7 +168,7 @@ def test_signal_in_mid_spool(frameaudit, crasher, tmp_path, private_tmp, sig):
     proc.stdin.write(packed[:len(packed) // 2])
     proc.stdin.flush()
     time.sleep(1.0)
-    children = [p for p in os.listdir("/proc") if p.isdigit() and _parent(p) == proc.pid]
+    children = [p for p in os.listdir("/proc") if p.isdigit() and parent_of(int(p)) == proc.pid]
     proc.send_signal(sig)
     out, err = proc.communicate(timeout=60)
     if sig == signal.SIGTERM:
@@ -179,23 +179,4 @@ def test_signal_in_mid_spool(frameaudit, crasher, tmp_path, private_tmp, sig):
     assert out == b""
     assert list(private_tmp.iterdir()) == []
     for child in children:  # the zstd decompressor
-        assert _gone(int(child)), f"process {child} outlived frameaudit"
-
-
-def _parent(pid: str) -> int:
-    try:
-        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-    except (OSError, IndexError, ValueError):
-        return -1
-
-
-def _gone(pid: int) -> bool:
-    for _ in range(50):
-        try:
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            return True
-        if state in ("Z", "X"):
-            return True
-        time.sleep(0.1)
-    return False
+        assert gone_pid(int(child)), f"process {child} outlived frameaudit"

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, pick_binary, run_cli, validate_sarif
+from crasher import gone_pid
 
 sys.path.insert(0, str(REPO / "tests" / "integration"))
 from fixture_cores import check_truth, truth_problems  # noqa: E402 - the shared ground-truth check
@@ -62,19 +63,6 @@ def program(tmp_path_factory):
 
 def gone(pidfile: Path) -> bool:
     return gone_pid(int(pidfile.read_text()))
-
-
-def gone_pid(pid: int) -> bool:
-    """The process no longer runs (a zombie waiting for its reaper counts as gone)."""
-    for _ in range(50):
-        try:
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0]
-        except OSError:
-            return True
-        if state in ("Z", "X"):
-            return True
-        time.sleep(0.1)
-    return False
 
 
 @pytest.mark.parametrize("stop", ["segv", "abort", "trap"])
