@@ -203,3 +203,21 @@ def test_arguments_without_double_dash(frameaudit, program, tmp_path):
     result = run_cli("run", program, tmp_path / "pid", "exit", "0")
     assert result.returncode == 0, result.stderr
     assert "PROGRAM-OUT args=4 last=0" in result.stdout
+
+
+def test_exit_status_passes_through(frameaudit):
+    """No crash: frameaudit's status is the program's own (`sh -c 'exit 3'` exits 3)."""
+    result = run_cli("run", "--", "sh", "-c", "exit 3")
+    assert result.returncode == 3, result.stderr
+    assert "sh exited normally with status 3" in result.stdout
+
+
+def test_error_exitcode(frameaudit, matrix, tmp_path):
+    """Findings at --fail-on give --error-exitcode N, as valgrind's option does."""
+    binary = pick_binary(matrix, "overflow")
+    env = {"SRA_STOP": "segv", "SRA_GROUND_TRUTH": str(tmp_path / "t.json")}
+    result = run_cli("run", "--error-exitcode", "42", "--format", "json", "--", binary["path"], env=env)
+    assert result.returncode == 42, result.stderr
+    assert json.loads(result.stdout)["summary"]["errors"] > 0
+    bad = run_cli("run", "--error-exitcode", "300", "--", binary["path"], env=env)
+    assert bad.returncode == 2 and "must be 0..255" in bad.stderr

@@ -32,6 +32,7 @@ from ..lldb_module import load_lldb
 from ..main import debug_enabled
 from ..output import use_color, use_unicode, write_document
 from ..progress import Progress, progress_wanted
+from ..signals import ending_signals
 from ..workers import CoreJob, JobResult, default_timeout, run_core_jobs
 
 
@@ -141,6 +142,11 @@ def _analyze(args, layout, jobs: List[_Core], outputs) -> None:
     # Fail once, here, if LLDB's Python module is missing (not once per core);
     # this also finds lldb-server for the workers (LLDB_DEBUGSERVER_PATH).
     load_lldb(layout)
+    with ending_signals():  # again: importing lldb puts Python's own SIGINT handler back
+        _run_workers(args, layout, jobs, outputs)
+
+
+def _run_workers(args, layout, jobs: List[_Core], outputs) -> None:
     formats = {out.format for out in outputs}
     progress = Progress(progress_wanted("text" if "text" in formats else args.format, len(jobs)))
     names = [c.name for c in jobs]
