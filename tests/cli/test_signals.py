@@ -88,19 +88,24 @@ def wait_for(predicate, seconds=30.0):
     return predicate()
 
 
+def end_with(proc: subprocess.Popen, sig: int) -> None:
+    """Send `sig`; frameaudit must end by it: one line and status 2, or killed."""
+    proc.send_signal(sig)
+    _out, err = proc.communicate(timeout=60)
+    if sig == signal.SIGKILL:
+        assert proc.returncode == -signal.SIGKILL
+        return
+    assert proc.returncode == 2
+    assert err.splitlines() == [f"frameaudit: interrupted by {signal.Signals(sig).name}"], err
+
+
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGKILL])
 def test_analyze_leaves_no_worker(frameaudit, crasher, sig):
     cores = [str(crasher.gcore), str(crasher.minidump)] * 20
     proc = subprocess.Popen([str(FRAMEAUDIT), "analyze", "-j", "2", *cores],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert wait_for(lambda: workers_of(proc.pid)), "no worker started"
-    proc.send_signal(sig)
-    out, err = proc.communicate(timeout=60)
-    if sig == signal.SIGKILL:
-        assert proc.returncode == -signal.SIGKILL
-    else:
-        assert proc.returncode == 2
-        assert err.splitlines() == [f"frameaudit: interrupted by {signal.Signals(sig).name}"], err
+    end_with(proc, sig)
     assert wait_for(lambda: not workers_of(proc.pid), 10), f"workers left: {workers_of(proc.pid)}"
 
 
@@ -120,13 +125,7 @@ def test_run_leaves_nothing(frameaudit, tree, tmp_path, sig):
     assert servers, "no lldb-server under frameaudit run"
     # The watchdog learns of new descendants twice a second; SIGKILL leaves no time to tell it.
     time.sleep(1.0)
-    proc.send_signal(sig)
-    out, err = proc.communicate(timeout=60)
-    if sig == signal.SIGKILL:
-        assert proc.returncode == -signal.SIGKILL
-    else:
-        assert proc.returncode == 2
-        assert err.splitlines()[-1] == f"frameaudit: interrupted by {signal.Signals(sig).name}", err
+    end_with(proc, sig)
     for pid, what in ((program, "the program"), (child, "its child"), (daemon, "its daemon")):
         assert gone_pid(pid), f"{what} ({pid}) outlived frameaudit run"
     for pid in servers:

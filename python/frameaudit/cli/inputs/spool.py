@@ -24,6 +24,7 @@ the core and what to do.
 
 import errno
 import gzip
+import io
 import lzma
 import os
 import shutil
@@ -236,15 +237,16 @@ def _spool(name: str, src, compression: Optional[str]) -> CoreInput:
                                        f"{' '.join(str(e).split()) or type(e).__name__}")
             if not chunk:
                 break
-            written += len(chunk)
-            if written > limit:
+            if written + len(chunk) > limit:
                 what = "decompressed, it is" if compression else "it is"
                 raise InputError(name, f"{what} larger than the spool limit of {_size_text(limit)} "
                                        f"({LIMIT_ENV}); raise it, or decompress it to a file first")
             try:
                 view = memoryview(chunk)
                 while view:
-                    view = view[os.write(fd, view):]
+                    n = os.write(fd, view)
+                    written += n
+                    view = view[n:]
             except OSError as e:
                 if e.errno in (errno.ENOSPC, errno.EDQUOT):
                     raise InputError(name, f"no space left in {where} to "
@@ -271,7 +273,10 @@ def _spool(name: str, src, compression: Optional[str]) -> CoreInput:
 def open_core_input(name: str) -> CoreInput:
     """Where to load the core `name` from (see the module's doc)."""
     if name == STDIN:
-        src = sys.stdin.buffer
+        # Unbuffered: a decompressor's feeding thread may still be blocked in
+        # read() when a signal ends us, and a buffered stdin's lock would then
+        # abort the interpreter's exit.
+        src = io.FileIO(sys.stdin.fileno(), "rb", closefd=False)
         try:
             if os.isatty(src.fileno()):
                 raise InputError(STDIN, "stdin is a terminal; pipe a core into it "
@@ -297,7 +302,7 @@ def open_core_input(name: str) -> CoreInput:
             return CoreInput(name, name)
     if stat.S_ISFIFO(st.st_mode) or stat.S_ISCHR(st.st_mode) or stat.S_ISSOCK(st.st_mode):
         try:
-            f = open(name, "rb")
+            f = open(name, "rb", buffering=0)  # unbuffered, as stdin above
         except OSError as e:
             raise InputError(name, f"cannot open: {e.strerror}")
         with f:
