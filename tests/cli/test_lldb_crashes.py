@@ -86,6 +86,13 @@ def test_symtab_entry_size_zero(frameaudit, malformed):
         assert line.endswith("has entries of 0 bytes, not 24; LLDB cannot load it"), line
 
 
+def test_lint_does_not_need_the_check(frameaudit, malformed):
+    """lint reads the file itself, not through LLDB: the entry size is no problem there."""
+    result = run_cli("lint", malformed["entsize0"])
+    assert result.returncode == 0, result.stderr
+    assert "no calls to sra_alloc" in result.stdout
+
+
 @pytest.mark.parametrize("which, signal_name", [("threads", "SIGSEGV"), ("entsize0", "SIGFPE")])
 def test_lldb_crash_is_named(frameaudit, malformed, tmp_path, which, signal_name):
     c = malformed["crasher"]

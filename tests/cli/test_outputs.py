@@ -188,3 +188,16 @@ def test_good_cores_survive_a_bad_one(frameaudit, crasher, expected, tmp_path):
     text = t.read_text()
     assert f"== {bad} (2/3) ==\n\nnot analysed: {line[len('frameaudit: '):]}\n" in text
     assert text.count("Verdict:") == 2
+
+
+def test_lint_several_outputs(frameaudit, crasher, tmp_path):
+    j, s = tmp_path / "lint.json", tmp_path / "lint.sarif"
+    result = run_cli("lint", "--output-json", j, "--output-sarif", s, "--format", "text", crasher.exe)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == run_cli("lint", crasher.exe).stdout
+    assert j.read_text() == run_cli("lint", "--format", "json", crasher.exe).stdout
+    assert s.read_text() == run_cli("lint", "--format", "sarif", crasher.exe).stdout
+    result = run_cli("lint", "-o", "/dev/full", crasher.exe)
+    assert result.returncode == 2
+    assert one_line(result.stderr) == ("frameaudit: /dev/full: cannot write the output: "
+                                       "No space left on device")
