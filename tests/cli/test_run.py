@@ -221,3 +221,18 @@ def test_error_exitcode(frameaudit, matrix, tmp_path):
     assert json.loads(result.stdout)["summary"]["errors"] > 0
     bad = run_cli("run", "--error-exitcode", "300", "--", binary["path"], env=env)
     assert bad.returncode == 2 and "must be 0..255" in bad.stderr
+
+
+def test_several_outputs(frameaudit, program, tmp_path):
+    """One run, three documents; the program's stdout stays on stdout beside
+    the text report (no JSON or SARIF goes there)."""
+    pidfile = tmp_path / "pid"
+    j, s = tmp_path / "run.json", tmp_path / "run.sarif"
+    result = run_cli("run", "--output-json", j, "--output-sarif", s, "--format", "text", "--",
+                     program, pidfile, "abort")
+    assert result.returncode in (1, 128 + signal.SIGABRT), result.stderr
+    assert result.stdout.index("PROGRAM-OUT") < result.stdout.index("Stack map")
+    doc = json.loads(j.read_text())
+    assert doc["target"]["pid"] == int(pidfile.read_text())
+    assert len(json.loads(s.read_text())["runs"][0]["results"]) == len(doc["findings"])
+    validate_sarif(s)

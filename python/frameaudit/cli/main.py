@@ -1,15 +1,17 @@
 """`frameaudit`: the command line (CONTRACT section 6).
 
-    frameaudit analyze [--exe EXE] [--format text|json|sarif] [-o FILE]
-                       [--fail-on error|warning|never] [-j N] [--timeout S] CORE...
-    frameaudit run [--format ...] [--fail-on ...] [-o FILE] [--timeout S] -- PROGRAM [ARGS...]
-    frameaudit lint [--format text|json|sarif] [-o FILE] [--fail-on ...] BINARY...
+    frameaudit analyze [--exe EXE] [--format text|json|sarif] [-o FILE] [--output-FORMAT FILE]...
+                       [--fail-on error|warning|never] [-j N] [--timeout S] CORE...|-
+    frameaudit run [--format ...] [--fail-on ...] [-o FILE] [--output-FORMAT FILE]...
+                   [--timeout S] [--error-exitcode N] -- PROGRAM [ARGS...]
+    frameaudit lint [--format text|json|sarif] [-o FILE] [--output-FORMAT FILE]... [--fail-on ...] BINARY...
     frameaudit paths [--json]
     frameaudit --version
 
 Exit status: 0 nothing at or above --fail-on, 1 findings at or above it,
-2 usage or input error (one line on stderr). Never a traceback:
-FRAMEAUDIT_DEBUG=1 shows one for internal errors.
+2 usage or input error (one line on stderr); `run` passes the program's
+own status through instead of 0 (commands/run.py). Never a traceback:
+FRAMEAUDIT_DEBUG=1 shows one for internal errors. Also `python3 -m frameaudit`.
 """
 
 import argparse
