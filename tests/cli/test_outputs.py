@@ -11,7 +11,6 @@ import os
 import stat
 import subprocess
 import threading
-from pathlib import Path
 
 import pytest
 
