@@ -236,3 +236,12 @@ def test_several_outputs(frameaudit, program, tmp_path):
     assert doc["target"]["pid"] == int(pidfile.read_text())
     assert len(json.loads(s.read_text())["runs"][0]["results"]) == len(doc["findings"])
     validate_sarif(s)
+
+
+@pytest.mark.parametrize("script, status", [("kill -TERM $$", 128 + signal.SIGTERM),
+                                            ("trap 'exit 5' TERM; kill -TERM $$; sleep 1", 5),
+                                            ("kill -HUP $$", 128 + signal.SIGHUP)])
+def test_ended_by_a_signal(frameaudit, script, status):
+    """An unhandled SIGTERM ends the program as a shell would report it (143); a handled one does not."""
+    result = run_cli("run", "--", "sh", "-c", script)
+    assert result.returncode == status, result.stdout + result.stderr

@@ -14,7 +14,8 @@ Launch PROGRAM under LLDB (in-process, synchronous) and wait:
 
 Exit status, as valgrind's: --error-exitcode N (default 1) when findings
 reach --fail-on; else the program's own: its exit status, or 128+N when
-signal N ended it or stopped it for the audit (a crash is never a pass);
+signal N stopped it for the audit (a crash is never a pass) or ended it
+(WATCHED_SIGNALS; LLDB reports other signal deaths as exit status N);
 2 for usage errors and --timeout.
 
 The program, and every process it started, is killed when frameaudit is
@@ -48,6 +49,12 @@ CORE_SIGNALS = ("SIGSEGV", "SIGBUS", "SIGILL", "SIGFPE", "SIGABRT", "SIGTRAP", "
                 "SIGQUIT", "SIGXCPU", "SIGXFSZ")
 # Left as LLDB has them: it needs SIGSTOP for interrupts, SIGKILL cannot be caught.
 UNTOUCHED_SIGNALS = ("SIGSTOP", "SIGKILL")
+# Signals that end a program that neither handles nor ignores them, and that
+# programs seldom get often: `run` stops on them only to see whether they
+# will end the program (then its status is 128+N, as a shell reports it;
+# LLDB itself reports such an end as an exit with status N), and passes
+# them on. Others (SIGALRM, SIGPROF, ...) pass without a stop.
+WATCHED_SIGNALS = ("SIGHUP", "SIGINT", "SIGTERM", "SIGPIPE", "SIGUSR1", "SIGUSR2")
 MAX_BENIGN_STOPS = 10_000
 
 
@@ -112,7 +119,7 @@ def _configure_signals(lldb, process) -> None:
     for i in range(signals.GetNumSignals()):
         number = signals.GetSignalAtIndex(i)
         name = signals.GetSignalAsCString(number) or ""
-        if name in CORE_SIGNALS:
+        if name in CORE_SIGNALS or name in WATCHED_SIGNALS:
             signals.SetShouldStop(number, True)
             signals.SetShouldNotify(number, True)
             signals.SetShouldSuppress(number, False)
@@ -120,6 +127,30 @@ def _configure_signals(lldb, process) -> None:
             signals.SetShouldStop(number, False)
             signals.SetShouldNotify(number, False)
             signals.SetShouldSuppress(number, False)
+
+
+def _watched_signal(lldb, process) -> int:
+    """The WATCHED_SIGNALS number the program is stopped on, or 0."""
+    for i in range(process.GetNumThreads()):
+        thread = process.GetThreadAtIndex(i)
+        if (thread and thread.IsValid() and thread.GetStopReason() == lldb.eStopReasonSignal
+                and thread.GetStopReasonDataCount() > 0):
+            number = int(thread.GetStopReasonDataAtIndex(0))
+            name = process.GetUnixSignals().GetSignalAsCString(number) or ""
+            if name in WATCHED_SIGNALS:
+                return number
+    return 0
+
+
+def _kills(pid: int, number: int) -> bool:
+    """Will signal `number` end process `pid`: neither caught nor ignored (/proc status)?"""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            fields = dict(line.split(":", 1) for line in f if ":" in line)
+        caught = int(fields["SigCgt"].strip(), 16) | int(fields["SigIgn"].strip(), 16)
+    except (OSError, KeyError, ValueError):
+        return False
+    return not caught & (1 << (number - 1))
 
 
 def _auditable_stop(lldb, process):
@@ -211,10 +242,12 @@ def _run(args, lldb, program, argv, environment, outputs, run_guard) -> int:
             run_guard.watch_launched(dbg.process.GetProcessID())
             for p in pipes:
                 p.launched()
-            why, signo, timed_out = _wait_for_stop(lldb, dbg.process, program, args.timeout)
+            why, signo, timed_out, fatal = _wait_for_stop(lldb, dbg.process, program, args.timeout)
             if dbg.process.GetState() == lldb.eStateExited:
                 status = dbg.process.GetExitStatus()
                 detail = dbg.process.GetExitDescription() or ""
+                if fatal and status == fatal and not _signal_in(detail):
+                    detail = f"signal {fatal}, {signal.Signals(fatal).name}, not handled"
                 pid = dbg.process.GetProcessID() or None
                 documents, code = None, None
             else:
@@ -244,11 +277,13 @@ def _write_all(outputs, documents, code: int) -> int:
 
 
 def _wait_for_stop(lldb, process, program: str, timeout):
-    """Run until an auditable stop, the timeout or the exit.
-    Returns (why, signal number of the stop or 0, timed_out)."""
+    """Run until an auditable stop, the timeout or the exit. Returns (why,
+    signal number of the stop or 0, timed_out, the signal that will have
+    ended the program if it exits now, or 0)."""
     _configure_signals(lldb, process)
     deadline = time.monotonic() + timeout if timeout else None
     timed_out = False
+    fatal = 0
     for _ in range(MAX_BENIGN_STOPS):
         done = _continue_in_background(process)
         try:
@@ -261,13 +296,17 @@ def _wait_for_stop(lldb, process, program: str, timeout):
             raise
         state = process.GetState()
         if state == lldb.eStateExited:
-            return "", 0, timed_out
+            return "", 0, timed_out, fatal
         if state not in (lldb.eStateStopped, lldb.eStateCrashed, lldb.eStateSuspended):
             raise CliError(f"{program}: LLDB lost the process (state "
                            f"{lldb.SBDebugger.StateAsCString(state)})")
+        watched = _watched_signal(lldb, process)
+        if watched and not timed_out:
+            fatal = watched if _kills(process.GetProcessID(), watched) else fatal
+            continue  # Continue() delivers it
         why, signo = _auditable_stop(lldb, process)
         if why or timed_out:
-            return why, signo, timed_out
+            return why, signo, timed_out, fatal
     raise CliError(f"{program}: kept stopping for no reason LLDB reports; gave up")
 
 
