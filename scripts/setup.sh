@@ -11,6 +11,7 @@ PACKAGES=(
   libclang-rt-14-dev gdb binutils file
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
   libelf-dev libdw-dev elfutils debuginfod
+  zstd lz4 xz-utils
   nodejs
 )
 

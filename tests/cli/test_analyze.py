@@ -200,7 +200,7 @@ def test_output_file(frameaudit, core_cache, overflow, tmp_path, output_format):
     assert result.stdout == "" and result.stderr == ""
     expected = run_cli("analyze", "--format", output_format, core.path).stdout
     assert out.read_text(encoding="utf-8") == expected
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".frameaudit-")]
+    assert not [p for p in tmp_path.iterdir() if "frameaudit-" in p.name]
 
 
 def test_explicit_exe(frameaudit, core_cache, nested):

@@ -208,17 +208,31 @@ def test_other_architecture_minidump(frameaudit, corpus, tmp_path):
 
 
 def test_several_inputs_one_line_each(frameaudit, corpus, tmp_path):
-    """Every bad input gets its line; nothing is analysed; the good one is not named."""
+    """Every bad input gets its line and exit 2; the good one is still analysed
+    (test_outputs.py checks the documents in every format)."""
     empty = tmp_path / "empty.core"
     empty.write_bytes(b"")
     missing = tmp_path / "missing.core"
     good = _core(corpus, "gcore")
     result = run_cli("analyze", empty, good, missing)
     assert result.returncode == 2
-    assert result.stdout == ""
     lines = result.stderr.splitlines()
     assert len(lines) == 2, result.stderr
     assert str(empty) in lines[0] and str(missing) in lines[1]
+    assert str(good) not in result.stderr
+    assert f"== {good} (2/3) ==" in result.stdout and "crash_here" in result.stdout
+    assert f"not analysed: {empty}: empty file" in result.stdout
+
+
+def test_every_input_bad_writes_nothing(frameaudit, tmp_path):
+    empty = tmp_path / "empty.core"
+    empty.write_bytes(b"")
+    missing = tmp_path / "missing.core"
+    out = tmp_path / "report.json"
+    result = run_cli("analyze", "--format", "json", "-o", out, empty, missing)
+    assert result.returncode == 2 and result.stdout == ""
+    assert len(result.stderr.splitlines()) == 2, result.stderr
+    assert not out.exists()
 
 
 def test_output_directory_missing(frameaudit, corpus, tmp_path):

@@ -1,10 +1,11 @@
 """`frameaudit run -- PROGRAM`: crash -> audit of every thread; normal exit ->
-said so, exit 0; the program's output kept off a JSON/SARIF stdout; signals
+said so, its exit status passes through; the program's output kept off a JSON/SARIF stdout; signals
 the program handles pass through; --timeout audits a hung program; the
 program never outlives frameaudit.
 """
 
 import json
+import signal
 import subprocess
 import sys
 import time
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, pick_binary, run_cli, validate_sarif
+from crasher import gone_pid
 
 sys.path.insert(0, str(REPO / "tests" / "integration"))
 from fixture_cores import check_truth, truth_problems  # noqa: E402 - the shared ground-truth check
@@ -63,26 +65,14 @@ def gone(pidfile: Path) -> bool:
     return gone_pid(int(pidfile.read_text()))
 
 
-def gone_pid(pid: int) -> bool:
-    """The process no longer runs (a zombie waiting for its reaper counts as gone)."""
-    for _ in range(50):
-        try:
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0]
-        except OSError:
-            return True
-        if state in ("Z", "X"):
-            return True
-        time.sleep(0.1)
-    return False
-
-
 @pytest.mark.parametrize("stop", ["segv", "abort", "trap"])
 def test_crash_is_audited(frameaudit, matrix, tmp_path, stop):
     binary = pick_binary(matrix, "nested")
     truth_path = tmp_path / "truth.json"
     result = run_cli("run", "--format", "json", "--", binary["path"],
                      env={"SRA_STOP": stop, "SRA_GROUND_TRUTH": str(truth_path)})
-    assert result.returncode in (0, 1), result.stderr
+    signo = {"segv": signal.SIGSEGV, "abort": signal.SIGABRT, "trap": signal.SIGTRAP}[stop]
+    assert result.returncode in (1, 128 + signo), result.stderr
     doc = json.loads(result.stdout)
     truth = json.loads(truth_path.read_text())
     assert doc["target"]["pid"] == truth["pid"]
@@ -90,7 +80,8 @@ def test_crash_is_audited(frameaudit, matrix, tmp_path, stop):
     assert doc["target"]["executable"] == binary["path"]
     check_truth(truth_problems(doc, truth))
     s = doc["summary"]
-    assert result.returncode == (1 if s["errors"] else 0)
+    # No failing findings: the program's own fate, 128 + the signal that stopped it.
+    assert result.returncode == (1 if s["errors"] else 128 + signo)
     assert f"{Path(binary['path']).name} stopped:" in result.stderr
     assert gone_pid(truth["pid"])
 
@@ -111,7 +102,7 @@ def test_threads_every_thread_audited(frameaudit, matrix, tmp_path):
     truth_path = tmp_path / "truth.json"
     result = run_cli("run", "--format", "json", "--", binary["path"],
                      env={"SRA_STOP": "segv", "SRA_GROUND_TRUTH": str(truth_path)})
-    assert result.returncode in (0, 1), result.stderr
+    assert result.returncode in (1, 128 + signal.SIGSEGV), result.stderr
     doc = json.loads(result.stdout)
     truth = json.loads(truth_path.read_text())
     assert len(doc["threads"]) >= len(truth["threads"]) > 1
@@ -132,13 +123,13 @@ def test_text_and_sarif(frameaudit, matrix, tmp_path):
     path.write_text(sarif.stdout)
     validate_sarif(path)
     never = run_cli("run", "--fail-on", "never", "--format", "json", "--", binary["path"], env=env)
-    assert never.returncode == 0
+    assert never.returncode == 128 + signal.SIGSEGV  # the crash itself, findings aside
 
 
 def test_program_output_kept_off_json_stdout(frameaudit, program, tmp_path):
     pidfile = tmp_path / "pid"
     result = run_cli("run", "--format", "json", "--", program, pidfile, "abort", "x y")
-    assert result.returncode in (0, 1), result.stderr
+    assert result.returncode in (1, 128 + signal.SIGABRT), result.stderr
     doc = json.loads(result.stdout)  # the document and nothing else
     assert doc["schema"] == "frameaudit/1" and doc["threads"]
     assert "PROGRAM-OUT args=4 last=x y" in result.stderr
@@ -150,7 +141,7 @@ def test_program_output_kept_off_json_stdout(frameaudit, program, tmp_path):
 def test_program_output_on_stdout_for_text(frameaudit, program, tmp_path):
     pidfile = tmp_path / "pid"
     result = run_cli("run", "--", program, pidfile, "abort")
-    assert result.returncode in (0, 1), result.stderr
+    assert result.returncode in (1, 128 + signal.SIGABRT), result.stderr
     assert result.stdout.index("PROGRAM-OUT") < result.stdout.index("Stack map")
     assert "PROGRAM-ERR" in result.stderr
 
@@ -159,17 +150,17 @@ def test_program_output_on_stdout_for_text(frameaudit, program, tmp_path):
 def test_normal_exit(frameaudit, program, tmp_path, status):
     pidfile = tmp_path / "pid"
     result = run_cli("run", "--", program, pidfile, "exit", status)
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == int(status), result.stderr  # the program's status passes through
     assert f"exited normally with status {status}" in result.stdout
     assert "nothing to audit" in result.stdout
     assert gone(pidfile)
     as_json = run_cli("run", "--format", "json", "--", program, pidfile, "exit", status)
-    assert as_json.returncode == 0
+    assert as_json.returncode == int(status)
     doc = json.loads(as_json.stdout)
     assert doc["schema"] == "frameaudit/1" and doc["threads"] == [] and doc["findings"] == []
     assert f"exited normally with status {status}" in as_json.stderr
     as_sarif = run_cli("run", "--format", "sarif", "--", program, pidfile, "exit", status)
-    assert as_sarif.returncode == 0
+    assert as_sarif.returncode == int(status)
     assert json.loads(as_sarif.stdout)["runs"][0]["results"] == []
 
 
@@ -184,10 +175,10 @@ def test_timeout_audits_a_hung_program(frameaudit, program, tmp_path):
     start = time.monotonic()
     result = run_cli("run", "--format", "json", "--timeout", "2", "--", program, pidfile, "hang")
     assert time.monotonic() - start < 60
-    assert result.returncode in (0, 1), result.stderr
+    assert result.returncode == 2, result.stderr  # a hang is never a pass
     doc = json.loads(result.stdout)
     assert doc["threads"]
-    assert "--timeout" in result.stderr
+    assert "did not finish within 2 s (--timeout)" in result.stderr.splitlines()[-1]
     assert gone(pidfile)
 
 
@@ -204,7 +195,7 @@ def test_killed_frameaudit_kills_the_program(frameaudit, program, tmp_path):
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 2
     lines = err.splitlines()
-    assert lines[-1] == "frameaudit: interrupted" and "Traceback" not in err, err
+    assert lines[-1] == "frameaudit: interrupted by SIGTERM" and "Traceback" not in err, err
     assert gone(pidfile)
 
 
@@ -212,3 +203,45 @@ def test_arguments_without_double_dash(frameaudit, program, tmp_path):
     result = run_cli("run", program, tmp_path / "pid", "exit", "0")
     assert result.returncode == 0, result.stderr
     assert "PROGRAM-OUT args=4 last=0" in result.stdout
+
+
+def test_exit_status_passes_through(frameaudit):
+    """No crash: frameaudit's status is the program's own (`sh -c 'exit 3'` exits 3)."""
+    result = run_cli("run", "--", "sh", "-c", "exit 3")
+    assert result.returncode == 3, result.stderr
+    assert "sh exited normally with status 3" in result.stdout
+
+
+def test_error_exitcode(frameaudit, matrix, tmp_path):
+    """Findings at --fail-on give --error-exitcode N, as valgrind's option does."""
+    binary = pick_binary(matrix, "overflow")
+    env = {"SRA_STOP": "segv", "SRA_GROUND_TRUTH": str(tmp_path / "t.json")}
+    result = run_cli("run", "--error-exitcode", "42", "--format", "json", "--", binary["path"], env=env)
+    assert result.returncode == 42, result.stderr
+    assert json.loads(result.stdout)["summary"]["errors"] > 0
+    bad = run_cli("run", "--error-exitcode", "300", "--", binary["path"], env=env)
+    assert bad.returncode == 2 and "must be 0..255" in bad.stderr
+
+
+def test_several_outputs(frameaudit, program, tmp_path):
+    """One run, three documents; the program's stdout stays on stdout beside
+    the text report (no JSON or SARIF goes there)."""
+    pidfile = tmp_path / "pid"
+    j, s = tmp_path / "run.json", tmp_path / "run.sarif"
+    result = run_cli("run", "--output-json", j, "--output-sarif", s, "--format", "text", "--",
+                     program, pidfile, "abort")
+    assert result.returncode in (1, 128 + signal.SIGABRT), result.stderr
+    assert result.stdout.index("PROGRAM-OUT") < result.stdout.index("Stack map")
+    doc = json.loads(j.read_text())
+    assert doc["target"]["pid"] == int(pidfile.read_text())
+    assert len(json.loads(s.read_text())["runs"][0]["results"]) == len(doc["findings"])
+    validate_sarif(s)
+
+
+@pytest.mark.parametrize("script, status", [("kill -TERM $$", 128 + signal.SIGTERM),
+                                            ("trap 'exit 5' TERM; kill -TERM $$; sleep 1", 5),
+                                            ("kill -HUP $$", 128 + signal.SIGHUP)])
+def test_ended_by_a_signal(frameaudit, script, status):
+    """An unhandled SIGTERM ends the program as a shell would report it (143); a handled one does not."""
+    result = run_cli("run", "--", "sh", "-c", script)
+    assert result.returncode == status, result.stdout + result.stderr

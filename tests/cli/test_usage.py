@@ -101,3 +101,18 @@ def test_internal_error_is_one_line(tmp_path):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert result.returncode == 2
     assert "Traceback" in result.stderr and "RuntimeError" in result.stderr
+
+
+def test_python_dash_m_frameaudit(frameaudit, tmp_path):
+    """`python3 -m frameaudit` is the CLI; importing the package runs nothing."""
+    env = dict(os.environ, PYTHONPATH=str(BUILD / "python"))
+    version = subprocess.run([sys.executable, "-m", "frameaudit", "--version"], env=env,
+                             capture_output=True, text=True, timeout=120)
+    assert version.returncode == 0, version.stderr
+    assert version.stdout.startswith("frameaudit ")
+    paths = subprocess.run([sys.executable, "-m", "frameaudit", "paths", "--json"], env=env,
+                           capture_output=True, text=True, timeout=120)
+    assert paths.returncode == 0 and json.loads(paths.stdout)["python"] == str(BUILD / "python" / "frameaudit")
+    quiet = subprocess.run([sys.executable, "-c", "import frameaudit, frameaudit.cli"], env=env,
+                           capture_output=True, text=True, timeout=120)
+    assert quiet.returncode == 0 and quiet.stdout == "" and quiet.stderr == ""

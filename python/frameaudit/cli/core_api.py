@@ -31,13 +31,25 @@ def core_error_type():
         return ()
 
 
-def make_lldb_target(sbtarget, sbprocess, core_path: Optional[str]):
-    """A frameaudit.Target over a loaded SBTarget/SBProcess (core or live)."""
+def make_lldb_target(sbtarget, sbprocess, core_path: Optional[str],
+                     core_name: Optional[str] = None):
+    """A frameaudit.Target over a loaded SBTarget/SBProcess (core or live).
+    core_name: what the report calls the core, when LLDB loaded it under
+    another name (a decompressed or piped core: /proc/self/fd/N)."""
     try:
         from .. import lldb_target
     except ImportError as e:
         raise EnvironmentProblem(f"cannot load frameaudit.lldb_target ({e})")
-    return lldb_target.LLDBTarget(sbtarget, sbprocess, core_path=core_path)
+    if core_name is None:
+        return lldb_target.LLDBTarget(sbtarget, sbprocess, core_path=core_path)
+
+    class Named(lldb_target.LLDBTarget):
+        def info(self):
+            info = super().info()
+            info.core = core_name
+            return info
+
+    return Named(sbtarget, sbprocess, core_path=core_path)
 
 
 def analyze_all_threads(target, progress: Optional[Callable[[int, int], None]] = None):
@@ -85,10 +97,28 @@ def target_info(executable: Optional[str] = None, core: Optional[str] = None,
     return import_core().TargetInfo(executable=executable, core=core, pid=pid)
 
 
-def empty_report(executable: Optional[str], pid: Optional[int]):
-    """A document with no threads and no findings (`run` of a program that exited)."""
+def empty_report(executable: Optional[str], pid: Optional[int], core_file: Optional[str] = None):
+    """A document with no threads and no findings (`run` of a program that
+    exited, a core that could not be analysed)."""
     core = import_core()
-    return core.lint_report([], target_info(executable=executable, pid=pid))
+    return core.lint_report([], target_info(executable=executable, core=core_file, pid=pid))
+
+
+def failed_sarif_run(core_file: str, executable: Optional[str], message: str) -> str:
+    """A SARIF log with one run for a core that could not be analysed: no
+    results, and the reason as a tool execution notification (code scanning
+    shows it as the tool's error for that core's category)."""
+    log = json.loads(render_sarif([empty_report(executable, None, core_file)]))
+    for run in log.get("runs", []):
+        run["invocations"] = [{
+            "executionSuccessful": False,
+            "toolExecutionNotifications": [{
+                "level": "error",
+                "message": {"text": message},
+                "descriptor": {"id": "core-not-analysed"},
+            }],
+        }]
+    return json.dumps(log, indent=2, ensure_ascii=False) + "\n"
 
 
 # --- several documents (cores analysed in separate worker processes) ------

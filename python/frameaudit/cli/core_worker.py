@@ -5,11 +5,17 @@ Each core gets a fresh process with its own LLDB, so cores run in parallel
 watchdog can always kill it. The job arrives as JSON in argv[1]; the result
 goes back as one JSON object on the original stdout:
 
-    {"ok": true, "document": "...", "counts": [errors, warnings, notes]}
+    {"ok": true, "documents": ["...", ...], "counts": [errors, warnings, notes]}
     {"ok": false, "error": "one sentence", "internal": false}
 
-Progress goes to stderr as lines "\\x1eprogress DONE TOTAL"; anything else
-on stderr (LLDB's own messages) is kept by the parent for FRAMEAUDIT_DEBUG.
+(one document per entry of job["renders"]). Progress goes to stderr as
+lines "\\x1eprogress DONE TOTAL", and "\\x1eloaded" once LLDB holds the core
+(so a crash can be told apart: loading or analysing); anything else on
+stderr (LLDB's own messages) is kept by the parent for FRAMEAUDIT_DEBUG and
+for the log of a crash.
+
+The worker dies with the CLI (PR_SET_PDEATHSIG), even when the CLI is
+killed by SIGKILL and has no chance to end it.
 """
 
 import json
@@ -18,6 +24,20 @@ import sys
 import traceback
 
 PROGRESS_PREFIX = "\x1eprogress "
+LOADED_MARK = "\x1eloaded"
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent(parent: int) -> None:
+    try:
+        import ctypes
+        import signal
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
 
 
 def _analyze(job: dict) -> dict:
@@ -28,6 +48,7 @@ def _analyze(job: dict) -> dict:
     from .lldb_session import Debugger
 
     layout = Layout(**job["layout"])
+    name = job.get("name") or job["core"]
     lldb = load_lldb(layout)
     core_error = core_api.core_error_type()
 
@@ -38,21 +59,26 @@ def _analyze(job: dict) -> dict:
     try:
         with Debugger(lldb) as dbg:
             dbg.load_core(job["core"], job["exe"])
-            target = core_api.make_lldb_target(dbg.target, dbg.process, job["core"])
+            sys.stderr.write(LOADED_MARK + "\n")
+            sys.stderr.flush()
+            target = core_api.make_lldb_target(dbg.target, dbg.process, name,
+                                               core_name=name if name != job["core"] else None)
             try:
                 report = core_api.analyze_all_threads(target, progress)
             except core_error as e:  # type: ignore[misc]
-                raise CliError(f"{job['core']}: cannot analyse it: {getattr(e, 'message', e)}")
-            fmt = job["format"]
-            if fmt == "json":
-                document = core_api.render_json(report)
-            elif fmt == "sarif":
-                document = core_api.render_sarif([report])
-            else:
-                document = core_api.render_text(report, job["unicode"], job["color"])
-            return {"ok": True, "document": document, "counts": list(core_api.counts(report))}
+                raise CliError(f"{name}: cannot analyse it: {getattr(e, 'message', e)}")
+            documents = []
+            for r in job["renders"]:
+                if r["format"] == "json":
+                    documents.append(core_api.render_json(report))
+                elif r["format"] == "sarif":
+                    documents.append(core_api.render_sarif([report]))
+                else:
+                    documents.append(core_api.render_text(report, r["unicode"], r["color"]))
+            return {"ok": True, "documents": documents, "counts": list(core_api.counts(report))}
     except CliError as e:
-        return {"ok": False, "error": e.message}
+        # LLDB names the file it was given: a spooled core's /proc/self/fd/N.
+        return {"ok": False, "error": e.message.replace(job["core"], name)}
 
 
 def worker_main() -> None:
@@ -61,6 +87,9 @@ def worker_main() -> None:
     os.dup2(2, 1)  # LLDB's own output must not mix with the result
     try:
         job = json.loads(sys.argv[1])
+        _die_with_parent(job["parent"])
+        import faulthandler
+        faulthandler.enable()  # a crash in LLDB leaves the Python stack in the log
         result = _analyze(job)
     except BaseException as e:  # noqa: BLE001 - report everything to the parent
         detail = " ".join(str(e).split()) or type(e).__name__

@@ -67,6 +67,8 @@ class Debugger:
         lldb = self.lldb
         self.create_target(program)
         info = lldb.SBLaunchInfo(args)
+        # Its own process group: one killpg ends the program and its children.
+        info.SetLaunchFlags(info.GetLaunchFlags() | lldb.eLaunchFlagLaunchInSeparateProcessGroup)
         if stop_at_entry:
             info.SetLaunchFlags(info.GetLaunchFlags() | lldb.eLaunchFlagStopAtEntry)
         info.SetWorkingDirectory(os.getcwd())

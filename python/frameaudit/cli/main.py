@@ -1,15 +1,17 @@
 """`frameaudit`: the command line (CONTRACT section 6).
 
-    frameaudit analyze [--exe EXE] [--format text|json|sarif] [-o FILE]
-                       [--fail-on error|warning|never] [-j N] [--timeout S] CORE...
-    frameaudit run [--format ...] [--fail-on ...] [-o FILE] [--timeout S] -- PROGRAM [ARGS...]
-    frameaudit lint [--format text|json|sarif] [-o FILE] [--fail-on ...] BINARY...
+    frameaudit analyze [--exe EXE] [--format text|json|sarif] [-o FILE] [--output-FORMAT FILE]...
+                       [--fail-on error|warning|never] [-j N] [--timeout S] CORE...|-
+    frameaudit run [--format ...] [--fail-on ...] [-o FILE] [--output-FORMAT FILE]...
+                   [--timeout S] [--error-exitcode N] -- PROGRAM [ARGS...]
+    frameaudit lint [--format text|json|sarif] [-o FILE] [--output-FORMAT FILE]... [--fail-on ...] BINARY...
     frameaudit paths [--json]
     frameaudit --version
 
 Exit status: 0 nothing at or above --fail-on, 1 findings at or above it,
-2 usage or input error (one line on stderr). Never a traceback:
-FRAMEAUDIT_DEBUG=1 shows one for internal errors.
+2 usage or input error (one line on stderr); `run` passes the program's
+own status through instead of 0 (commands/run.py). Never a traceback:
+FRAMEAUDIT_DEBUG=1 shows one for internal errors. Also `python3 -m frameaudit`.
 """
 
 import argparse
@@ -21,6 +23,7 @@ from typing import List, Optional
 from . import exit_codes
 from .errors import CliError, UsageError
 from .layout import Layout, discover
+from .signals import Terminated, ending_signals
 
 DEBUG_ENV = "FRAMEAUDIT_DEBUG"
 
@@ -43,6 +46,16 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}")
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _exit_status(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an exit status, got {text!r}")
+    if not 0 <= value <= 255:
+        raise argparse.ArgumentTypeError(f"must be 0..255, got {value}")
     return value
 
 
@@ -70,13 +83,18 @@ def build_parser(version: str) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     def common(p, outputs=True):
-        p.add_argument("--format", choices=("text", "json", "sarif"), default="text",
+        p.add_argument("--format", choices=("text", "json", "sarif"), default=None,
                        help="output format (default: text)")
         p.add_argument("--fail-on", choices=exit_codes.FAIL_ON_CHOICES, default="error",
                        help="exit 1 when a finding of this severity or worse exists (default: error)")
         if outputs:
             p.add_argument("-o", "--output", metavar="FILE",
                            help="write the document to FILE instead of stdout")
+            for fmt in ("json", "sarif", "text"):
+                p.add_argument(f"--output-{fmt}", metavar="FILE",
+                               help=f"also write the {fmt.upper() if fmt != 'text' else 'text'} "
+                                    "document to FILE ('-': stdout); with these, stdout gets the "
+                                    "--format document only if --format or -o is given")
 
     p = sub.add_parser(
         "analyze", help="audit every thread of core files (kernel, gdb gcore, LLDB minidump)",
@@ -85,7 +103,9 @@ def build_parser(version: str) -> argparse.ArgumentParser:
                     "document per core (an array for several); SARIF one run per core.",
         epilog="example: frameaudit analyze --format sarif -o crash.sarif core.1234\n" + EPILOG_EXIT,
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("cores", nargs="+", metavar="CORE", help="ELF core or minidump")
+    p.add_argument("cores", nargs="+", metavar="CORE",
+                   help="ELF core or minidump, plain or compressed (zstd, xz, gzip, lz4); "
+                        "'-' reads one from stdin")
     p.add_argument("--exe", metavar="EXE",
                    help="the program the core(s) came from (default: the one the core names)")
     common(p)
@@ -98,14 +118,19 @@ def build_parser(version: str) -> argparse.ArgumentParser:
         "run", help="run a program under LLDB and audit every thread if it crashes",
         description="Launch PROGRAM under LLDB. If it stops on a core-dumping signal (SIGSEGV, "
                     "SIGABRT, SIGTRAP, ...) every thread is audited and the report printed; if it "
-                    "exits, that is said (status 0: nothing was audited). The program never "
-                    "outlives frameaudit.",
-        epilog="example: frameaudit run --format json -- ./my_test --gtest_filter=Stack.*\n"
-               + EPILOG_EXIT,
+                    "exits, that is said and its exit status is frameaudit's. Exit status: "
+                    "--error-exitcode (1) for findings at or above --fail-on, else the "
+                    "program's own (128+N for a crash by signal N), 2 for a usage error or "
+                    "--timeout. Neither the program nor its children outlive frameaudit.",
+        epilog="example: frameaudit run --format json -- ./my_test --gtest_filter=Stack.*",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     common(p)
     p.add_argument("--timeout", type=_seconds, default=None, metavar="SECONDS",
-                   help="stop the program after this long and audit it where it is (default: none)")
+                   help="stop the program after this long, audit it where it is and exit 2 "
+                        "(default: none)")
+    p.add_argument("--error-exitcode", type=_exit_status, default=exit_codes.FINDINGS, metavar="N",
+                   help="exit status when findings reach --fail-on (default: 1); otherwise the "
+                        "program's own status passes through")
     p.add_argument("program", nargs=argparse.REMAINDER, metavar="-- PROGRAM [ARGS...]",
                    help="the program and its arguments")
 
@@ -139,6 +164,9 @@ def _version(layout: Layout) -> str:
 def _run(argv: List[str], layout: Layout) -> int:
     parser = build_parser(_version(layout))
     args = parser.parse_args(argv)
+    if hasattr(args, "format"):
+        args.format_given = args.format is not None
+        args.format = args.format or "text"
     if args.command is None:
         raise UsageError("frameaudit: error: missing command: analyze, run, lint or paths "
                          "(see 'frameaudit --help')")
@@ -162,12 +190,14 @@ def main(argv: Optional[List[str]] = None, layout: Optional[Layout] = None) -> i
     if layout is None:
         layout = discover()
     try:
-        return _run(argv, layout)
+        with ending_signals():
+            return _run(argv, layout)
     except CliError as e:
         _error_line(e.line)
         return exit_codes.ERROR
-    except KeyboardInterrupt:
-        _error_line("frameaudit: interrupted")
+    except KeyboardInterrupt as e:
+        how = f" by {e.name}" if isinstance(e, Terminated) else ""
+        _error_line(f"frameaudit: interrupted{how}")
         return exit_codes.ERROR
     except BrokenPipeError:
         # The reader went away (`| head`): nothing left to tell anyone.

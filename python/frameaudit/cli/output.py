@@ -1,8 +1,8 @@
 """Where the document goes, and how text is drawn.
 
-- The document goes to stdout, or with -o to FILE (written whole, then
-  renamed into place: a crash never leaves half a SARIF file for CI to
-  upload).
+- The document goes to stdout, or with -o to FILE; destinations.py says
+  how each kind of FILE is written (a regular file whole, then renamed into
+  place: a crash never leaves half a SARIF file for CI to upload).
 - Text uses Unicode box drawing when its destination is UTF-8 (a -o file is
   always written as UTF-8; stdout when its encoding is UTF-8), else ASCII.
   Colour only on a terminal, never with NO_COLOR or TERM=dumb.
@@ -14,10 +14,9 @@
 import codecs
 import os
 import sys
-import tempfile
 from typing import Optional
 
-from .errors import CliError
+from . import destinations
 
 
 def _is_utf8(encoding: Optional[str]) -> bool:
@@ -43,16 +42,9 @@ def use_color(output_file: Optional[str]) -> bool:
 
 
 def check_output_path(path: Optional[str]) -> None:
-    """Fail early (exit 2) if -o FILE cannot be written, before any long work."""
-    if path is None:
-        return
-    directory = os.path.dirname(os.path.abspath(path)) or "."
-    if os.path.isdir(path):
-        raise CliError(f"{path}: is a directory; -o needs a file name")
-    if not os.path.isdir(directory):
-        raise CliError(f"{path}: cannot write the output: directory {directory} does not exist")
-    if not os.access(directory, os.W_OK):
-        raise CliError(f"{path}: cannot write the output: directory {directory} is not writable")
+    """Fail early (exit 2) if an output cannot be written, before any long work."""
+    if path is not None:
+        destinations.check(path)
 
 
 class StdoutGuard:
@@ -88,35 +80,11 @@ class StdoutGuard:
 
 
 def write_document(text: str, output_file: Optional[str], utf8: bool = False) -> None:
-    """Write the whole document. JSON and SARIF (utf8=True) are UTF-8 whatever
-    the locale; text follows stdout's encoding, replacing what it cannot show."""
-    if output_file is None:
-        sys.stdout.flush()
-        encoding = "utf-8" if utf8 else (getattr(sys.stdout, "encoding", None) or "utf-8")
-        sys.stdout.buffer.write(text.encode(encoding, errors="replace"))
-        sys.stdout.buffer.flush()
-        return
-    path = os.path.abspath(output_file)
-    directory = os.path.dirname(path)
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=".frameaudit-", dir=directory)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-                f.write(text)
-            mode = 0o666 & ~_umask()
-            os.chmod(tmp, mode)
-            os.replace(tmp, path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
-    except OSError as e:
-        raise CliError(f"{output_file}: cannot write the output: {e.strerror or e}")
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+    """Write the whole document (destinations.py says how). JSON and SARIF
+    (utf8=True) and files are UTF-8 whatever the locale; text to stdout
+    follows stdout's encoding, replacing what it cannot show."""
+    to_stdout = output_file is None or output_file == destinations.STDOUT
+    encoding = "utf-8"
+    if to_stdout and not utf8:
+        encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
+    destinations.write(output_file, text.encode(encoding, errors="replace"))

@@ -17,7 +17,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Tuple
 
-from .core_worker import PROGRESS_PREFIX
+from .core_worker import LOADED_MARK, PROGRESS_PREFIX
 from .layout import Layout
 
 DEFAULT_TIMEOUT = 600.0
@@ -38,18 +38,29 @@ def default_timeout() -> float:
 
 @dataclass
 class CoreJob:
-    core: str
+    core: str                   # the path LLDB loads (/proc/self/fd/N for a spooled core)
     exe: str
+    name: Optional[str] = None  # the core as the user named it (default: core)
+    fds: Tuple[int, ...] = ()   # descriptors the worker needs (a spooled core's)
+
+    @property
+    def display(self) -> str:
+        return self.name or self.core
 
 
 @dataclass
 class JobResult:
     ok: bool
-    document: str = ""
+    documents: List[str] = field(default_factory=list)  # one per requested render, in order
     counts: Tuple[int, int, int] = (0, 0, 0)
     error: str = ""           # one sentence, naming the core
     internal: bool = False    # an internal error (hint at FRAMEAUDIT_DEBUG)
     log: str = ""             # the worker's stderr and traceback, for FRAMEAUDIT_DEBUG
+    log_path: Optional[str] = None  # where that log was saved (LLDB crashed)
+
+    @property
+    def document(self) -> str:
+        return self.documents[0] if self.documents else ""
 
 
 @dataclass
@@ -62,6 +73,7 @@ class _Running:
     err: bytearray = field(default_factory=bytearray)
     open_streams: int = 2
     progress: Tuple[int, int] = (0, 0)
+    loaded: bool = False      # LLDB had loaded the core (the worker said so)
 
 
 def _boot_code(layout: Layout) -> str:
@@ -79,7 +91,8 @@ def run_core_jobs(jobs: List[CoreJob], parallel: int, timeout: float, options: d
                   ) -> List[JobResult]:
     """Analyse every job; return one JobResult per job, in input order.
 
-    options: {"format", "unicode", "color"}. on_progress(done, total, per_core)
+    options: {"renders": [{"format", "unicode", "color"}, ...]}: the
+    documents each worker renders, in order. on_progress(done, total, per_core)
     is called as work advances, per_core = {job index: (threads done, total)}.
     """
     results: List[Optional[JobResult]] = [None] * len(jobs)
@@ -90,10 +103,14 @@ def run_core_jobs(jobs: List[CoreJob], parallel: int, timeout: float, options: d
     done = 0
 
     def start(index: int, job: CoreJob) -> None:
-        payload = dict(options, core=job.core, exe=job.exe, layout=layout.as_dict())
+        payload = dict(options, core=job.core, exe=job.exe, name=job.display,
+                       layout=layout.as_dict(), parent=os.getpid())
+        # Its own session: a Ctrl-C on the terminal reaches only us, and we
+        # end the worker's whole process group (and it dies with us: core_worker.py).
         proc = subprocess.Popen([sys.executable, "-c", boot, json.dumps(payload)],
                                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, start_new_session=True)
+                                stderr=subprocess.PIPE, start_new_session=True,
+                                pass_fds=job.fds)
         state = _Running(index, job, proc, time.monotonic() + timeout)
         running[proc.pid] = state
         for stream, kind in ((proc.stdout, "out"), (proc.stderr, "err")):
@@ -160,7 +177,9 @@ def _take_progress(state: _Running) -> bool:
     tail = lines.pop()  # incomplete last line
     for line in lines:
         decoded = line.decode(errors="replace")
-        if decoded.startswith(PROGRESS_PREFIX):
+        if decoded == LOADED_MARK:
+            state.loaded = True
+        elif decoded.startswith(PROGRESS_PREFIX):
             try:
                 d, t = decoded[len(PROGRESS_PREFIX):].split()
                 state.progress = (int(d), int(t))
@@ -215,7 +234,7 @@ def _seconds(value: float) -> str:
 
 def _finish(state: _Running, timed_out: bool, timeout: float) -> JobResult:
     log = state.err.decode(errors="replace")
-    core = state.job.core
+    core = state.job.display
     if timed_out:
         return JobResult(False, error=f"{core}: analysis did not finish within {_seconds(timeout)} "
                                       "(watchdog); raise the limit with --timeout SECONDS",
@@ -223,14 +242,42 @@ def _finish(state: _Running, timed_out: bool, timeout: float) -> JobResult:
     try:
         result = json.loads(bytes(state.out).decode())
     except ValueError:
-        code = state.proc.returncode
-        how = (f"was killed by {_signal_name(-code)}" if code is not None and code < 0
-               else f"exited with status {code}")
-        return JobResult(False, error=f"{core}: the analysis process {how} without a result",
-                         internal=True, log=log)
+        return _died(state, log)
     if result.get("ok"):
-        return JobResult(True, document=result["document"], counts=tuple(result["counts"]), log=log)
+        return JobResult(True, documents=result["documents"], counts=tuple(result["counts"]),
+                         log=log)
     if result.get("internal"):
         return JobResult(False, error=f"{core}: internal error: {result['error']}", internal=True,
                          log=log + result.get("traceback", ""))
     return JobResult(False, error=result["error"], log=log)
+
+
+def _died(state: _Running, log: str) -> JobResult:
+    """The worker ended without a result. Killed by a signal, that is LLDB
+    crashing in it (frameaudit's own code runs in Python): say so, and keep
+    what it printed in a log file for the bug report."""
+    core = state.job.display
+    code = state.proc.returncode
+    stage = "analysing" if state.loaded else "loading"
+    log_path = _save_log(state, log)
+    where = f"; the worker's log is {log_path}" if log_path else ""
+    if code is not None and code < 0:
+        error = (f"{core}: LLDB crashed while {stage} {core} (a bug in LLDB or a malformed "
+                 f"file; the worker was killed by {_signal_name(-code)}){where}")
+    else:
+        error = f"{core}: the analysis process exited with status {code} without a result{where}"
+    return JobResult(False, error=error, log=log, log_path=log_path)
+
+
+def _save_log(state: _Running, log: str) -> Optional[str]:
+    import tempfile
+    header = (f"frameaudit worker for {state.job.display}\ncore (as loaded): {state.job.core}\n"
+              f"executable: {state.job.exe}\nexit status: {state.proc.returncode}\n"
+              f"LLDB had loaded the core: {state.loaded}\n--- stderr ---\n")
+    try:
+        fd, path = tempfile.mkstemp(prefix="frameaudit-worker-", suffix=".log")
+        with os.fdopen(fd, "w", encoding="utf-8", errors="replace") as f:
+            f.write(header + log)
+        return path
+    except OSError:
+        return None

@@ -1,69 +1,156 @@
-"""`frameaudit analyze [--exe EXE] [--format F] [-o FILE] [--fail-on S] [-j N] CORE...`
+"""`frameaudit analyze [--exe EXE] [--format F] [-o FILE] [--output-FORMAT FILE]... [-j N] CORE...`
 
-1. Every core is checked before LLDB sees it (inputs/core_file.py) and
-   paired with its executable (inputs/executable.py); any bad input means
-   one line per bad file on stderr and exit 2, nothing analysed.
+1. Every core is opened (inputs/spool.py: a compressed core or `-` becomes
+   a private temporary file), checked before LLDB sees it
+   (inputs/core_file.py) and paired with its executable
+   (inputs/executable.py). A bad input gets its line on stderr and the exit
+   status 2, and the other cores are still analysed.
 2. Each core is analysed in its own worker process (workers.py), N at a
-   time, each under a watchdog.
-3. One document per core, in input order: text reports one after another,
-   a JSON array for several JSON documents, one SARIF log with a run per core.
-   A core that fails (LLDB cannot load it, timeout) is left out, its line
-   goes to stderr and the exit status is 2.
+   time, each under a watchdog; every worker renders every requested format.
+3. Each output gets one document per core, in input order: text reports one
+   after another, a JSON array for several JSON documents, one SARIF log with
+   a run per core. A core that failed (a bad input, LLDB cannot load it or
+   crashed, the timeout) is named in text, is left out of JSON and is a run
+   with no results and an error notification in SARIF; its line goes to
+   stderr and the exit status is 2. Nothing is written when no core could be
+   analysed.
 """
 
+import os
 import sys
+from dataclasses import dataclass
+from typing import List, Optional
 
 from .. import exit_codes
-from ..core_api import join_json, join_sarif
-from ..errors import InputError
+from ..core_api import failed_sarif_run, join_json, join_sarif
+from ..destinations import requested_outputs
+from ..errors import CliError, InputError, UsageError
 from ..inputs.core_file import inspect_core
 from ..inputs.executable import resolve_executable
+from ..inputs.spool import STDIN, Spools
 from ..lldb_module import load_lldb
 from ..main import debug_enabled
-from ..output import check_output_path, use_color, use_unicode, write_document
+from ..output import use_color, use_unicode, write_document
 from ..progress import Progress, progress_wanted
-from ..workers import CoreJob, default_timeout, run_core_jobs
+from ..signals import ending_signals
+from ..workers import CoreJob, JobResult, default_timeout, run_core_jobs
 
 
-def _validate(paths, exe):
-    jobs, problems = [], []
-    for path in paths:
+@dataclass
+class _Core:
+    name: str                            # as given on the command line
+    job: Optional[CoreJob] = None        # None: refused before analysis
+    threads: int = 0
+    error: Optional[str] = None          # the line for stderr (without "frameaudit: ")
+    result: Optional[JobResult] = None
+
+    @property
+    def ok(self) -> bool:
+        return self.result is not None and self.result.ok
+
+
+def _prepare(name: str, exe: Optional[str], spools: Spools) -> _Core:
+    try:
+        given = spools.open(name)
         try:
-            core = inspect_core(path)
-            jobs.append((CoreJob(core.path, resolve_executable(core, exe)), core))
+            core = inspect_core(given.path)
         except InputError as e:
-            problems.append(e)
-    return jobs, problems
+            raise InputError(name, e.problem) if given.path != name else e
+        core.path = name
+        # The report names a spooled core as LLDB names a plain one: by its full path.
+        shown = name if name == STDIN else os.path.abspath(name)
+        return _Core(name, CoreJob(given.path, resolve_executable(core, exe), shown, given.fds),
+                     core.threads)
+    except InputError as e:
+        return _Core(name, error=e.message)
 
 
-def _text_documents(paths, results) -> str:
-    several = len(paths) > 1
+def _text_documents(cores: List[_Core], index: int) -> str:
+    several = len(cores) > 1
     parts = []
-    for i, (path, result) in enumerate(zip(paths, results)):
-        if not result.ok:
-            continue
+    for i, c in enumerate(cores):
         if several:
-            parts.append(f"== {path} ({i + 1}/{len(paths)}) ==\n\n")
-        parts.append(result.document)
-        if several and not result.document.endswith("\n\n"):
+            parts.append(f"== {c.name} ({i + 1}/{len(cores)}) ==\n\n")
+        if c.ok:
+            parts.append(c.result.documents[index])
+        elif several:
+            parts.append(f"not analysed: {c.error}\n")
+        if several and not parts[-1].endswith("\n\n"):
             parts.append("\n")
     return "".join(parts)
 
 
-def analyze_command(args, layout) -> int:
-    check_output_path(args.output)
-    validated, problems = _validate(args.cores, args.exe)
-    if problems:
-        for p in problems[:-1]:
-            sys.stderr.write(p.line + "\n")
-        raise problems[-1]
+def _document(fmt: str, cores: List[_Core], index: int, exe: Optional[str]) -> str:
+    if fmt == "json":
+        documents = [c.result.documents[index] for c in cores if c.ok]
+        return documents[0] if len(cores) == 1 else join_json(documents)
+    if fmt == "sarif":
+        logs = [c.result.documents[index] if c.ok else
+                failed_sarif_run(c.name, c.job.exe if c.job else exe, f"frameaudit: {c.error}")
+                for c in cores]
+        return logs[0] if len(logs) == 1 else join_sarif(logs)
+    return _text_documents(cores, index)
 
+
+def analyze_command(args, layout) -> int:
+    outputs = requested_outputs(args)
+    if args.cores.count(STDIN) > 1:
+        raise UsageError("frameaudit analyze: error: '-' (a core on stdin) can be given only once")
+    with Spools() as spools:
+        cores = [_prepare(name, args.exe, spools) for name in args.cores]
+        jobs = [c for c in cores if c.job is not None]
+        if not jobs:
+            for c in cores[:-1]:
+                sys.stderr.write(f"frameaudit: {c.error}\n")
+            raise CliError(cores[-1].error)
+        _analyze(args, layout, jobs, outputs)
+
+    for c in cores:
+        if c.ok:
+            continue
+        r = c.result
+        if r is not None:
+            if debug_enabled() and r.log:
+                sys.stderr.write(r.log if r.log.endswith("\n") else r.log + "\n")
+            hint = " (set FRAMEAUDIT_DEBUG=1 for details)" if r.internal and not debug_enabled() else ""
+            c.error = f"{r.error}{hint}"
+        sys.stderr.write(f"frameaudit: {c.error}\n")
+    if debug_enabled():
+        for c in cores:
+            if c.ok and c.result.log.strip():
+                sys.stderr.write(c.result.log)
+
+    good = [c for c in cores if c.ok]
+    write_failed = False
+    if good:
+        for index, out in enumerate(outputs):
+            text = _document(out.format, cores, index, args.exe)
+            try:
+                write_document(text, out.name, utf8=out.format != "text")
+            except CliError as e:
+                sys.stderr.write(e.line + "\n")
+                write_failed = True
+    if write_failed or len(good) < len(cores):
+        return exit_codes.ERROR
+    errors = sum(c.result.counts[0] for c in good)
+    warnings = sum(c.result.counts[1] for c in good)
+    return exit_codes.verdict(errors, warnings, args.fail_on)
+
+
+def _analyze(args, layout, jobs: List[_Core], outputs) -> None:
+    """Run the workers; each core gets its JobResult."""
     # Fail once, here, if LLDB's Python module is missing (not once per core);
     # this also finds lldb-server for the workers (LLDB_DEBUGSERVER_PATH).
     load_lldb(layout)
-    progress = Progress(progress_wanted(args.format, len(validated)))
-    names = [core.path for _, core in validated]
-    threads = [core.threads for _, core in validated]
+    with ending_signals():  # again: importing lldb puts Python's own SIGINT handler back
+        _run_workers(args, layout, jobs, outputs)
+
+
+def _run_workers(args, layout, jobs: List[_Core], outputs) -> None:
+    formats = {out.format for out in outputs}
+    progress = Progress(progress_wanted("text" if "text" in formats else args.format, len(jobs)))
+    names = [c.name for c in jobs]
+    threads = [c.threads for c in jobs]
 
     def on_progress(done, total, per_core):
         text = (f"frameaudit: analysing {names[0]}" if total == 1
@@ -75,39 +162,13 @@ def analyze_command(args, layout) -> int:
             text += f"{where}: thread {min(tdone + 1, ttotal)}/{ttotal}"
         progress.update(text, force=done == total)
 
-    options = {"format": args.format,
-               "unicode": use_unicode(args.output),
-               "color": args.format == "text" and use_color(args.output)}
+    renders = [{"format": out.format, "unicode": use_unicode(out.name),
+                "color": out.format == "text" and use_color(out.name)} for out in outputs]
     timeout = args.timeout or default_timeout()
     try:
-        results = run_core_jobs([job for job, _ in validated], args.jobs, timeout, options, layout,
-                                on_progress)
+        results = run_core_jobs([c.job for c in jobs], args.jobs, timeout, {"renders": renders},
+                                layout, on_progress)
     finally:
         progress.clear()
-
-    failed = [r for r in results if not r.ok]
-    for r in failed:
-        if debug_enabled() and r.log:
-            sys.stderr.write(r.log if r.log.endswith("\n") else r.log + "\n")
-        hint = " (set FRAMEAUDIT_DEBUG=1 for details)" if r.internal and not debug_enabled() else ""
-        sys.stderr.write(f"frameaudit: {r.error}{hint}\n")
-    if debug_enabled():
-        for r in results:
-            if r.ok and r.log.strip():
-                sys.stderr.write(r.log)
-    good = [r for r in results if r.ok]
-    if good:
-        documents = [r.document for r in good]
-        if args.format == "json":
-            text = documents[0] if len(args.cores) == 1 else join_json(documents)
-        elif args.format == "sarif":
-            text = documents[0] if len(documents) == 1 else join_sarif(documents)
-        else:
-            text = _text_documents(names, results)
-        write_document(text, args.output, utf8=args.format != "text")
-    if failed:
-        return exit_codes.ERROR
-    errors = sum(r.counts[0] for r in good)
-    warnings = sum(r.counts[1] for r in good)
-    return exit_codes.verdict(errors, warnings, args.fail_on)
-
+    for c, r in zip(jobs, results):
+        c.result = r

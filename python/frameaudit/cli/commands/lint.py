@@ -1,4 +1,4 @@
-"""`frameaudit lint [--format F] [-o FILE] [--fail-on S] BINARY...`
+"""`frameaudit lint [--format F] [-o FILE] [--output-FORMAT FILE]... [--fail-on S] BINARY...`
 
 Static check of every sra_alloc call site in each binary (CONTRACT section
 5). Every binary is checked first (exists, x86-64 ELF executable or shared
@@ -11,15 +11,18 @@ import sys
 from .. import core_api, exit_codes
 from ..errors import InputError
 from ..inputs.executable import inspect_program
-from ..output import check_output_path, write_document
+from ..destinations import requested_outputs
+from ..errors import CliError
+from ..output import write_document
 
 
 def lint_command(args, layout) -> int:
-    check_output_path(args.output)
+    outputs = requested_outputs(args)
     problems = []
     for path in args.binaries:
         try:
-            inspect_program(path, "an executable or shared library")
+            # No LLDB here: files that crash LLDB are still fine to lint.
+            inspect_program(path, "an executable or shared library", lldb_checks=False)
         except InputError as e:
             problems.append(e)
     if problems:
@@ -33,6 +36,14 @@ def lint_command(args, layout) -> int:
             results.append(core_api.lint_file(path))
         except core.FrameauditError as e:
             raise InputError(path, f"cannot lint it: {getattr(e, 'message', e)}")
-    text, (errors, warnings, _notes) = core_api.render_lint(results, args.format)
-    write_document(text, args.output, utf8=args.format != "text")
+    failed = False
+    for out in outputs:
+        text, (errors, warnings, _notes) = core_api.render_lint(results, out.format)
+        try:
+            write_document(text, out.name, utf8=out.format != "text")
+        except CliError as e:
+            sys.stderr.write(e.line + "\n")
+            failed = True
+    if failed:
+        return exit_codes.ERROR
     return exit_codes.verdict(errors, warnings, args.fail_on)

@@ -26,6 +26,16 @@ NT_FILE = 0x46494C45
 AT_PHDR = 3
 AT_ENTRY = 9
 
+# Checks of files that LLDB crashes on (not merely refuses): on by default;
+# FRAMEAUDIT_LLDB_CRASH_CHECKS=0 hands such a file to LLDB anyway (to see
+# what LLDB does with it, or to test a fixed LLDB).
+CRASH_CHECKS_ENV = "FRAMEAUDIT_LLDB_CRASH_CHECKS"
+
+
+def lldb_crash_checks() -> bool:
+    return os.environ.get(CRASH_CHECKS_ENV, "1") != "0"
+
+
 # Formats people hand us by mistake, by magic bytes.
 _OTHER_FORMATS = [
     (b"\x28\xb5\x2f\xfd", "a zstd-compressed file (systemd-coredump stores cores so); decompress it first (zstd -d)"),
@@ -128,6 +138,8 @@ def _inspect_elf_core(path: str, f, size: int) -> CoreFile:
         raise FormatProblem("corrupt core: no program headers")
     elf.check_segments_in_file(segments)
     elf.check_section_headers_in_file()
+    if lldb_crash_checks():
+        elf.check_loads_disjoint(segments)
     notes = [s for s in segments if s.type == PT_NOTE]
     if not notes:
         raise FormatProblem("corrupt core: no PT_NOTE segment (no threads or registers)")
@@ -241,7 +253,7 @@ def _build_id_in_memory(elf: ElfFile, segments, start: int) -> Optional[str]:
 # --- minidumps ---------------------------------------------------------------
 
 def _inspect_minidump(path: str, f, size: int) -> CoreFile:
-    md = minidump_file.read_minidump(f, size)
+    md = minidump_file.read_minidump(f, size, check_threads=lldb_crash_checks())
     if md.processor != minidump_file.PROCESSOR_AMD64:
         raise InputError(path, f"is a minidump of another architecture ({md.arch_name}); "
                                "frameaudit analyses x86-64 cores only")

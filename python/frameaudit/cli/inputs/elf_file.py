@@ -17,6 +17,7 @@ ELF_MAGIC = b"\x7fELF"
 ET_NONE, ET_REL, ET_EXEC, ET_DYN, ET_CORE = 0, 1, 2, 3, 4
 EM_X86_64 = 62
 PT_LOAD, PT_NOTE = 1, 4
+SHT_SYMTAB, SHT_DYNSYM = 2, 11
 PN_XNUM = 0xFFFF
 NT_GNU_BUILD_ID = 3
 
@@ -156,6 +157,38 @@ class ElfFile:
                 raise FormatProblem(
                     f"truncated: segment {i} ({kind}) ends at byte {end} "
                     f"but the file has only {self.size} bytes ({_bytes(end - self.size)} missing)")
+
+    def check_loads_disjoint(self, segments: List[Segment]) -> None:
+        """No two PT_LOAD segments of a core map the same address: the kernel,
+        gdb and LLDB never write that, and LLDB misreads or crashes on it."""
+        loads = sorted((s.vaddr, s.vaddr + s.memsz, i) for i, s in enumerate(segments)
+                       if s.type == PT_LOAD and s.memsz > 0)
+        for (start, end, i), (next_start, _next_end, j) in zip(loads, loads[1:]):
+            if next_start < end:
+                raise FormatProblem(
+                    f"corrupt core: PT_LOAD segments {i} and {j} both map {next_start:#x} "
+                    "(the memory segments of a core never overlap; LLDB would misread or crash on it)")
+
+    # --- sections (executables) -------------------------------------------
+
+    def check_symbol_tables(self) -> None:
+        """.symtab and .dynsym must have ELF64's 24-byte entries: LLDB divides
+        by the entry size (SIGFPE on 0)."""
+        if not self.is_64_le or self.shoff == 0 or self.shnum == 0 or self.shentsize != 64:
+            return
+        if self.shoff + self.shnum * 64 > self.size:
+            return  # check_section_headers_in_file's business
+        table = self._read(self.shoff, self.shnum * 64, "the section header table")
+        for i in range(self.shnum):
+            sh_type, = struct.unpack_from("<I", table, i * 64 + 4)
+            if sh_type not in (SHT_SYMTAB, SHT_DYNSYM):
+                continue
+            entsize, = struct.unpack_from("<Q", table, i * 64 + 56)
+            if entsize != 24:
+                name = ".symtab" if sh_type == SHT_SYMTAB else ".dynsym"
+                raise FormatProblem(
+                    f"corrupt ELF file: its {name} section (section {i}) has entries of "
+                    f"{entsize} bytes, not 24; LLDB cannot load it")
 
     # --- notes ------------------------------------------------------------
 

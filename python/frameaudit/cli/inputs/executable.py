@@ -11,12 +11,13 @@ from typing import Optional
 
 from ..errors import FormatProblem, InputError
 from . import elf_file
-from .core_file import CoreFile, describe_unknown, open_input
+from .core_file import CoreFile, describe_unknown, lldb_crash_checks, open_input
 from .elf_file import ET_CORE, ET_DYN, ET_EXEC, EM_X86_64, ElfFile
 
 
-def inspect_program(path: str, what: str = "an executable") -> Optional[str]:
-    """Check `path` is an x86-64 ELF executable or shared object; return its build id."""
+def inspect_program(path: str, what: str = "an executable", lldb_checks: bool = True) -> Optional[str]:
+    """Check `path` is an x86-64 ELF executable or shared object; return its build id.
+    lldb_checks: also refuse what LLDB crashes on (LLDB will load it)."""
     f, size = open_input(path, what)
     with f:
         head = f.read(4)
@@ -34,6 +35,8 @@ def inspect_program(path: str, what: str = "an executable") -> Optional[str]:
             if elf.machine != EM_X86_64 or not elf.is_64_le:
                 raise InputError(path, f"is for another architecture ({elf.describe_arch()}); "
                                        "frameaudit handles x86-64 only")
+            if lldb_checks and lldb_crash_checks():
+                elf.check_symbol_tables()
             return elf_file.file_build_id(elf)
         except FormatProblem as e:
             raise InputError(path, str(e))

@@ -34,6 +34,7 @@ CV_ELF_BUILD_ID = b"LEpB"  # 0x4270454c: Breakpad/LLDB "ELF build id" CodeView r
 MAX_STREAMS = 1 << 16
 MAX_MODULES = 1 << 16
 MAX_RANGES = 1 << 24
+THREAD_ENTRY = 48  # MINIDUMP_THREAD: ids, TEB, stack descriptor, context location
 
 
 @dataclass
@@ -74,7 +75,7 @@ class _Reader:
         return data
 
 
-def read_minidump(f: BinaryIO, size: int) -> Minidump:
+def read_minidump(f: BinaryIO, size: int, check_threads: bool = True) -> Minidump:
     r = _Reader(f, size)
     header = r.read(0, 32, "the header")
     magic, version, nstreams, dir_rva = struct.unpack_from("<4sIII", header, 0)
@@ -105,8 +106,10 @@ def read_minidump(f: BinaryIO, size: int) -> Minidump:
 
     if THREAD_LIST not in streams:
         raise FormatProblem("corrupt minidump: no ThreadList stream")
-    rva, _ = streams[THREAD_LIST]
+    rva, dsize = streams[THREAD_LIST]
     md.threads = struct.unpack_from("<I", r.read(rva, 4, "ThreadList"), 0)[0]
+    if check_threads:
+        _check_threads(r, rva, dsize, md.threads)
 
     if MEMORY64_LIST in streams:
         rva, _ = streams[MEMORY64_LIST]
@@ -135,6 +138,26 @@ def read_minidump(f: BinaryIO, size: int) -> Minidump:
     if MODULE_LIST in streams:
         md.modules = _modules(r, *streams[MODULE_LIST])
     return md
+
+
+def _check_threads(r: _Reader, rva: int, dsize: int, count: int) -> None:
+    """Every thread entry inside its stream, its registers and stack inside the
+    file: LLDB reads past the stream (and crashes) when the count lies."""
+    if 4 + count * THREAD_ENTRY > dsize:
+        fits = max(0, (dsize - 4) // THREAD_ENTRY)
+        raise FormatProblem(
+            f"corrupt minidump: the ThreadList stream claims {count} threads but has room for "
+            f"{fits} ({dsize} bytes); LLDB would read past it")
+    table = r.read(rva + 4, count * THREAD_ENTRY, "the ThreadList entries")
+    for i in range(count):
+        stack_size, stack_rva, context_size, context_rva = struct.unpack_from(
+            "<IIII", table, i * THREAD_ENTRY + 32)
+        for what, size, at in (("stack", stack_size, stack_rva),
+                               ("registers", context_size, context_rva)):
+            if size and at + size > r.size:
+                raise FormatProblem(
+                    f"truncated minidump: thread {i}'s {what} end at byte {at + size} "
+                    f"but the file has only {r.size} bytes")
 
 
 def _modules(r: _Reader, rva: int, dsize: int) -> List[Module]:
