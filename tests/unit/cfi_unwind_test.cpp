@@ -7,17 +7,13 @@
 // frame for frame, bottom frames included. Plus the rule evaluator on
 // hand-written rows, annotated the way libdw hands them over.
 #include <dwarf.h>
-#include <execinfo.h>
-#include <link.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include <gtest/gtest.h>
 
+#include "self_target_test_util.h"
 #include "walker/cfi_eval.h"
 #include "walker/thread_snapshot.h"
 #include "walker/walk.h"
@@ -25,103 +21,9 @@
 namespace frameaudit::detail {
 namespace {
 
-struct Snapshot {
-  Registers regs;
-  uint64_t low = 0;
-  std::vector<uint8_t> stack; ///< [low, low + size): the stack as it was
-  std::vector<uint64_t> backtrace;
-};
-
-// This process, read-only, with the stack frozen at the snapshot.
-class SelfTarget : public Target {
-public:
-  explicit SelfTarget(const Snapshot &s) : s_(s) {}
-  TargetInfo info() override { return {}; }
-  size_t read_memory(uint64_t addr, std::span<std::byte> buf) override {
-    if (addr >= s_.low && addr - s_.low < s_.stack.size()) {
-      const size_t n = std::min<size_t>(buf.size(), s_.stack.size() - (addr - s_.low));
-      std::memcpy(buf.data(), s_.stack.data() + (addr - s_.low), n);
-      return n;
-    }
-    iovec local{buf.data(), buf.size()}, remote{reinterpret_cast<void *>(addr), buf.size()};
-    const ssize_t n = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
-    return n > 0 ? static_cast<size_t>(n) : 0;
-  }
-  std::vector<MemoryRegion> memory_regions() override {
-    std::vector<MemoryRegion> out;
-    std::ifstream maps("/proc/self/maps");
-    std::string line;
-    while (std::getline(maps, line)) {
-      std::istringstream in(line);
-      std::string range, perms, off, dev, inode, name;
-      in >> range >> perms >> off >> dev >> inode;
-      std::getline(in >> std::ws, name);
-      MemoryRegion r;
-      r.start = std::stoull(range.substr(0, range.find('-')), nullptr, 16);
-      r.end = std::stoull(range.substr(range.find('-') + 1), nullptr, 16);
-      r.readable = perms[0] == 'r';
-      r.writable = perms[1] == 'w';
-      r.executable = perms[2] == 'x';
-      r.name = name;
-      out.push_back(r);
-    }
-    return out;
-  }
-  std::vector<ThreadInfo> threads() override {
-    ThreadInfo t;
-    t.tid = static_cast<uint64_t>(gettid());
-    t.index = 1;
-    t.registers = s_.regs;
-    t.is_selected = true;
-    return {t};
-  }
-  Symbol symbolize(uint64_t) override { return {}; } // no symbols: CFI alone
-  std::vector<uint64_t> allocator_entries() override { return {}; }
-  std::vector<Module> modules() override {
-    std::vector<Module> out;
-    dl_iterate_phdr(
-        [](dl_phdr_info *info, size_t, void *data) {
-          auto &mods = *static_cast<std::vector<Module> *>(data);
-          std::string path = info->dlpi_name && *info->dlpi_name ? info->dlpi_name : "";
-          if (path.empty() && mods.empty()) {
-            char exe[4096];
-            const ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-            path = n > 0 ? std::string(exe, static_cast<size_t>(n)) : "";
-          }
-          if (!path.empty() && path.front() == '/')
-            mods.push_back(Module{path, path.substr(path.rfind('/') + 1), info->dlpi_addr, false});
-          return 0;
-        },
-        &out);
-    return out;
-  }
-
-private:
-  const Snapshot &s_;
-};
-
 Snapshot g_snap;
 
-// Has a frame pointer of its own, so its caller's registers are at hand:
-// RSP is its CFA, RBP the value it saved, RIP its return address.
-__attribute__((noinline, optimize("no-omit-frame-pointer"))) void take_snapshot_here() {
-  auto *fp = static_cast<uint64_t *>(__builtin_frame_address(0));
-  g_snap.regs.rip = reinterpret_cast<uint64_t>(__builtin_return_address(0));
-  g_snap.regs.rsp = reinterpret_cast<uint64_t>(fp) + 16;
-  g_snap.regs.rbp = fp[0];
-  void *bt[256];
-  const int n = backtrace(bt, 256);
-  g_snap.backtrace.clear();
-  for (int i = 1; i < n; ++i) // bt[0] is in this function
-    g_snap.backtrace.push_back(reinterpret_cast<uint64_t>(bt[i]));
-  // The stack from here up to the top of its mapping, as it is now.
-  SelfTarget probe(g_snap);
-  for (const MemoryRegion &r : probe.memory_regions())
-    if (g_snap.regs.rsp >= r.start && g_snap.regs.rsp < r.end) {
-      g_snap.low = reinterpret_cast<uint64_t>(fp) & ~uint64_t{15};
-      g_snap.stack.assign(reinterpret_cast<uint8_t *>(g_snap.low), reinterpret_cast<uint8_t *>(r.end));
-    }
-}
+__attribute__((noinline)) void take_snapshot_here() { snapshot_caller(g_snap, /*with_backtrace=*/true); }
 
 // Frameless callers with frames of different sizes: only CFI unwinds them.
 __attribute__((noinline, optimize("omit-frame-pointer"))) int frameless_leaf(int x) {

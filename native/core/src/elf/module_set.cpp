@@ -5,6 +5,8 @@
 // row from dwarf_cfi_addrframe, dwarf_frame_cfa and dwarf_frame_register.
 #include "elf/module_set.h"
 
+#include "walker/cfi_eval.h"
+
 #include <elfutils/libdwfl.h>
 #include <dwarf.h>
 #include <gelf.h>
@@ -94,6 +96,14 @@ std::optional<CfiRow> row_from(Dwarf_CFI *cfi, Dwarf_Addr addr, const char *sour
       row.regs[reg] = copy_rule(rops, rn);
   }
   free(frame);
+  constexpr uint64_t kProbe = 1ull << 40;
+  auto none = [](uint64_t) { return std::optional<uint64_t>(); };
+  for (CfiRule &rule : row.regs)
+    if (rule.kind == CfiRule::Kind::Expr && !rule.value)
+      if (auto loc = eval_rule(rule, RegState{}, kProbe, none))
+        rule.at_cfa = static_cast<int64_t>(*loc - kProbe);
+  row.pair = row.cfa_reg == kRbp && row.cfa_offset == 16 && row.regs[kRbp].at_cfa == -16 &&
+             row.regs[kRip].at_cfa == -8;
   return row;
 }
 
@@ -212,8 +222,13 @@ bool ModuleSet::follows_sysv_abi(uint64_t pc) {
 }
 
 const CfiRow *ModuleSet::row_at(uint64_t pc) {
-  if (auto it = rows_.find(pc); it != rows_.end())
+  Memo &memo = memo_[(pc >> 2) & (memo_.size() - 1)];
+  if (memo.pc == pc)
+    return memo.row;
+  if (auto it = rows_.find(pc); it != rows_.end()) {
+    memo = {pc, it->second.get()};
     return it->second.get();
+  }
   std::unique_ptr<CfiRow> row;
   if (const ModuleFacts *f = module_at(pc)) {
     Dwfl_Module *mod = session_->mods[static_cast<size_t>(f - facts_.data())];
@@ -231,6 +246,7 @@ const CfiRow *ModuleSet::row_at(uint64_t pc) {
   }
   const CfiRow *out = row.get();
   rows_.emplace(pc, std::move(row));
+  memo = {pc, out};
   return out;
 }
 

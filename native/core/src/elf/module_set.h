@@ -43,6 +43,8 @@ struct CfiRule {
   Kind kind = Kind::Undefined;
   bool value = false; ///< ops end in DW_OP_stack_value: the result is the value itself
   std::vector<CfiOp> ops;
+  /// The common case, worked out once: saved at CFA + at_cfa.
+  std::optional<int64_t> at_cfa;
 };
 
 /// The CFI row in force at one pc: the CFA rule and a rule per register.
@@ -54,6 +56,9 @@ struct CfiRow {
   int cfa_reg = -1;
   int64_t cfa_offset = 0;
   const char *source = ""; ///< ".eh_frame" or ".debug_frame"
+  /// The frame-pointer row: CFA = RBP + 16, RBP saved at CFA - 16, the
+  /// return address at CFA - 8.
+  bool pair = false;
 };
 
 /// What the module layer knows of one module.
@@ -105,6 +110,12 @@ private:
   bool opened_ = false;
   std::unordered_map<uint64_t, std::unique_ptr<CfiRow>> rows_; ///< pc -> row (nullptr: none)
   size_t last_module_ = 0;
+  /// Direct-mapped memo of row_at: deep stacks repeat a few return addresses.
+  struct Memo {
+    uint64_t pc = ~uint64_t{0};
+    const CfiRow *row = nullptr;
+  };
+  std::array<Memo, 256> memo_{};
 };
 
 } // namespace frameaudit::detail

@@ -51,23 +51,11 @@ const char *register_name(int r) {
 }
 
 // A location rule's offset from the CFA ("saved at CFA - 16"), if it is one.
-std::optional<int64_t> cfa_relative(const CfiRule &rule) {
-  if (rule.kind != CfiRule::Kind::Expr || rule.value)
-    return std::nullopt;
-  constexpr uint64_t kProbe = 1ull << 40;
-  auto loc = eval_rule(rule, RegState{}, kProbe, [](uint64_t) { return std::optional<uint64_t>(); });
-  if (!loc)
-    return std::nullopt;
-  return static_cast<int64_t>(*loc - kProbe);
-}
+std::optional<int64_t> cfa_relative(const CfiRule &rule) { return rule.at_cfa; }
 
-// The row a frame-pointer function has in its body: CFA = RBP + 16, the
-// caller's RBP at CFA - 16, the return address at CFA - 8. The RBP pair step
-// walks it with every link check.
-bool is_pair_row(const CfiRow &row) {
-  return row.cfa_reg == kRbp && row.cfa_offset == 16 && cfa_relative(row.regs[kRbp]) == -16 &&
-         cfa_relative(row.regs[kRip]) == -8;
-}
+// The row a frame-pointer function has in its body: the RBP pair step walks
+// it with every link check.
+bool is_pair_row(const CfiRow &row) { return row.pair; }
 
 std::string describe(const CfiRow &row) {
   std::string cfa = row.cfa_reg >= 0 ? std::string(register_name(row.cfa_reg)) +
@@ -436,8 +424,12 @@ Walker::Step Walker::cfi_step(Frame &f, uint64_t &slot, uint64_t &floor) {
       return Step::UseRbp;
     return cfi_frame(f, *row, r, *cfa, /*repaired=*/true, slot, floor);
   }
-  auto reader = [this](uint64_t a) { return read_u64(a); };
-  const auto cfa = eval_rule(row->cfa, r, std::nullopt, reader);
+  std::optional<uint64_t> cfa;
+  if (row->cfa_reg >= 0)
+    cfa = r.has(row->cfa_reg) ? std::optional<uint64_t>(r.value[row->cfa_reg] + static_cast<uint64_t>(row->cfa_offset))
+                              : std::nullopt;
+  else
+    cfa = eval_rule(row->cfa, r, std::nullopt, [this](uint64_t a) { return read_u64(a); });
   if (!cfa)
     return Step::UseRbp;
   return cfi_frame(f, *row, r, *cfa, /*repaired=*/false, slot, floor);
@@ -516,10 +508,13 @@ Walker::Step Walker::cfi_frame(Frame &f, const CfiRow &row, const RegState &r, u
   link.address = ra_slot - 8;
   link.saved_rbp = caller_rbp;
   link.return_address = *ret;
-  check(link, CheckKind::Cfi, true,
-        options_.record_links
-            ? describe(row) + (repaired ? " + " + std::to_string(reserved_) + " bytes sra_alloc reserved" : "")
-            : std::string());
+  // A passed check keeps no detail (it would cost a string per frame), but
+  // a repair says what it added.
+  if (repaired && options_.record_links)
+    check(link, CheckKind::Cfi, true,
+          describe(row) + " + " + std::to_string(reserved_) + " bytes sra_alloc reserved");
+  else
+    check(link, CheckKind::Cfi, true);
   const Ret kind = check_return(link, *ret, ra_slot);
   keep(std::move(link));
   if (kind == Ret::Bad)
@@ -550,6 +545,8 @@ const CfiRow *Walker::cfi_row_for(const Frame &f, const FunctionFacts *fn) {
 std::optional<uint64_t> Walker::recover(const CfiRule &rule, int reg, const RegState &regs, uint64_t cfa) {
   if (rule.kind == CfiRule::Kind::Same)
     return regs.get(reg);
+  if (rule.at_cfa)
+    return read_u64(cfa + static_cast<uint64_t>(*rule.at_cfa));
   if (rule.kind != CfiRule::Kind::Expr)
     return std::nullopt;
   if (rule.ops.size() == 1 && ((rule.ops[0].atom >= 0x50 && rule.ops[0].atom <= 0x6f) || rule.ops[0].atom == 0x90))
@@ -724,7 +721,12 @@ WalkResult Walker::run() {
     return finish();
   }
 
-  const size_t expected = estimate_depth(regs.rbp) + 8;
+  // Frames without frame pointer hide from the RBP estimate; a frame takes
+  // at least 16 bytes of live stack, and reserving only costs address space
+  // (untouched pages are never faulted in), so the live stack bounds it too.
+  const uint64_t live = thread_.stack->high > regs.rsp ? thread_.stack->high - regs.rsp : 0;
+  const size_t expected =
+      std::max<size_t>(estimate_depth(regs.rbp), std::min<uint64_t>(live / 16, options_.max_depth)) + 8;
   frames_.reserve(expected);
   visited_.reserve(expected);
   facts_.reserve(expected);
