@@ -236,9 +236,25 @@ struct Finding {
   std::string message;
 };
 
+/// A module that holds a frame (docs/formats.md, `modules[]`).
+struct ModuleReport {
+  std::string path;                    ///< the file that was mapped (as the core or the debugger names it)
+  std::optional<std::string> build_id; ///< hex, of the file on this machine (null if not found)
+  uint64_t load_bias = 0;
+  /// The file's build ID equals the one in the target's memory; null when
+  /// either is unknown (no file, or the core holds no ELF header for it).
+  std::optional<bool> matches;
+  bool symbols = false;     ///< function symbols found (.symtab, .dynsym or a separate debug file)
+  bool line_tables = false; ///< DWARF (with line tables) found
+  bool found = false;       ///< the file was found and opened (not in the JSON: `build_id` null says it)
+};
+
 struct Summary {
   uint64_t threads = 0, frames = 0, regions = 0;
   uint64_t errors = 0, warnings = 0, notes = 0;
+  /// Modules the verdict could not fully rely on (missing-symbols and
+  /// module-mismatch findings); not in the JSON summary, the findings are.
+  uint64_t incomplete = 0;
 };
 
 struct Report {
@@ -246,6 +262,7 @@ struct Report {
   TargetInfo target;
   std::vector<ThreadReport> threads;
   std::vector<Finding> findings;
+  std::vector<ModuleReport> modules; ///< every module holding a frame, in address order
   Summary summary;
 };
 

@@ -69,6 +69,7 @@ Result<Report> analyze_unchecked(Target &target, const AnalysisOptions &options)
     if (options.progress)
       options.progress(done, total);
   }
+  detail::report_modules(cache, report);
   summarize(report);
   return report;
 }

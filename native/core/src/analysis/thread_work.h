@@ -44,6 +44,10 @@ void add_findings(TargetCache &cache, const ThreadWork &work, const ThreadReport
                   const AnalysisOptions &options, std::vector<Finding> &out);
 
 /// The frame (index) whose [rsp, cfa) holds addr, if any.
+/// List the modules holding frames in report.modules, with a finding for
+/// each one that is missing, mismatched or without symbols.
+void report_modules(TargetCache &cache, Report &report);
+
 std::optional<uint32_t> frame_holding(const std::vector<Frame> &frames, uint64_t addr);
 
 } // namespace frameaudit::detail

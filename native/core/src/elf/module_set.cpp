@@ -9,10 +9,12 @@
 
 #include <elfutils/libdwfl.h>
 #include <dwarf.h>
+#include <elf.h>
 #include <gelf.h>
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <cstdlib>
 #include <string_view>
 
@@ -248,6 +250,81 @@ const CfiRow *ModuleSet::row_at(uint64_t pc) {
   rows_.emplace(pc, std::move(row));
   memo = {pc, out};
   return out;
+}
+
+} // namespace frameaudit::detail
+
+namespace frameaudit::detail {
+
+std::optional<std::string> ModuleSet::memory_build_id(const ModuleFacts &m) {
+  constexpr size_t kPage = 4096;
+  std::vector<char> image(kPage);
+  const size_t got = target_.read_memory(m.low, std::span<std::byte>(reinterpret_cast<std::byte *>(image.data()), kPage));
+  if (got < sizeof(Elf64_Ehdr))
+    return std::nullopt;
+  image.resize(got);
+  // Only the first page is in hand: hide the section headers, which lie
+  // beyond it, so libelf reads the program headers and notes alone.
+  Elf64_Ehdr ehdr;
+  std::memcpy(&ehdr, image.data(), sizeof ehdr);
+  ehdr.e_shoff = 0;
+  ehdr.e_shnum = 0;
+  ehdr.e_shstrndx = 0;
+  std::memcpy(image.data(), &ehdr, sizeof ehdr);
+  Elf *elf = elf_memory(image.data(), image.size());
+  if (!elf)
+    return std::nullopt;
+  std::optional<std::string> id;
+  size_t phnum = 0;
+  if (elf_kind(elf) == ELF_K_ELF && elf_getphdrnum(elf, &phnum) == 0) {
+    for (size_t i = 0; i < phnum && i < 256 && !id; ++i) {
+      GElf_Phdr ph;
+      if (!gelf_getphdr(elf, static_cast<int>(i), &ph) || ph.p_type != PT_NOTE || ph.p_offset > got ||
+          ph.p_filesz > got - ph.p_offset)
+        continue;
+      Elf_Data *data = elf_getdata_rawchunk(elf, static_cast<int64_t>(ph.p_offset), ph.p_filesz, ELF_T_NHDR);
+      if (!data)
+        continue;
+      GElf_Nhdr nh;
+      size_t off = 0, name_off = 0, desc_off = 0;
+      while (!id && (off = gelf_getnote(data, off, &nh, &name_off, &desc_off)) > 0) {
+        if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
+            std::memcmp(static_cast<const char *>(data->d_buf) + name_off, "GNU", 4) == 0 && nh.n_descsz <= 64)
+          id = hex_bytes(static_cast<const unsigned char *>(data->d_buf) + desc_off, static_cast<int>(nh.n_descsz));
+      }
+    }
+  }
+  elf_end(elf);
+  return id;
+}
+
+bool ModuleSet::has_symbols(const ModuleFacts &m) {
+  if (!session_ || &m < facts_.data() || &m >= facts_.data() + facts_.size())
+    return false;
+  Dwfl_Module *mod = session_->mods[static_cast<size_t>(&m - facts_.data())];
+  const int n = dwfl_module_getsymtab(mod);
+  for (int i = 0; i < n && i < 1'000'000; ++i) {
+    GElf_Sym sym;
+    GElf_Addr addr = 0;
+    GElf_Word shndx = 0;
+    if (dwfl_module_getsym_info(mod, i, &sym, &addr, &shndx, nullptr, nullptr) &&
+        GELF_ST_TYPE(sym.st_info) == STT_FUNC && shndx != SHN_UNDEF && addr != 0)
+      return true;
+  }
+  return false;
+}
+
+bool ModuleSet::has_line_tables(const ModuleFacts &m) {
+  if (!session_ || &m < facts_.data() || &m >= facts_.data() + facts_.size())
+    return false;
+  Dwfl_Module *mod = session_->mods[static_cast<size_t>(&m - facts_.data())];
+  Dwarf_Addr bias = 0;
+  Dwarf *dw = dwfl_module_getdwarf(mod, &bias);
+  if (!dw)
+    return false;
+  Dwarf_Off next = 0;
+  size_t header = 0;
+  return dwarf_nextcu(dw, 0, &next, &header, nullptr, nullptr, nullptr) == 0;
 }
 
 } // namespace frameaudit::detail

@@ -94,6 +94,14 @@ public:
   /// True if pc is in a module whose code follows the System V ABI (known
   /// module, not Go); false for code outside every module (JIT code).
   bool follows_sysv_abi(uint64_t pc);
+  /// The build ID of the ELF image mapped at the module's start in the
+  /// target's memory (its first page), if the memory holds one.
+  std::optional<std::string> memory_build_id(const ModuleFacts &m);
+  /// Defined function symbols in the module (its .symtab or .dynsym, or its
+  /// separate debug file's).
+  bool has_symbols(const ModuleFacts &m);
+  /// DWARF compilation units (and so line tables) in the module or its debug file.
+  bool has_line_tables(const ModuleFacts &m);
   /// Every module (opens them all).
   const std::vector<ModuleFacts> &modules();
   /// Number of modules the target listed (cheap, no file opened).

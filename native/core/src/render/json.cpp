@@ -243,6 +243,19 @@ void put_frame(std::string &out, const Frame &f) {
   out += f.repaired ? "\", \"repaired\": true}" : "\", \"repaired\": false}";
 }
 
+void put_module(std::string &out, const ModuleReport &m) {
+  out += "{\"path\": ";
+  put_string(out, std::string_view(m.path));
+  out += ", \"build_id\": ";
+  put_string(out, m.build_id);
+  out += ", \"load_bias\": ";
+  put_address(out, m.load_bias);
+  out += ", \"matches\": ";
+  out += m.matches ? (*m.matches ? "true" : "false") : "null";
+  out += m.symbols ? ", \"symbols\": true" : ", \"symbols\": false";
+  out += m.line_tables ? ", \"line_tables\": true}" : ", \"line_tables\": false}";
+}
+
 void put_region(std::string &out, const Region &r) {
   out += "{\"id\": ";
   put_string(out, std::string_view(r.id));
@@ -412,6 +425,7 @@ void put_report(std::string &out, const Report &report, int depth) {
   target.close();
   o.array("threads", report.threads, [&](const ThreadReport &t, int d) { put_thread(out, t, d); });
   o.array("findings", report.findings, [&](const Finding &f, int) { put_finding(out, f); });
+  o.array("modules", report.modules, [&](const ModuleReport &m, int) { put_module(out, m); });
   const Summary &s = report.summary;
   PrettyObject summary = o.object("summary");
   put_int(summary.key("threads"), s.threads);

@@ -377,6 +377,8 @@ std::string verdict_line(const Summary &s, const RenderOptions &options) {
     verdict = "WARN";
     t = Tint::Yellow;
   }
+  if (s.incomplete)
+    verdict += ", incomplete: " + plural(s.incomplete, "module", "modules") + " missing, mismatched or without symbols;";
   return "Verdict: " + tint(verdict, t, options) + "  " + plural(s.errors, "error", "errors") +
          ", " + plural(s.warnings, "warning", "warnings") + ", " +
          plural(s.notes, "note", "notes") + " in " + plural(s.threads, "thread", "threads") + ", " +
