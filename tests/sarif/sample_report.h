@@ -283,6 +283,14 @@ inline std::vector<Finding> all_findings() {
   }
   add("stack-exhaustion-risk", Severity::Warning,
       "Only 20 KiB of thread #1's 132 KiB stack remain below RSP, less than the 32 KiB reserve");
+  {
+    Finding &f = add("missing-symbols", Severity::Warning,
+                     "/usr/lib/libfoo.so holds frame 1 of thread 1 but the debugger did not load it");
+    f.thread = 1;
+    f.frame = 1;
+  }
+  add("module-mismatch", Severity::Warning,
+      "/usr/lib/libbar.so is not the file the target ran (build ID 1234 here, 5678 in memory)");
   return v;
 }
 
@@ -294,6 +302,15 @@ inline Report full_report() {
   r.target.pid = 4242;
   r.threads = {main_thread(), odd_thread()};
   r.findings = all_findings();
+  ModuleReport exe;
+  exe.path = "/src/build/tests/fixtures/fixture";
+  exe.build_id = "0123456789abcdef0123456789abcdef01234567";
+  exe.load_bias = 0x555555554000;
+  exe.matches = true;
+  exe.symbols = exe.line_tables = exe.found = true;
+  ModuleReport gone;
+  gone.path = "/usr/lib/libfoo.so";
+  r.modules = {exe, gone};
   summarize(r);
   return r;
 }

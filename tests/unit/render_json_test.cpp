@@ -175,6 +175,17 @@ ojson reference_document(const Report &report) {
   j["findings"] = ojson::array();
   for (const Finding &f : report.findings)
     j["findings"].push_back(reference_finding(f));
+  j["modules"] = ojson::array();
+  for (const ModuleReport &m : report.modules) {
+    ojson mj = ojson::object();
+    mj["path"] = render::json_string(m.path);
+    mj["build_id"] = m.build_id ? render::json_string(*m.build_id) : ojson(nullptr);
+    mj["load_bias"] = render::json_address(m.load_bias);
+    mj["matches"] = m.matches ? ojson(*m.matches) : ojson(nullptr);
+    mj["symbols"] = m.symbols;
+    mj["line_tables"] = m.line_tables;
+    j["modules"].push_back(mj);
+  }
   j["summary"] = render::summary_json(report.summary);
   return j;
 }
@@ -240,7 +251,10 @@ std::vector<std::string> lines(const std::string &text) {
 void check_document(const ojson &doc) {
   ASSERT_TRUE(doc.is_object());
   EXPECT_EQ(keys(doc), (std::vector<std::string>{"schema", "tool", "target", "threads", "findings",
-                                                 "summary"}));
+                                                 "modules", "summary"}));
+  for (const ojson &m : doc["modules"])
+    EXPECT_EQ(keys(m), (std::vector<std::string>{"path", "build_id", "load_bias", "matches", "symbols",
+                                                 "line_tables"}));
   EXPECT_EQ(doc["schema"], "frameaudit/1");
   EXPECT_EQ(keys(doc["tool"]), (std::vector<std::string>{"name", "version"}));
   EXPECT_EQ(doc["tool"]["name"], "frameaudit");
@@ -435,7 +449,7 @@ TEST(RenderJson, ValuesMatchTheReport) {
   EXPECT_EQ(doc["summary"]["frames"], 5u);
   EXPECT_EQ(doc["summary"]["regions"], 3u);
   EXPECT_EQ(doc["summary"]["errors"], 4u);
-  EXPECT_EQ(doc["summary"]["warnings"], 4u);
+  EXPECT_EQ(doc["summary"]["warnings"], 6u);
   EXPECT_EQ(doc["summary"]["notes"], 1u);
 }
 
@@ -557,12 +571,13 @@ TEST(RenderJson, FramesRegionsAndFindingsAreOneLineEach) {
                 "\"rsp\": \"0x7ffc9b1f4e40\", \"rbp\": \"0x7ffc9b1f4e50\", \"function\": "
                 "\"level3\", \"inlined\": [], \"module\": \"fixture\", \"file\": "
                 "\"/src/tests/fixtures/fixture.c\", \"line\": 30, \"static_size\": 32, "
-                "\"span\": 32, \"dynamic_bytes\": 0, \"kind\": \"normal\", \"regions\": []},\n"
+                "\"span\": 32, \"dynamic_bytes\": 0, \"kind\": \"normal\", \"regions\": [], "
+                "\"unwind\": \"context\", \"repaired\": false},\n"
                 "        {\"index\": 1, "),
       std::string::npos)
       << text;
   EXPECT_NE(text.find("\"inlined\": [\"helper\"]"), std::string::npos);
-  EXPECT_NE(text.find("\"kind\": \"relocated\", \"regions\": [\"t1.r0\", \"t1.r1\"]},\n"),
+  EXPECT_NE(text.find("\"kind\": \"relocated\", \"regions\": [\"t1.r0\", \"t1.r1\"], \"unwind\": "),
             std::string::npos);
   EXPECT_NE(text.find("\n        {\"id\": \"t1.r2\", \"base\": \"0x7ffc9b1f4dc0\", \"size\": 32, "
                       "\"reserved\": 48, \"frame\": null, \"function\": \"level4\", "
@@ -579,7 +594,7 @@ TEST(RenderJson, FramesRegionsAndFindingsAreOneLineEach) {
 
   // Every element line parses on its own to the element.
   const ojson doc = parse(text);
-  size_t frames = 0, regions = 0, findings = 0;
+  size_t frames = 0, regions = 0, findings = 0, modules = 0;
   for (std::string line : lines(text)) {
     if (!line.empty() && line.back() == ',')
       line.pop_back();
@@ -597,6 +612,9 @@ TEST(RenderJson, FramesRegionsAndFindingsAreOneLineEach) {
     } else if (line.rfind("    {\"kind\": ", 0) == 0) {
       EXPECT_EQ(element, doc["findings"][findings]);
       ++findings;
+    } else if (line.rfind("    {\"path\": ", 0) == 0) {
+      EXPECT_EQ(element, doc["modules"][modules]);
+      ++modules;
     } else {
       ADD_FAILURE() << "an object on one line that is not an element: " << line;
     }
@@ -712,7 +730,8 @@ TEST(RenderJson, AbsentValuesAreNull) {
   EXPECT_NE(text.find("\n        {\"index\": 0, \"pc\": \"0x0\", \"cfa\": null, \"rsp\": null, "
                       "\"rbp\": null, \"function\": null, \"inlined\": [], \"module\": null, "
                       "\"file\": null, \"line\": null, \"static_size\": null, \"span\": null, "
-                      "\"dynamic_bytes\": null, \"kind\": \"unknown\", \"regions\": []}\n"),
+                      "\"dynamic_bytes\": null, \"kind\": \"unknown\", \"regions\": [], "
+                      "\"unwind\": \"context\", \"repaired\": false}\n"),
             std::string::npos)
       << text;
   EXPECT_NE(text.find("\n        {\"id\": \"t0.r0\", \"base\": \"0x0\", \"size\": 0, "

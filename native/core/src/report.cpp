@@ -121,15 +121,6 @@ void summarize(Report &report) {
 
 const std::vector<FindingKindInfo> &finding_kinds() {
   static const std::vector<FindingKindInfo> kinds = {
-      {"missing-symbols", Severity::Warning, "A module that holds frames was not found or has no symbols.",
-       "The debugger did not load the file a frame runs in, or the file has no function symbols and "
-       "no debug file was found. Frames there are unwound with less evidence, and frame kinds and "
-       "region owners may be uncertain. Supply the file (--sysroot, --solib-search-path) or its debug "
-       "file (--debug-dir, --debuginfod; in LLDB `target symbols add`)."},
-      {"module-mismatch", Severity::Warning, "The file on this machine is not the one the target ran.",
-       "The module's build ID in the target's memory differs from the build ID of the file the "
-       "debugger loaded (the library was rebuilt or replaced after the crash). Its code, CFI and "
-       "symbols may not match the stack. Supply the exact file with --sysroot or --solib-search-path."},
       {"broken-chain", Severity::Error, "The RBP chain of a thread breaks before the outermost frame.",
        "A saved RBP or return address on the stack fails a check (alignment, inside the stack, "
        "strictly increasing, return address after a call in executable code). Frames above the "
@@ -167,6 +158,15 @@ const std::vector<FindingKindInfo> &finding_kinds() {
        "Less than the allocator's safety reserve (32 KiB) or an eighth of the stack remains below "
        "RSP (for the main thread's growable stack, below an assumed 8 MiB limit). Further "
        "allocations will fail and deeper calls may hit the guard page."},
+      {"missing-symbols", Severity::Warning, "A module that holds frames was not found or has no symbols.",
+       "The debugger did not load the file a frame runs in, or the file has no function symbols and "
+       "no debug file was found. Frames there are unwound with less evidence, and frame kinds and "
+       "region owners may be uncertain. Supply the file (--sysroot, --solib-search-path) or its debug "
+       "file (--debug-dir, --debuginfod; in LLDB `target symbols add`)."},
+      {"module-mismatch", Severity::Warning, "The file on this machine is not the one the target ran.",
+       "The module's build ID in the target's memory differs from the build ID of the file the "
+       "debugger loaded (the library was rebuilt or replaced after the crash). Its code, CFI and "
+       "symbols may not match the stack. Supply the exact file with --sysroot or --solib-search-path."},
   };
   return kinds;
 }

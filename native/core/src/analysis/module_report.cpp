@@ -46,6 +46,10 @@ constexpr const char *kSupplyDebug =
 } // namespace
 
 void report_modules(TargetCache &cache, Report &report) {
+  // A target that lists no modules (a hand-made memory image) says nothing
+  // about files: nothing to report.
+  if (cache.modules().listed() == 0)
+    return;
   std::map<std::string, Holder> by_path;
   for (const ThreadReport &t : report.threads)
     for (const Frame &f : t.frames) {

@@ -377,9 +377,9 @@ std::string verdict_line(const Summary &s, const RenderOptions &options) {
     verdict = "WARN";
     t = Tint::Yellow;
   }
-  if (s.incomplete)
-    verdict += ", incomplete: " + plural(s.incomplete, "module", "modules") + " missing, mismatched or without symbols;";
-  return "Verdict: " + tint(verdict, t, options) + "  " + plural(s.errors, "error", "errors") +
+  // A verdict that rests on missing evidence says so; the findings say which.
+  const std::string incomplete = s.incomplete ? ", incomplete" : "";
+  return "Verdict: " + tint(verdict, t, options) + incomplete + "  " + plural(s.errors, "error", "errors") +
          ", " + plural(s.warnings, "warning", "warnings") + ", " +
          plural(s.notes, "note", "notes") + " in " + plural(s.threads, "thread", "threads") + ", " +
          plural(s.frames, "frame", "frames") + ", " + plural(s.regions, "region", "regions");
