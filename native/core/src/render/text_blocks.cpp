@@ -230,6 +230,7 @@ void append_frames_table(std::string &out, const ThreadReport &thread,
   const std::vector<Column> columns = {
       {"#", true}, {"pc"},         {"function", false, 32}, {"location", false, 22, true},
       {"kind"},    {"span", true}, {"static", true},        {"dynamic", true},
+      {"via"},
   };
   const auto &frames = thread.frames;
   append_table(
@@ -253,6 +254,9 @@ void append_frames_table(std::string &out, const ThreadReport &thread,
           return opt_int(f.static_size);
         case 7:
           return opt_int(f.dynamic_bytes);
+        case 8:
+          // How the frame was found (JSON `unwind`; "fp" is frame_pointer).
+          return f.unwind == UnwindMethod::FramePointer ? "fp" : to_string(f.unwind);
         }
         return "";
       },
