@@ -399,8 +399,19 @@ void stack_exhaustion(TargetCache &cache, const ThreadWork &w, const ThreadRepor
   const uint64_t rsp = t.registers.rsp;
   uint64_t low = t.stack->low;
   const MemoryRegion *region = cache.region_at(rsp);
-  const bool grows = region && (region->name == "[stack]" || (region->is_stack && *region->is_stack && region->name.empty()));
+  // The main thread's stack grows on demand: the mapping the kernel names
+  // [stack], or (cores do not carry that name) the anonymous mapping that
+  // holds the RSP of the thread whose tid is the process id.
+  const auto pid = cache.target().info().pid;
+  const bool main_thread = pid && *pid > 0 && t.tid == static_cast<uint64_t>(*pid);
+  const bool grows = region && (region->name == "[stack]" ||
+                                (region->name.empty() && (main_thread || (region->is_stack && *region->is_stack))));
   if (grows) {
+    // A stack that already grew past the usual RLIMIT_STACK shows that the
+    // limit is larger, by how much the snapshot cannot tell: no evidence of
+    // a risk.
+    if (t.stack->high - t.stack->low > kDefaultStackLimit)
+      return;
     // The main thread's stack can grow down to RLIMIT_STACK below its top,
     // but not into the guard gap above the next mapping down.
     low = t.stack->high > kDefaultStackLimit ? t.stack->high - kDefaultStackLimit : 0;
