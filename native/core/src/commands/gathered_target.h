@@ -44,6 +44,11 @@ public:
       allocator_entries_ = inner_.allocator_entries();
     return *allocator_entries_;
   }
+  std::vector<Module> modules() override {
+    if (!modules_)
+      modules_ = inner_.modules();
+    return *modules_;
+  }
 
 private:
   Target &inner_;
@@ -51,6 +56,7 @@ private:
   std::optional<std::vector<MemoryRegion>> regions_;
   std::optional<std::vector<ThreadInfo>> threads_;
   std::optional<std::vector<uint64_t>> allocator_entries_;
+  std::optional<std::vector<Module>> modules_;
   std::map<uint64_t, Symbol> symbols_;
 };
 
