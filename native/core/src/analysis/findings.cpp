@@ -177,8 +177,10 @@ bool abi_aligned_code(TargetCache &cache, const ThreadReport &t, const Frame &fr
     return false;
   if (cache.modules().listed() == 0)
     return true;
+  // Compiled code carries CFI; code without it (V8's embedded builtins,
+  // hand-written assembly) keeps its own conventions.
   const uint64_t pc = fr.index == 0 || fr.pc == 0 ? fr.pc : fr.pc - 1;
-  return cache.modules().follows_sysv_abi(pc);
+  return cache.modules().follows_sysv_abi(pc) && cache.modules().row_at(pc) != nullptr;
 }
 
 // CFI describes the frame exactly: what it allocates is not unexplained.
@@ -223,7 +225,7 @@ void frame_findings(TargetCache &cache, const ThreadReport &t, const ThreadWork 
     }
     if (fr.kind == FrameKind::Unknown && fr.dynamic_bytes && *fr.dynamic_bytes > 0 && fn &&
         fn->info.decoded && !fn->info.dynamic_alloca && !fn->calls_allocator && fr.regions.empty() &&
-        !has_cfi(cache, fr)) {
+        !has_cfi(cache, fr) && cache.uses_allocator()) {
       Finding f = make("unexplained-dynamic", Severity::Warning, t);
       locate(f, fr);
       f.message = frame_label(fr) + " spans " + std::to_string(*fr.span) + " bytes but its prologue sets up " +
@@ -427,7 +429,8 @@ void stack_exhaustion(TargetCache &cache, const ThreadWork &w, const ThreadRepor
     return;
   const uint64_t size = t.stack->high - low;
   const uint64_t remaining = rsp - low;
-  const uint64_t threshold = std::max(kStackReserve, size / 8);
+  // sra's reserve matters only to a target that has sra.
+  const uint64_t threshold = cache.uses_allocator() ? std::max(kStackReserve, size / 8) : size / 8;
   if (remaining >= threshold)
     return;
   Finding f = make("stack-exhaustion-risk", Severity::Warning, t);

@@ -106,6 +106,7 @@ public:
   const std::vector<ModuleFacts> &modules();
   /// Number of modules the target listed (cheap, no file opened).
   size_t listed() const { return listed_.size(); }
+  const std::vector<Module> &listed_modules() const { return listed_; }
 
 private:
   void open_all();

@@ -68,14 +68,14 @@ std::string describe(const CfiRow &row) {
 class Walker {
 public:
   Walker(TargetCache &cache, const ThreadSnapshot &thread, const WalkOptions &options)
-      : cache_(cache), thread_(thread), options_(options) {}
+      : cache_(cache), thread_(thread), options_(options), stack_(thread.stack), image_(&thread.image) {}
 
   WalkResult run();
 
 private:
   bool in_stack(uint64_t addr, uint64_t n) const {
-    return thread_.stack && addr >= thread_.stack->low && addr <= thread_.stack->high &&
-           n <= thread_.stack->high - addr;
+    return stack_ && addr >= stack_->low && addr <= stack_->high &&
+           n <= stack_->high - addr;
   }
   void push_frame(uint64_t pc, std::optional<uint64_t> rsp, std::optional<uint64_t> rbp, UnwindMethod how,
                   bool at_instruction = false);
@@ -90,7 +90,7 @@ private:
   // no usable row: then the decoded prologue decides.
   bool cfi_context(const Registers &regs, FrameZero &z);
   std::optional<uint64_t> read_u64(uint64_t addr) {
-    if (auto v = thread_.image.u64(addr))
+    if (auto v = image_->u64(addr))
       return v;
     return cache_.read_u64(addr);
   }
@@ -101,6 +101,19 @@ private:
   // and the interrupted context. False if the walk ended.
   bool through_signal_frame(uint64_t ret, uint64_t handler_cfa, uint64_t &slot, uint64_t &floor, UnwindMethod how);
   bool is_sigreturn(uint64_t addr);
+  // A signal handler on an alternate signal stack (sigaltstack) interrupted
+  // code on another stack: walk on in the mapping holding rsp (once).
+  bool switch_stack(uint64_t rsp) {
+    const MemoryRegion *r = cache_.region_at(rsp);
+    if (switched_ || !r || !r->readable || r->executable || (stack_ && r->start == stack_->low))
+      return false;
+    switched_ = true;
+    other_stack_.load(cache_.target(), rsp & ~(StackImage::kPage - 1), r->end);
+    stack_ = StackRange{r->start, r->end};
+    image_ = &other_stack_;
+    visited_.clear();
+    return true;
+  }
   void stop(ChainEnd end, std::string detail) {
     r_.end = end;
     r_.detail = std::move(detail);
@@ -132,7 +145,7 @@ private:
   size_t estimate_depth(uint64_t rbp) const {
     size_t n = 0;
     for (uint64_t slot = rbp, floor = 0; n < options_.max_depth && slot >= floor && slot % 8 == 0; ++n) {
-      const auto saved = thread_.image.u64(slot), ret = thread_.image.u64(slot + 8);
+      const auto saved = image_->u64(slot), ret = image_->u64(slot + 8);
       if (!saved || !ret || !cache_.is_executable(*ret))
         break; // a garbage chain must not size the vectors
       floor = slot + 16;
@@ -179,7 +192,7 @@ private:
     return ret != 0 && cache_.is_code(ret) && !cache_.calls_before(ret).empty();
   }
   bool plausible_return(uint64_t slot) {
-    const auto ret = thread_.image.u64(slot);
+    const auto ret = image_->u64(slot);
     return ret && plausible_return_value(*ret);
   }
   // A frame-pointer pair at rbp for a frame whose RSP is rsp.
@@ -199,6 +212,12 @@ private:
   /// r12-r15; rsp and rbp are tracked by the loop itself).
   RegState callee_;
   uint64_t reserved_ = 0; ///< bytes the last repair added
+  /// The stack being walked: the thread's, until a signal frame on an
+  /// alternate signal stack leads back to the stack it interrupted.
+  std::optional<StackRange> stack_;
+  const StackImage *image_;
+  StackImage other_stack_;
+  bool switched_ = false;
 };
 
 void Walker::push_frame(uint64_t pc, std::optional<uint64_t> rsp, std::optional<uint64_t> rbp, UnwindMethod how,
@@ -282,9 +301,9 @@ bool Walker::through_signal_frame(uint64_t ret, uint64_t handler_cfa, uint64_t &
   facts_.back().position = FramePosition::Signal;
   sig.note = "signal frame (sigreturn trampoline)";
   const uint64_t uc = handler_cfa;
-  const auto irbp = thread_.image.u64(uc + kGregs + 8 * kRbp);
-  const auto irsp = thread_.image.u64(uc + kGregs + 8 * kRsp);
-  const auto irip = thread_.image.u64(uc + kGregs + 8 * kRip);
+  const auto irbp = image_->u64(uc + kGregs + 8 * kRbp);
+  const auto irsp = image_->u64(uc + kGregs + 8 * kRsp);
+  const auto irip = image_->u64(uc + kGregs + 8 * kRip);
   ChainLink link;
   link.address = uc;
   if (!verify(link, CheckKind::Readable, irbp && irsp && irip,
@@ -296,8 +315,12 @@ bool Walker::through_signal_frame(uint64_t ret, uint64_t handler_cfa, uint64_t &
   link.saved_rbp = *irbp;
   link.return_address = *irip;
   check(link, CheckKind::SignalFrame, true, "interrupted context: rip " + hex(*irip) + ", rsp " + hex(*irsp));
-  if (!verify(link, CheckKind::InStack, in_stack(*irsp, 8) && *irsp > uc,
-              [&] { return hex(*irsp) + " is not above the signal frame in this stack"; })) {
+  if (!(in_stack(*irsp, 8) && *irsp > uc) && switch_stack(*irsp)) {
+    check(link, CheckKind::InStack, true,
+          "the handler ran on an alternate signal stack; the interrupted RSP is on the stack [" +
+              hex(stack_->low) + ", " + hex(stack_->high) + ")");
+  } else if (!verify(link, CheckKind::InStack, in_stack(*irsp, 8) && *irsp > uc,
+                     [&] { return hex(*irsp) + " is not above the signal frame in this stack"; })) {
     keep(std::move(link));
     stop(ChainEnd::OutOfStack, label(sig) + ": the interrupted RSP " + hex(*irsp) +
                                    " is not above the signal frame in this stack (an alternate signal stack?).");
@@ -319,7 +342,7 @@ bool Walker::through_signal_frame(uint64_t ret, uint64_t handler_cfa, uint64_t &
       {"r8", 0},  {"r9", 1},  {"r10", 2}, {"r11", 3}, {"r12", 4}, {"r13", 5}, {"r14", 6},
       {"r15", 7}, {"rdi", 8}, {"rsi", 9}, {"rbx", 11}, {"rdx", 12}, {"rax", 13}, {"rcx", 14}};
   for (const auto &[name, at] : kSaved)
-    if (auto v = thread_.image.u64(uc + kGregs + 8 * static_cast<uint64_t>(at)))
+    if (auto v = image_->u64(uc + kGregs + 8 * static_cast<uint64_t>(at)))
       regs.general.emplace_back(name, *v);
   push_frame(regs.rip, regs.rsp, regs.rbp, UnwindMethod::Context, /*at_instruction=*/true);
   return enter_context(regs, slot, floor);
@@ -363,11 +386,11 @@ Walker::Step Walker::frameless_step(Frame &f, uint64_t rbp) {
   const uint64_t cfa = *f.rsp + static_cast<uint64_t>(st.rsp_offset_from_cfa);
   if (cfa < *f.rsp || !in_stack(cfa - 8, 8) || !plausible_return(cfa - 8))
     return Step::UseRbp;
-  const uint64_t ret = *thread_.image.u64(cfa - 8);
+  const uint64_t ret = *image_->u64(cfa - 8);
   uint64_t caller_rbp = rbp;
   if (st.rbp_pushed && st.saved_rbp_cfa_offset && *st.saved_rbp_cfa_offset >= 16 &&
       *st.saved_rbp_cfa_offset <= st.rsp_offset_from_cfa)
-    caller_rbp = thread_.image.u64(cfa - static_cast<uint64_t>(*st.saved_rbp_cfa_offset)).value_or(0);
+    caller_rbp = image_->u64(cfa - static_cast<uint64_t>(*st.saved_rbp_cfa_offset)).value_or(0);
   f.cfa = cfa;
   facts.frameless_offset = st.rsp_offset_from_cfa - 8;
   facts.position = FramePosition::Frameless;
@@ -446,9 +469,9 @@ Walker::Step Walker::cfi_step(Frame &f, uint64_t &slot, uint64_t &floor) {
 std::optional<uint64_t> Walker::repaired_cfa(const Frame &f, const CfiRow &row) {
   constexpr uint64_t kMaxScan = 1ull << 20;
   const FunctionFacts *fn = facts_.back().fn;
-  const uint64_t low = *f.rsp, high = std::min(thread_.stack->high, low + kMaxScan);
+  const uint64_t low = *f.rsp, high = std::min(stack_->high, low + kMaxScan);
   for (uint64_t a = (low + 7) & ~uint64_t{7}; a + 16 <= high; a += 8) {
-    const auto ret = thread_.image.u64(a + 8);
+    const auto ret = image_->u64(a + 8);
     if (!ret || *ret <= fn->start || *ret > fn->end || cache_.function_at(*ret - 1) != fn ||
         !cache_.allocator_call_before(*ret))
       continue;
@@ -478,7 +501,7 @@ Walker::Step Walker::cfi_frame(Frame &f, const CfiRow &row, const RegState &r, u
   if (!ra_at)
     return Step::UseRbp;
   const uint64_t ra_slot = cfa + static_cast<uint64_t>(*ra_at);
-  const auto ret = in_stack(ra_slot, 8) ? thread_.image.u64(ra_slot) : std::nullopt;
+  const auto ret = in_stack(ra_slot, 8) ? image_->u64(ra_slot) : std::nullopt;
   if (!ret)
     return Step::UseRbp;
   if (*ret == 0) {
@@ -593,7 +616,7 @@ bool Walker::cfi_context(const Registers &regs, FrameZero &z) {
   if (!cfa || *cfa <= regs.rsp || !ra_at || !in_stack(*cfa + static_cast<uint64_t>(*ra_at), 8))
     return false;
   const uint64_t ra_slot = *cfa + static_cast<uint64_t>(*ra_at);
-  if (!plausible_return(ra_slot) && !is_sigreturn(thread_.image.u64(ra_slot).value_or(0)))
+  if (!plausible_return(ra_slot) && !is_sigreturn(image_->u64(ra_slot).value_or(0)))
     return false; // CFI and the stack disagree: the decoder and RBP get their turn
   const RegState caller = caller_registers(*row, r, *cfa);
   z.rbp_based = false;
@@ -620,7 +643,7 @@ bool Walker::enter_context(const Registers &regs, uint64_t &slot, uint64_t &floo
   for (const auto &[name, value] : regs.general)
     if (int r = dwarf_number(name); r >= 0)
       callee_.set(r, value);
-  FrameZero z = locate_frame_zero(cache_, thread_.image, regs);
+  FrameZero z = locate_frame_zero(cache_, *image_, regs);
   UnwindMethod how = UnwindMethod::Decoded;
   if (cfi_context(regs, z)) {
     how = UnwindMethod::Cfi;
@@ -669,7 +692,7 @@ bool Walker::enter_context(const Registers &regs, uint64_t &slot, uint64_t &floo
   link.address = z.return_slot - 8;
   link.saved_rbp = z.caller_rbp;
   check(link, CheckKind::Frame0, true, z.how);
-  const auto ret = thread_.image.u64(z.return_slot);
+  const auto ret = image_->u64(z.return_slot);
   if (!verify(link, CheckKind::InStack, in_stack(z.return_slot, 8),
               [&] { return hex(z.return_slot) + " is outside the stack"; })) {
     keep(std::move(link));
@@ -710,7 +733,7 @@ bool Walker::enter_context(const Registers &regs, uint64_t &slot, uint64_t &floo
 WalkResult Walker::run() {
   const Registers &regs = thread_.info.registers;
   push_frame(regs.rip, regs.rsp, regs.rbp, UnwindMethod::Context);
-  if (!thread_.stack) {
+  if (!stack_) {
     stop(ChainEnd::OutOfStack, "RSP " + hex(regs.rsp) + " is not inside any readable mapping" +
                                    (thread_.stack_problem.empty() ? "" : " (" + thread_.stack_problem + ")") +
                                    ": no frame can be walked.");
@@ -724,7 +747,7 @@ WalkResult Walker::run() {
   // Frames without frame pointer hide from the RBP estimate; a frame takes
   // at least 16 bytes of live stack, and reserving only costs address space
   // (untouched pages are never faulted in), so the live stack bounds it too.
-  const uint64_t live = thread_.stack->high > regs.rsp ? thread_.stack->high - regs.rsp : 0;
+  const uint64_t live = stack_->high > regs.rsp ? stack_->high - regs.rsp : 0;
   const size_t expected =
       std::max<size_t>(estimate_depth(regs.rbp), std::min<uint64_t>(live / 16, options_.max_depth)) + 8;
   frames_.reserve(expected);
@@ -777,7 +800,7 @@ WalkResult Walker::run() {
     if (!verify(link, CheckKind::InStack, in_stack(slot, 16), [&] { return hex(slot) + " is outside the stack"; })) {
       keep(std::move(link));
       stop(ChainEnd::OutOfStack, label(f) + ": RBP " + hex(slot) + " is outside the thread's stack [" +
-                                     hex(thread_.stack->low) + ", " + hex(thread_.stack->high) + ").");
+                                     hex(stack_->low) + ", " + hex(stack_->high) + ").");
       break;
     }
     if (slot < floor) {
@@ -797,8 +820,8 @@ WalkResult Walker::run() {
     }
     check(link, CheckKind::Monotonic, true);
     check(link, CheckKind::NoCycle, true);
-    const auto saved = thread_.image.u64(slot);
-    const auto ret = thread_.image.u64(slot + 8);
+    const auto saved = image_->u64(slot);
+    const auto ret = image_->u64(slot + 8);
     if (!saved || !ret) {
       check(link, CheckKind::Readable, false, "the pair at " + hex(slot) + " cannot be read");
       keep(std::move(link));

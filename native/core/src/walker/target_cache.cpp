@@ -71,7 +71,7 @@ bool is_entry_function(const std::optional<std::string> &name) {
 }
 
 TargetCache::TargetCache(Target &target, std::vector<std::string> debug_dirs)
-    : target_(target), modules_(target, std::move(debug_dirs)) {
+    : target_(target), modules_(target, std::move(debug_dirs)), modules_listed_(modules_.listed_modules()) {
   regions_ = target_.memory_regions();
   // The interface promises sorted, non-overlapping regions; a front-end bug
   // must not break the binary searches below.

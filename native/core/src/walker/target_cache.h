@@ -4,6 +4,7 @@
 // of repeated frames costs hash lookups, not debugger round trips.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <optional>
@@ -120,6 +121,13 @@ public:
   /// True if addr is an allocator entry or the start of an allocator function.
   bool is_allocator_address(uint64_t addr);
 
+  /// True if the target has the allocator at all: an entry the front-end
+  /// listed, or a module with a symbol named sra_alloc. Rules about sra's
+  /// own hazards (its stack reserve, frames it may have lowered) apply only then.
+  bool uses_allocator() const {
+    return !allocator_entries_.empty() || std::any_of(modules_listed_.begin(), modules_listed_.end(),
+                                                      [](const Module &m) { return m.references_allocator; });
+  }
   /// The allocator entries the front-end listed (sorted, unique).
   const std::vector<uint64_t> &allocator_entries() const { return allocator_entries_; }
 
@@ -140,6 +148,7 @@ private:
 
   Target &target_;
   ModuleSet modules_;
+  std::vector<Module> modules_listed_;
   std::vector<MemoryRegion> regions_;
   std::vector<uint64_t> allocator_entries_; ///< sorted, unique
   std::unordered_map<uint64_t, Symbol> symbols_;
