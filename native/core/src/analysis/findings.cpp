@@ -234,7 +234,9 @@ void frame_findings(TargetCache &cache, const ThreadReport &t, const ThreadWork 
                   "corrupted saved RBP or hand-written assembly in this function.";
       out.push_back(std::move(f));
     }
-    if (fr.cfa && *fr.cfa % 16 != 0 && abi_aligned_code(cache, t, fr)) {
+    // The sigreturn trampoline's "CFA" is the interrupted RSP, which can be anything.
+    const bool trampoline = w.walk.facts[fr.index].position == FramePosition::Signal;
+    if (fr.cfa && *fr.cfa % 16 != 0 && !trampoline && abi_aligned_code(cache, t, fr)) {
       Finding f = make("misaligned-frame", Severity::Warning, t);
       locate(f, fr);
       f.message = frame_label(fr) + " has CFA " + hex(*fr.cfa) +

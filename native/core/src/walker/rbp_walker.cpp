@@ -424,7 +424,7 @@ Walker::Step Walker::cfi_step(Frame &f, uint64_t &slot, uint64_t &floor) {
   if (!f.rsp)
     return Step::UseRbp;
   const FunctionFacts *fn = facts.fn;
-  const bool sra_caller = fn && fn->calls_allocator && !fn->is_allocator && !fn->fragment;
+  const bool sra_caller = fn && fn->calls_allocator && !fn->is_allocator;
   const CfiRow *row = sra_caller ? cache_.modules().row_at(lookup_pc(f)) : cfi_row_for(f, fn);
   if (!row)
     return Step::UseRbp;
@@ -557,10 +557,11 @@ Walker::Step Walker::cfi_frame(Frame &f, const CfiRow &row, const RegState &r, u
 }
 
 const CfiRow *Walker::cfi_row_for(const Frame &f, const FunctionFacts *fn) {
-  // The allocator, its callers and split-off parts are what sra mangles or
-  // what runs in a borrowed frame: the sra-aware decoder and the RBP chain
-  // decide there, as before.
-  if (fn && (fn->is_allocator || fn->calls_allocator || fn->fragment))
+  // The allocator and its callers are what sra mangles: the sra-aware
+  // decoder and the RBP chain decide there. A split-off part (f.cold, or
+  // code that uses an RBP it did not set up, like libffi's ffi_call_unix64)
+  // has CFI of its own that describes the frame it runs in.
+  if (fn && (fn->is_allocator || fn->calls_allocator))
     return nullptr;
   return cache_.modules().row_at(lookup_pc(f));
 }
@@ -591,7 +592,7 @@ RegState Walker::caller_registers(const CfiRow &row, const RegState &regs, uint6
 
 bool Walker::cfi_context(const Registers &regs, FrameZero &z) {
   const FunctionFacts *fn = z.facts.fn;
-  if (fn && (fn->is_allocator || fn->calls_allocator || fn->fragment))
+  if (fn && (fn->is_allocator || fn->calls_allocator))
     return false;
   const CfiRow *row = cache_.modules().row_at(regs.rip);
   if (!row)
