@@ -75,6 +75,16 @@ for m in /proc /sys /dev /dev/pts /dev/shm; do
   MOUNTS+=("$FRESH$m")
 done
 cp -L /etc/resolv.conf "$FRESH/etc/resolv.conf"
+# The network this machine reaches the registries through may present its
+# own certificate authority (this machine trusts it through
+# /usr/local/share/ca-certificates); a new machine here is given the same
+# trust, so the fresh system is too. Without it npm cannot fetch the SARIF
+# validator. Not a package: apt's own sources need no TLS.
+if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
+  mkdir -p "$FRESH/usr/local/share/ca-certificates"
+  cp /usr/local/share/ca-certificates/*.crt "$FRESH/usr/local/share/ca-certificates/"
+  chroot "$FRESH" /usr/sbin/update-ca-certificates >/dev/null 2>&1
+fi
 # This machine's enabled apt sources (Debian 12 and its security updates,
 # where the LLDB 22 packages are), in place of debootstrap's one line.
 rm -f "$FRESH/etc/apt/sources.list"
