@@ -21,6 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Union
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from required_tools import missing_tool, require_tool  # noqa: E402
+
 FORMATS = ("kernel", "gcore", "minidump")
 
 
@@ -81,7 +85,7 @@ def make_kernel_core(binary: Path, workdir: Path, stop: str) -> Union[Core, str]
 def make_gcore(binary: Path, workdir: Path, stop: str) -> Union[Core, str]:
     gdb = shutil.which("gdb")
     if gdb is None:
-        return "gdb is not installed"
+        return missing_tool("gdb", "a gcore core")
     path = workdir / "gcore.core"
     truth = workdir / "truth.json"
     out = subprocess.run([gdb, "-q", "-batch", "-nx", "-ex", "set pagination off",
@@ -120,7 +124,7 @@ if not result.Succeeded():
 def lldb_environment() -> Union[dict, str]:
     lldb_exe = shutil.which("lldb-22") or shutil.which("lldb")
     if lldb_exe is None:
-        return "lldb is not installed"
+        return missing_tool("lldb-22", "an LLDB minidump")
     pydir = subprocess.run([lldb_exe, "-P"], capture_output=True, text=True).stdout.strip()
     env = dict(os.environ)
     env["PYTHONPATH"] = pydir
@@ -152,16 +156,17 @@ def make_core(fmt: str, binary: Path, workdir: Path, stop: str = "abort") -> Uni
 
 def make_aarch64_core(workdir: Path) -> Optional[Path]:
     """A real AArch64 core: a static crasher run under qemu-aarch64 (which
-    writes qemu_*.core when RLIMIT_CORE allows). None if the tools are missing."""
-    cc, qemu = shutil.which("aarch64-linux-gnu-gcc"), shutil.which("qemu-aarch64")
-    if not cc or not qemu:
-        return None
+    writes qemu_*.core when RLIMIT_CORE allows). Fails the calling test if
+    the tools are missing or cannot link; None if qemu wrote no core."""
+    cc = require_tool("aarch64-linux-gnu-gcc", "an AArch64 core")
+    qemu = require_tool("qemu-aarch64", "an AArch64 core")
     src = workdir / "crash_arm64.c"
     src.write_text("int main(void) { volatile int *p = 0; *p = 1; return 0; }\n")
     exe = workdir / "crash_arm64"
-    if subprocess.run([cc, "-static", "-O0", "-o", str(exe), str(src)],
-                      capture_output=True).returncode != 0:
-        return None
+    built = subprocess.run([cc, "-static", "-O0", "-o", str(exe), str(src)],
+                           capture_output=True, text=True)
+    assert built.returncode == 0, \
+        f"aarch64-linux-gnu-gcc -static failed (libc6-dev-arm64-cross installed?):\n{built.stderr}"
     run_dir = workdir / "arm64-run"
     run_dir.mkdir(exist_ok=True)
 

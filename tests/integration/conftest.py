@@ -57,6 +57,16 @@ def require_matrix():
         pytest.skip(message)
 
 
+@pytest.fixture(scope="session")
+def native_plugin_built():
+    """The native plugin's tests fail, never skip, without the plugin: CMake
+    builds it whenever liblldb-22-dev is installed."""
+    if not native_plugin_path().exists():
+        pytest.fail(f"the native LLDB plugin {native_plugin_path()} is not built: CMake builds it "
+                    f"when liblldb-22-dev is installed (scripts/setup.sh installs it)", pytrace=False)
+    require_matrix()
+
+
 def cell_params(cells=None):
     """pytest params for cells, with readable ids."""
     return [pytest.param(c, id=c.name) for c in (matrix_cells() if cells is None else cells)]

@@ -227,9 +227,8 @@ def make_kernel_core(exe: Path, stop: str, workdir: Path) -> CoreFile:
 
 
 def make_gcore(exe: Path, stop: str, workdir: Path) -> CoreFile:
-    gdb = shutil.which("gdb")
-    if not gdb:
-        raise CoreUnavailable("gdb is not installed (needed for gcore cores)")
+    from lldb_harness import require_tool
+    gdb = require_tool("gdb", "gcore cores")  # a missing tool fails, never skips
     path = workdir / "gcore.core"
     truth = workdir / "truth.json"
     cmds = ["-batch", "-nx", "-ex", "set confirm off", "-ex", "set startup-with-shell off",

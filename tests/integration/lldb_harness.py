@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Iterable, Mapping, Optional, Tuple
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "tests"))
+from required_tools import missing_tool, require_tool  # noqa: E402,F401 - re-exported
 LLDB_MAJOR = os.environ.get("FRAMEAUDIT_LLDB_VERSION", "22")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
@@ -47,6 +49,15 @@ def native_plugin_path() -> Path:
 
 def lldb_executable() -> Optional[str]:
     return shutil.which(f"lldb-{LLDB_MAJOR}") or shutil.which("lldb")
+
+
+def require_lldb_executable() -> str:
+    """lldb_executable(), or fail the calling test naming lldb-22's package."""
+    exe = lldb_executable()
+    if not exe:
+        import pytest
+        pytest.fail(missing_tool(f"lldb-{LLDB_MAJOR}", "`lldb --batch`"), pytrace=False)
+    return exe
 
 
 def lldb_python_dir() -> Optional[str]:

@@ -4,21 +4,19 @@ each against the fixture's ground truth; and the cores it must refuse
 clearly: another architecture, a truncated core, a core with no threads."""
 
 import json
-import shutil
 
 import pytest
 
 from fixture_cores import CoreUnavailable, get_core
-from lldb_harness import IN_CI
+from lldb_harness import IN_CI, require_tool
 
 from native_helpers import (Session, check_truth, core_or_skip, find_fixture, minidump_isolated,
-                            native_plugin, truth_problems)
+                            truth_problems)
 
 NESTED = find_fixture("nested", "gcc", "O0", "fp", "audit")
 NESTED_PLAIN = find_fixture("nested", "gcc", "O2", "nofp", "plain")
 
-pytestmark = pytest.mark.skipif(not native_plugin().exists() or NESTED is None,
-                                reason="native plugin or fixtures not built")
+pytestmark = pytest.mark.usefixtures("native_plugin_built")
 
 EM_AARCH64 = 183
 
@@ -96,28 +94,27 @@ def test_core_of_another_architecture(session, kernel_core_file, tmp_path):
             "error: frameaudit supports x86_64 targets only; this target is aarch64.\n"
 
 
-@pytest.mark.skipif(not (shutil.which("qemu-aarch64") and shutil.which("aarch64-linux-gnu-gcc")),
-                    reason="needs qemu-user and an AArch64 cross compiler")
 def test_core_of_a_real_aarch64_program(session, tmp_path):
+    gcc = require_tool("aarch64-linux-gnu-gcc", "an AArch64 core")
+    qemu = require_tool("qemu-aarch64", "an AArch64 core")
     import resource
     import subprocess
     src = tmp_path / "crash.c"
     src.write_text("int main(void) { volatile int *p = 0; *p = 1; return 0; }\n")
     exe = tmp_path / "crash"
-    subprocess.run(["aarch64-linux-gnu-gcc", "-static", "-g", "-o", str(exe), str(src)], check=True)
+    subprocess.run([gcc, "-static", "-g", "-o", str(exe), str(src)], check=True)
 
     def allow_cores():
         resource.setrlimit(resource.RLIMIT_CORE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
 
     # qemu writes the guest's core, then dies of the same signal and the
     # kernel may write qemu's own: only the guest's is wanted.
-    subprocess.run(["qemu-aarch64", str(exe)], cwd=tmp_path, preexec_fn=allow_cores,
+    subprocess.run([qemu, str(exe)], cwd=tmp_path, preexec_fn=allow_cores,
                    capture_output=True, timeout=120)
     guest = sorted(tmp_path.glob("qemu_crash_*.core"))
     for host_core in tmp_path.glob("core*"):
         host_core.unlink()
-    if not guest:
-        pytest.skip("qemu-user wrote no core")
+    assert guest, "qemu-aarch64 wrote no core of the crashing AArch64 program"
     session.load_core(exe, guest[0])
     assert session.fails("fa audit") == \
         "error: frameaudit supports x86_64 targets only; this target is aarch64.\n"

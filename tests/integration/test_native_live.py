@@ -3,19 +3,18 @@ own ground truth, thread selection, read-only-ness, and the errors a live
 process can provoke (exited, running, unreadable stack)."""
 
 import json
-import shutil
 
 import pytest
 
+from lldb_harness import require_tool
 from native_helpers import (Session, check_truth, find_fixture, launch_to_stop, lldb,
-                            native_plugin, stack_fingerprint, truth_problems)
+                            stack_fingerprint, truth_problems)
 
 NESTED = find_fixture("nested", "gcc", "O0", "fp", "audit")
 THREADS = find_fixture("threads", "gcc", "O0", "fp", "audit")
 UNSAFE = find_fixture("unsafe", "gcc", "O2", "fp", "audit")
 
-pytestmark = pytest.mark.skipif(not native_plugin().exists() or NESTED is None,
-                                reason="native plugin or fixtures not built")
+pytestmark = pytest.mark.usefixtures("native_plugin_built")
 
 
 @pytest.fixture
@@ -160,9 +159,8 @@ def test_exited_process(session, tmp_path):
             "error: the process has exited: nothing to inspect.\n"
 
 
-@pytest.mark.skipif(not shutil.which("sleep"), reason="needs sleep")
 def test_running_process(session):
-    session.create_target(shutil.which("sleep"))
+    session.create_target(require_tool("sleep", "the running-process test"))
     session.debugger.SetAsync(True)
     info = lldb.SBLaunchInfo(["30"])
     error = lldb.SBError()

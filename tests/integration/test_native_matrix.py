@@ -15,7 +15,7 @@ import pytest
 from fixture_cores import CI_CELLS, full_matrix
 
 from native_helpers import (cell_id, cell_path, check_truth, core_isolated, core_or_skip,
-                            live_isolated, minidump_isolated, native_plugin, safe_cells,
+                            live_isolated, minidump_isolated, safe_cells,
                             truth_problems)
 
 FILTER = os.environ.get("FRAMEAUDIT_MATRIX_FILTER", "")
@@ -27,8 +27,7 @@ CELLS = [c for c in safe_cells() if FILTER in cell_id(c)
 AUDIT = "fa audit -a -j"
 PARAMS = [pytest.param(c, id=cell_id(c)) for c in CELLS]
 
-pytestmark = pytest.mark.skipif(not native_plugin().exists() or not CELLS,
-                                reason="native plugin or fixture matrix not built")
+pytestmark = pytest.mark.usefixtures("native_plugin_built")
 
 
 def document(result):

@@ -3,12 +3,12 @@ debugger, the Python commands in another, on the same cores. Every
 subcommand, text and JSON, errors included, and help texts."""
 
 import json
-import shutil
 import subprocess
 
 import pytest
 
 from fixture_cores import CoreUnavailable, get_core
+from lldb_harness import require_lldb_executable
 from native_helpers import (Session, find_fixture, minidump_isolated,
                             native_plugin, python_frontend_dir)
 
@@ -29,12 +29,15 @@ def _python_frontend_loads() -> bool:
         s.close()
 
 
-pytestmark = [
-    pytest.mark.skipif(not native_plugin().exists() or NESTED is None,
-                       reason="native plugin or fixtures not built"),
-    pytest.mark.skipif(not _python_frontend_loads(),
-                       reason=f"Python front-end not built or not loadable ({PYTHON})"),
-]
+pytestmark = pytest.mark.usefixtures("native_plugin_built", "python_frontend_loads")
+
+
+@pytest.fixture(scope="module")
+def python_frontend_loads(native_plugin_built):
+    """Both front-ends are compared: a Python front-end that does not load
+    fails the module, it is not skipped."""
+    assert NESTED is not None, "nested-gcc-O0-fp-audit is not built"
+    assert _python_frontend_loads(), f"the Python front-end is not built or does not load ({PYTHON})"
 
 COMMANDS = [
     "fa chain", "fa chain -a", "fa chain -a -j", "fa chain --max-depth 3",
@@ -178,9 +181,7 @@ def test_python_first_then_native_stays_out():
 
 def test_python_first_then_native_says_so():
     """The plugin's message goes to the debugger's output: `lldb --batch`."""
-    lldb_exe = shutil.which("lldb-22") or shutil.which("lldb")
-    if not lldb_exe:
-        pytest.skip("no lldb executable")
+    lldb_exe = require_lldb_executable()
     out = subprocess.run([lldb_exe, "--batch", "--no-lldbinit",
                           "-o", f'command script import "{PYTHON}"',
                           "-o", f'plugin load "{native_plugin()}"'],

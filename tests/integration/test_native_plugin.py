@@ -7,13 +7,13 @@ import subprocess
 
 import pytest
 
+from lldb_harness import require_lldb_executable, require_tool
 from native_helpers import Session, native_plugin
 
 SUBCOMMANDS = ["chain", "audit", "regions", "map", "lint"]
 ANALYSIS_SUBCOMMANDS = ["chain", "audit", "regions", "map"]
 
-pytestmark = pytest.mark.skipif(not native_plugin().exists(),
-                                reason=f"native plugin not built: {native_plugin()}")
+pytestmark = pytest.mark.usefixtures("native_plugin_built")
 
 
 @pytest.fixture
@@ -31,17 +31,15 @@ def loaded(session):
 
 # --- the shared object ------------------------------------------------------
 
-@pytest.mark.skipif(not shutil.which("nm"), reason="needs nm")
 def test_exports_only_plugin_initialize():
-    out = subprocess.run(["nm", "-D", "--defined-only", str(native_plugin())], capture_output=True,
+    out = subprocess.run([require_tool("nm", "the export check"), "-D", "--defined-only", str(native_plugin())], capture_output=True,
                          text=True, check=True).stdout
     symbols = [line.split()[-1] for line in out.splitlines() if line.strip()]
     assert symbols == ["_ZN4lldb16PluginInitializeENS_10SBDebuggerE"]
 
 
-@pytest.mark.skipif(not shutil.which("readelf"), reason="needs readelf")
 def test_links_liblldb_and_no_python():
-    out = subprocess.run(["readelf", "-d", str(native_plugin())], capture_output=True, text=True,
+    out = subprocess.run([require_tool("readelf", "the DT_NEEDED check"), "-d", str(native_plugin())], capture_output=True, text=True,
                          check=True).stdout
     needed = [line.split("[")[1].rstrip("]") for line in out.splitlines() if "(NEEDED)" in line]
     assert any(n.startswith("liblldb") for n in needed), needed
@@ -107,9 +105,7 @@ def test_second_load_stays_out_of_the_way(loaded):
 
 def test_second_load_message(tmp_path):
     """`lldb --batch`: the message goes to the debugger's output."""
-    lldb_exe = shutil.which("lldb-22") or shutil.which("lldb")
-    if not lldb_exe:
-        pytest.skip("no lldb executable")
+    lldb_exe = require_lldb_executable()
     out = subprocess.run([lldb_exe, "--batch", "--no-lldbinit",
                           "-o", f'plugin load "{native_plugin()}"',
                           "-o", f'plugin load "{native_plugin()}"',

@@ -12,7 +12,7 @@ import pytest
 from conftest import (Session, find_cell, import_frameaudit, launch_fixture, lldb,
                       native_plugin_path,
                       python_package_dir, require_matrix, require_python_frontend)
-from lldb_harness import lldb_executable
+from lldb_harness import require_lldb_executable
 
 SUBS = ("chain", "audit", "regions", "map", "lint")
 
@@ -57,9 +57,7 @@ def test_import_twice_is_harmless(py_session):
 
 
 def lldb_batch(*commands, env=None):
-    exe = lldb_executable()
-    if not exe:
-        pytest.skip("no lldb executable")
+    exe = require_lldb_executable()
     args = [exe, "--batch", "--no-lldbinit"]
     for c in commands:
         args += ["-o", c]
@@ -87,7 +85,7 @@ def test_loaded_from_lldbinit_style_batch():
     assert "Audit stack frames" in out.stdout
 
 
-@pytest.mark.skipif(not native_plugin_path().exists(), reason="native plugin not built")
+@pytest.mark.usefixtures("native_plugin_built")
 def test_native_first_python_stays_out():
     out = lldb_batch(f'plugin load "{native_plugin_path()}"',
                      f'command script import "{python_package_dir()}"')
@@ -96,7 +94,7 @@ def test_native_first_python_stays_out():
             "out of the way.") in out.stdout
 
 
-@pytest.mark.skipif(not native_plugin_path().exists(), reason="native plugin not built")
+@pytest.mark.usefixtures("native_plugin_built")
 def test_byte_identical_to_native_on_a_live_process(tmp_path):
     """One live process, the native plugin's commands through LLDB and the
     Python front-end's run on the same debugger: the same bytes."""

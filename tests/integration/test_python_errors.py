@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import (CRASH_STOP, IN_CI, Session, build_dir, core_or_skip, find_cell,
+from conftest import (CRASH_STOP, Session, build_dir, core_or_skip, find_cell,
                       launch_fixture, lldb, require_matrix, require_python_frontend)
 from fixture_cores import _locked, cache_dir
+from lldb_harness import require_tool
 
 ANALYSIS = ("chain", "audit", "regions", "map")
 ALL = ANALYSIS + ("lint",)
@@ -107,13 +108,8 @@ def test_running_process():
 def aarch64_core() -> Path:
     """A real aarch64 ELF core: a static aarch64 program crashed under
     qemu-user (cached per build dir)."""
-    gcc = shutil.which("aarch64-linux-gnu-gcc")
-    qemu = shutil.which("qemu-aarch64")
-    if not gcc or not qemu:
-        message = "aarch64-linux-gnu-gcc and qemu-aarch64 are needed for an aarch64 core"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
+    gcc = require_tool("aarch64-linux-gnu-gcc", "an aarch64 core")
+    qemu = require_tool("qemu-aarch64", "an aarch64 core")
     work = cache_dir() / "aarch64"
     with _locked(cache_dir() / ".aarch64.lock"):
         made = sorted(work.glob("qemu_*.core")) if work.exists() else []

@@ -21,10 +21,13 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from required_tools import require_tool  # noqa: E402,F401 - re-exported
 
 PROBE = os.environ.get("FRAMEAUDIT_LINT_PROBE", "")
 BUILD_DIR = Path(os.environ.get("FRAMEAUDIT_BUILD_DIR", "build"))
@@ -218,7 +221,8 @@ def is_raw_line(text):
 # building test programs
 
 def compilers():
-    return [c for c in ("gcc", "clang") if shutil.which(c)]
+    """Both compilers, always: a missing one fails the test, naming it."""
+    return [c for c in ("gcc", "clang") if require_tool(c, "the lint suite's builds")]
 
 
 def build(cc, sources, out, flags=(), libs=()):

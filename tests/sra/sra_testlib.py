@@ -14,6 +14,9 @@ BUILD_DIR = Path(os.environ.get("SRA_TEST_BUILD_DIR", "build")).resolve()
 TEST_BIN = BUILD_DIR / "tests" / "sra"
 MATRIX_JSON = BUILD_DIR / "fixtures" / "matrix.json"
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from required_tools import missing_tool, require_tool  # noqa: E402,F401 - re-exported
+
 # Bytes the allocator adds above the rounded block: the stub remnant
 # (plain) or the audit header (audit).  See native/sra/include/sra.h.
 EXTRA = {"plain": 16, "audit": 32}

@@ -11,10 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from sra_testlib import TEST_BIN, reserved
+from sra_testlib import TEST_BIN, require_tool, reserved
 
 GDB = shutil.which("gdb")
-pytestmark = pytest.mark.skipif(GDB is None, reason="gdb not installed")
+
+@pytest.fixture(autouse=True)
+def _gdb_installed():
+    """Without gdb every test here fails, naming it (never a skip)."""
+    require_tool("gdb", "the allocator's CFI test under gdb")
+
 HERE = Path(__file__).resolve().parent
 PATHS = {"first": 100, "normal": 100, "fail": None}
 

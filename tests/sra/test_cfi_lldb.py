@@ -16,10 +16,13 @@ After the return, frame 0 is cfi_caller with RSP = R - reserved (or R).
 """
 import pytest
 
-from sra_testlib import TEST_BIN, import_lldb, reserved
+from sra_testlib import TEST_BIN, import_lldb, require_tool, reserved
 
 lldb = import_lldb()
-pytestmark = pytest.mark.skipif(lldb is None, reason="lldb-22 not installed")
+@pytest.fixture(autouse=True)
+def _lldb_installed():
+    """Without lldb-22 every test here fails, naming it (never a skip)."""
+    require_tool("lldb-22", "the allocator's CFI test under LLDB")
 
 TARGETS = [(opt, mode) for opt in ("O0", "O2") for mode in ("plain", "audit")]
 PATHS = {"first": 100, "normal": 100, "fail": None}

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from sra_testlib import BUILD_DIR, MATRIX_JSON, matrix
+from sra_testlib import BUILD_DIR, MATRIX_JSON, matrix, require_tool
 
 HERE = Path(__file__).resolve().parent
 CHECKER = HERE / "check_sra_callers.py"
@@ -62,11 +62,11 @@ def test_checker_flags_deferred_pop_store():
 GCC = shutil.which("gcc")
 
 
-@pytest.mark.skipif(GCC is None, reason="gcc not installed")
 @pytest.mark.parametrize("tuning", ["-maccumulate-outgoing-args", "-mtune=intel"])
 @pytest.mark.parametrize("opt", ["-O0", "-O1", "-O2", "-O3", "-Os"])
 @pytest.mark.parametrize("fixture", ["nested", "loop"])
 def test_accumulate_outgoing_args(tmp_path, fixture, opt, tuning):
+    require_tool("gcc", "the -maccumulate-outgoing-args builds")
     exe = tmp_path / fixture
     subprocess.run([GCC, "-std=gnu11", opt, tuning, "-g", f"-I{FIXTURES}",
                     f"-I{HERE.parent.parent / 'native' / 'sra' / 'include'}",

@@ -15,7 +15,7 @@ import subprocess
 
 import pytest
 
-from sra_testlib import matrix, reserved
+from sra_testlib import matrix, require_tool, reserved
 
 CELLS = ["gcc-O0-fp-audit", "clang-O2-nofp-plain"]
 STOPS = {"none": 0, "break": 0, "abort": -signal.SIGABRT, "trap": -signal.SIGTRAP,
@@ -121,9 +121,9 @@ def plain(name):
     return name.split("(")[0].split("::")[-1]
 
 
-@pytest.mark.skipif(GDB is None, reason="gdb not installed")
 @pytest.mark.parametrize("b", binaries(), ids=lambda b: b["name"])
 def test_chains_match_gdb(tmp_path, b):
+    require_tool("gdb", "the gdb backtrace comparison")
     truth = tmp_path / "truth.json"
     traces, out = gdb_backtraces(b["path"], truth)
     t = json.loads(truth.read_text())
