@@ -12,6 +12,8 @@ PACKAGES=(
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
   libelf-dev libdw-dev elfutils debuginfod
   nodejs
+  # the real-program corpus (tests/realworld): programs whose cores it reads
+  xz-utils sqlite3 make mawk tcl8.6 vim
 )
 
 missing=()
