@@ -29,7 +29,7 @@ PACKAGES=(
   gdb binutils file coreutils
   # the other-architecture suites: a static AArch64 crasher run under qemu-user
   gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
-  # the elfutils engine (--engine elfutils, --debuginfod)
+  # elfutils: the module layer (CFI, build IDs) and debuginfod for --debuginfod
   libelf-dev libdw-dev elfutils debuginfod
   # compressed cores (analyze decompresses .zst and .lz4 with these tools)
   zstd lz4 xz-utils
@@ -37,6 +37,8 @@ PACKAGES=(
   # at run time (not a package dependency of anything here), and npm needs
   # the CA certificates for the registry
   nodejs libicu72 ca-certificates
+  # the real-program corpus (tests/realworld): programs whose cores it reads
+  sqlite3 mawk tcl8.6 vim
 )
 
 missing=()
