@@ -110,7 +110,8 @@ TEST_P(RegionsTest, OverflowMakesTheBlockCorrupt) {
   EXPECT_EQ(f->region, "t1.r0");
   EXPECT_EQ(f->frame, 0u);
   EXPECT_EQ(f->line, a.call_site->line);
-  EXPECT_NE(f->message.find("wrote past the end"), std::string::npos) << f->message;
+  EXPECT_NE(f->message.find("at least 8 bytes past the end"), std::string::npos) << f->message;
+  EXPECT_NE(f->message.find("a run of 0x41 bytes"), std::string::npos) << f->message;
   EXPECT_EQ(t.frames[0].kind, FrameKind::Relocated);
 }
 
@@ -173,7 +174,8 @@ TEST_P(RegionsTest, RelocatedCopyOfLiveBlockIsNotDead) {
 }
 
 // Stubs overwritten (e.g. by a large memset): the frame is still relocated,
-// and its unexplained span becomes one span region.
+// and the reserved bytes no header or stub covers become one lost block:
+// corrupt in audit mode (an error), live with a warning in plain mode.
 TEST_P(RegionsTest, SpanRegionWhenStubsAreGone) {
   MemoryImage img;
   standard_functions(img, audit());
@@ -188,12 +190,18 @@ TEST_P(RegionsTest, SpanRegionWhenStubsAreGone) {
   const auto &t = r.threads.at(0);
   ASSERT_EQ(t.regions.size(), 1u);
   const Region &s = t.regions[0];
-  EXPECT_EQ(s.evidence, Evidence::Span);
+  EXPECT_EQ(s.evidence, audit() ? Evidence::Header : Evidence::Stub);
+  EXPECT_EQ(s.state, audit() ? RegionState::Corrupt : RegionState::Live);
   EXPECT_EQ(s.base, sim.rsp);
-  EXPECT_EQ(s.size, 2 * reserved(64));
   EXPECT_EQ(s.reserved, 2 * reserved(64));
+  EXPECT_EQ(s.size, 2 * reserved(64) - (audit() ? 32 : 16)); // the best bound
   EXPECT_FALSE(s.call_site); // two allocator calls: which one is unknown
   EXPECT_EQ(t.frames[0].kind, FrameKind::Relocated);
+  const Finding *f = first_finding(r, "region-overflow");
+  ASSERT_TRUE(f);
+  EXPECT_EQ(f->severity, audit() ? Severity::Error : Severity::Warning);
+  EXPECT_EQ(f->region, s.id);
+  EXPECT_NE(f->message.find("no intact"), std::string::npos) << f->message;
 }
 
 TEST(Regions, SpanRegionNamesTheOnlyCallSite) {
@@ -214,7 +222,8 @@ TEST(Regions, SpanRegionNamesTheOnlyCallSite) {
   Report r = analyze_image(img);
   ASSERT_EQ(r.threads[0].regions.size(), 1u);
   const Region &g = r.threads[0].regions[0];
-  EXPECT_EQ(g.evidence, Evidence::Span);
+  EXPECT_EQ(g.evidence, Evidence::Stub); // plain: a block whose stub is gone
+  EXPECT_EQ(g.reserved, 96u);
   ASSERT_TRUE(g.call_site);
   EXPECT_EQ(g.call_site->pc, img.ret_after("one", "a"));
 }
@@ -296,8 +305,13 @@ TEST(Regions, HeaderNeedsAnAllocatorCallSite) {
   img.put64(h + 24, bogus_ret, "fake header: return after call leaf");
   img.thread(sim.regs(img.pc("work", "body")));
   Report r = analyze_image(img);
-  for (const auto &g : r.threads[0].regions)
-    EXPECT_EQ(g.evidence, Evidence::Span) << g.id; // the 64 bytes, not the fake header
+  // The 64 bytes, not the fake header: a lost block of work's one allocator call.
+  ASSERT_EQ(r.threads[0].regions.size(), 1u);
+  const Region &g = r.threads[0].regions[0];
+  EXPECT_EQ(g.state, RegionState::Corrupt);
+  EXPECT_EQ(g.base, sim.rsp);
+  EXPECT_EQ(g.reserved, 64u);
+  EXPECT_TRUE(!g.call_site || g.call_site->pc != bogus_ret);
 }
 
 } // namespace
