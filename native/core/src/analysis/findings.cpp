@@ -276,7 +276,11 @@ void region_findings(const ThreadReport &t, const ThreadWork &w, std::vector<Fin
     const RegionFacts &rf = w.region_facts[i];
     if (r.state != RegionState::Corrupt && !rf.suspect)
       continue;
-    Finding f = make("region-overflow", rf.suspect ? Severity::Warning : Severity::Error, t);
+    // An overrun that reached the frame's saved RBP is proof in either mode.
+    const bool broke_frame = rf.overrun_end && r.frame && *r.frame < t.frames.size() &&
+                             t.frames[*r.frame].saved_rbp_slot &&
+                             *rf.overrun_end > *t.frames[*r.frame].saved_rbp_slot;
+    Finding f = make("region-overflow", rf.suspect && !broke_frame ? Severity::Warning : Severity::Error, t);
     f.region = r.id;
     f.frame = r.frame;
     f.function = r.function;

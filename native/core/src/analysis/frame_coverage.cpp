@@ -9,7 +9,10 @@
 #include <algorithm>
 #include <cstring>
 
+#include <unordered_map>
+
 #include "analysis/thread_work.h"
+#include "decode/instruction.h"
 
 namespace frameaudit::detail {
 namespace {
@@ -79,6 +82,35 @@ public:
 private:
   void account(size_t i, const std::vector<size_t> &mine);
 
+  // True if every allocator call in fn is SRA_ALLOC's: a dynamic allocation
+  // (its zero-sized alloca, `sub %reg,%rsp`) since the previous call. A raw
+  // sra_alloc call may sit in a frame with VLAs or alloca of any size (the
+  // decoder knows they exist, not how big they are), so there the bytes not
+  // covered by headers cannot be told from compiler allocations.
+  bool only_safe_form(const FunctionFacts *fn) {
+    if (!fn)
+      return true;
+    auto [it, fresh] = safe_form_.try_emplace(fn->start, true);
+    if (!fresh)
+      return it->second;
+    bool dynamic_since_call = false;
+    for (const decode::Insn &in : decode::decode_all(fn->code, fn->start)) {
+      if (in.op == decode::Op::SubRspReg || in.op == decode::Op::SetRspOther)
+        dynamic_since_call = true;
+      if (in.op != decode::Op::Call)
+        continue;
+      const uint64_t ret = in.address + in.length;
+      const bool to_allocator =
+          std::any_of(fn->info.calls.begin(), fn->info.calls.end(), [&](const CallSiteInfo &c) {
+            return c.return_address == ret && c.target && cache_.is_allocator_address(*c.target);
+          });
+      if (to_allocator && !dynamic_since_call)
+        it->second = false;
+      dynamic_since_call = false;
+    }
+    return it->second;
+  }
+
   // The R in (hi - kMaxAllocaGap, hi] whose [R - 16, R) still ends with
   // the high bytes of the pair [slot][call_site] exactly where an overrun
   // out of the block at lo stopped (the overrun wrote the low bytes; the
@@ -114,6 +146,7 @@ private:
   ThreadWork &work_;
   bool audit_ = false;
   uint64_t remnant_ = kStubSize;
+  std::unordered_map<uint64_t, bool> safe_form_; ///< function start -> only_safe_form
 };
 
 void Accountant::account(size_t i, const std::vector<size_t> &mine) {
@@ -125,6 +158,12 @@ void Accountant::account(size_t i, const std::vector<size_t> &mine) {
   if (top <= bottom)
     return;
   const FunctionFacts *setup = facts.owner ? facts.owner : facts.fn;
+  if (!only_safe_form(facts.fn) || (facts.owner && !only_safe_form(facts.owner))) {
+    if (std::any_of(mine.begin(), mine.end(), [&](size_t r) { return work_.regions[r].evidence == Evidence::Span; }))
+      f.note = "lowered by raw sra_alloc calls and compiler allocations (VLA, alloca) whose bytes cannot be "
+               "told apart";
+    return;
+  }
   const bool realigned = setup && setup->info.realigns_stack;
   std::optional<size_t> span;
   std::vector<size_t> intact; // header and stub regions, highest first
