@@ -596,15 +596,16 @@ inline void standard_functions(MemoryImage &img, bool audit) {
   img.build();
 }
 
-/// A stack for standard_functions: _start called main, main called work.
+/// A stack for standard_functions: _start called main, main called work
+/// (or another function with work's prologue, at main's call "c").
 /// Returns the simulator positioned in work's body (after its prologue).
-inline StackSim enter_work(MemoryImage &img) {
+inline StackSim enter_work(MemoryImage &img, const std::string &name = "work") {
   StackSim sim(img, img.stack_high() - 0x100);
   sim.call("_start", "c");
   sim.enter(frame_of("main", 32));
   sim.call("main", "c");
   FnSpec w;
-  w.name = "work";
+  w.name = name;
   w.pushes = {3};
   w.sub = 24;
   sim.enter(w);

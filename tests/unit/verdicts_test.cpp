@@ -16,13 +16,6 @@ using namespace fa_test;
 
 namespace {
 
-std::string findings_text(const Report &r) {
-  std::string s;
-  for (const auto &f : r.findings)
-    s += f.kind + " " + to_string(f.severity) + ": " + f.message + "\n";
-  return s;
-}
-
 size_t count_at_least(const Report &r, Severity worst) {
   size_t n = 0;
   for (const auto &f : r.findings)
@@ -65,18 +58,7 @@ StackSim enter_one(MemoryImage &img) {
   return sim;
 }
 
-StackSim enter_copy(MemoryImage &img) {
-  StackSim sim(img, img.stack_high() - 0x100);
-  sim.call("_start", "c");
-  sim.enter(frame_of("main", 32));
-  sim.call("main", "c");
-  FnSpec w;
-  w.name = "copy";
-  w.pushes = {3};
-  w.sub = 24;
-  sim.enter(w);
-  return sim;
-}
+StackSim enter_copy(MemoryImage &img) { return enter_work(img, "copy"); }
 
 void fill(MemoryImage &img, uint64_t at, size_t n, uint8_t byte) {
   for (size_t i = 0; i < n; ++i)
