@@ -67,8 +67,11 @@ std::optional<Overrun> find_overrun(const StackImage &image, uint64_t base, uint
       while (e < top && printable(at(e)))
         ++e;
       // Its NUL is not counted: a zero right above the last character may
-      // just as well have been there before.
-      consider(e, "a string");
+      // just as well have been there before. Printable bytes that were
+      // already there extend it too, so where the block's own pattern
+      // explains the bytes, the string must go clearly further.
+      if (!best || e > best->end + kMinStringBytes - 1)
+        consider(e, "a string");
     }
   }
   // A run of one non-zero byte starting right at the end (a value written
