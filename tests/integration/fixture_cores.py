@@ -384,8 +384,8 @@ def truth_problems(doc: dict, truth: dict) -> List[str]:
       header, else within [size, reserved]), reserved, function, call-site
       file and line; its frame owns it;
     - no dead block is reported live;
-    - an overflowed block (audit mode) is a corrupt region with a
-      region-overflow finding;
+    - an overflowed, overrun or forged block (audit mode) is a corrupt
+      region named by a region-overflow error;
     - a pointer kept to a dead block (audit mode) gives a dangling-pointer
       finding, and a fixture that keeps none gets no dangling-pointer finding;
     - a fixture without overflow or dangling pointers has no error findings.
@@ -398,6 +398,12 @@ def truth_problems(doc: dict, truth: dict) -> List[str]:
     if notes.get("signal_trampoline_after"):
         skippable.add(notes["signal_trampoline_after"])
     blocks_by_id = {b["id"]: b for b in truth["blocks"]}
+    # Blocks the fixture damaged on purpose: one overflow (fx_note_overflow)
+    # and any number of overruns and forged headers (fx_overrun,
+    # fx_forge_header; recorded only where they damage something).
+    corrupt_ids = set(truth.get("corrupt") or [])
+    if truth.get("overflow"):
+        corrupt_ids.add(truth["overflow"]["block"])
 
     for expected in truth["threads"]:
         tid = expected["tid"]
@@ -428,7 +434,7 @@ def truth_problems(doc: dict, truth: dict) -> List[str]:
         for block in (b for b in truth["blocks"] if b["tid"] == tid):
             region = regions.get(block["ptr"])
             label = f"thread {tid} block {block['label']} at {block['ptr']}"
-            overflowed = (truth.get("overflow") or {}).get("block") == block["id"]
+            overflowed = block["id"] in corrupt_ids
             if not block["live"]:
                 # A later live block may start exactly where the dead one did.
                 live_ptrs = {b["ptr"] for b in truth["blocks"] if b["tid"] == tid and b["live"]}
@@ -444,10 +450,13 @@ def truth_problems(doc: dict, truth: dict) -> List[str]:
                 problems.append(f"{label}: state {region['state']}, expected {want_state}")
             if audit and not overflowed and region["size"] != block["size"]:
                 problems.append(f"{label}: size {region['size']} != {block['size']}")
-            if not audit and not block["size"] <= region["size"] <= block["reserved"]:
+            if not audit and not block["size"] <= region["size"] <= block["reserved"] + (64 if overflowed else 0):
                 problems.append(f"{label}: size {region['size']} outside "
                                 f"[{block['size']}, {block['reserved']}]")
-            if region["reserved"] != block["reserved"]:
+            # A block whose header or stub is gone is bounded by what is left:
+            # its R may include the alloca gap above it (at most 64 bytes).
+            if region["reserved"] != block["reserved"] and not (
+                    overflowed and block["reserved"] <= region["reserved"] <= block["reserved"] + 64):
                 problems.append(f"{label}: reserved {region['reserved']} != {block['reserved']}")
             if region["function"] != block["function"]:
                 problems.append(f"{label}: function {region['function']} != {block['function']}")
@@ -463,10 +472,18 @@ def truth_problems(doc: dict, truth: dict) -> List[str]:
 
     findings = doc["findings"]
     kinds = [f["kind"] for f in findings]
-    overflow = truth.get("overflow")
-    if overflow and audit and "region-overflow" not in kinds:
-        problems.append(f"overflow of block {blocks_by_id[overflow['block']]['label']}: no "
-                        f"region-overflow finding (findings: {kinds})")
+    overflow = truth.get("overflow") or corrupt_ids
+    if audit:
+        named = {f["region"] for f in findings if f["kind"] == "region-overflow" and f["severity"] == "error"}
+        by_base = {}
+        for thread in doc["threads"]:
+            for r in thread["regions"]:
+                by_base[(thread["tid"], r["base"])] = r["id"]
+        for bid in sorted(corrupt_ids):
+            b = blocks_by_id[bid]
+            if by_base.get((b["tid"], b["ptr"])) not in named:
+                problems.append(f"damaged block {b['label']} at {b['ptr']}: no region-overflow error "
+                                f"naming it (findings: {kinds})")
     if truth.get("dangling") and audit and "dangling-pointer" not in kinds:
         problems.append(f"pointers to a dead block ({truth['dangling']}): no dangling-pointer "
                         f"finding (findings: {kinds})")

@@ -36,6 +36,14 @@ inline const frameaudit::Finding *first_finding(const frameaudit::Report &r, con
   return all.empty() ? nullptr : all.front();
 }
 
+/// Every finding as one line "kind severity: message" (for failure output).
+inline std::string findings_text(const frameaudit::Report &r) {
+  std::string s;
+  for (const auto &f : r.findings)
+    s += f.kind + " " + frameaudit::to_string(f.severity) + ": " + f.message + "\n";
+  return s;
+}
+
 /// Each frame's function, "?" where it has none, innermost first.
 inline std::vector<std::string> function_names(const frameaudit::ThreadReport &t) {
   std::vector<std::string> out;

@@ -14,13 +14,6 @@ using namespace fa_test;
 
 namespace {
 
-std::string findings_text(const Report &r) {
-  std::string s;
-  for (const auto &f : r.findings)
-    s += f.kind + " " + to_string(f.severity) + ": " + f.message + "\n";
-  return s;
-}
-
 /// _start -> main, which calls make (allocates 64 bytes and returns), then
 /// hold (a larger static frame over make's old one; allocates and calls leaf).
 /// make and hold run at the same depth, so they share their RBP.

@@ -148,6 +148,8 @@ public:
     return at(fn).start + at(fn).points.at(point);
   }
   std::vector<uint8_t> &code_bytes() { return code_; }
+  uint64_t data_low_ = 0;
+  std::vector<uint8_t> data_;
 
   // ---- stack --------------------------------------------------------------
   uint64_t stack_low() const { return stack_low_; }
@@ -159,6 +161,7 @@ public:
     if (!note.empty())
       notes_[a] = note;
   }
+  void put8(uint64_t a, uint8_t v) { stack_[a - stack_low_] = v; }
   void put32(uint64_t a, uint32_t v) { std::memcpy(&stack_[a - stack_low_], &v, 4); }
   uint64_t get64(uint64_t a) const {
     uint64_t v;
@@ -177,6 +180,14 @@ public:
     }
     return o.str();
   }
+
+  // ---- writable data (.data/.bss of /bin/test) -----------------------------
+  /// Map `n` zero bytes of writable data of the program at `low`.
+  void map_data(uint64_t low, size_t n) {
+    data_low_ = low;
+    data_.assign(n, 0);
+  }
+  void put_data64(uint64_t a, uint64_t v) { std::memcpy(&data_[a - data_low_], &v, 8); }
 
   // ---- threads, regions ---------------------------------------------------
   std::vector<ThreadInfo> thread_list;
@@ -213,6 +224,9 @@ public:
           break;
         src = &stack_[cur - stack_low_];
         avail = std::min<uint64_t>(stack_high_ - cur, kPage - (cur & (kPage - 1)));
+      } else if (!data_.empty() && cur >= data_low_ && cur < data_low_ + data_.size()) {
+        src = &data_[cur - data_low_];
+        avail = data_low_ + data_.size() - cur;
       } else if (cur >= kCodeBase && cur < code_end_) {
         src = &code_[cur - kCodeBase];
         avail = code_end_ - cur;
@@ -238,6 +252,8 @@ public:
     r.push_back(stack);
     for (const auto &e : extra_regions)
       r.push_back(e);
+    if (!data_.empty())
+      r.push_back(MemoryRegion{data_low_, data_low_ + data_.size(), true, true, false, false, "/bin/test"});
     std::sort(r.begin(), r.end(), [](const MemoryRegion &a, const MemoryRegion &b) { return a.start < b.start; });
     return r;
   }
@@ -350,6 +366,8 @@ private:
       const size_t start = l.bytes.size();
       if (callee == "*") {
         emit(l, {0xff, 0xd0});
+      } else if (callee == "alloca") {
+        emit(l, {0x48, 0x29, 0xc4}); // sub %rax,%rsp: SRA_ALLOC's zero-sized alloca
       } else if (callee == "push") {
         emit(l, {0x6a, 0x00}); // push $0: a stack argument
       } else if (callee.empty()) {
@@ -578,15 +596,16 @@ inline void standard_functions(MemoryImage &img, bool audit) {
   img.build();
 }
 
-/// A stack for standard_functions: _start called main, main called work.
+/// A stack for standard_functions: _start called main, main called work
+/// (or another function with work's prologue, at main's call "c").
 /// Returns the simulator positioned in work's body (after its prologue).
-inline StackSim enter_work(MemoryImage &img) {
+inline StackSim enter_work(MemoryImage &img, const std::string &name = "work") {
   StackSim sim(img, img.stack_high() - 0x100);
   sim.call("_start", "c");
   sim.enter(frame_of("main", 32));
   sim.call("main", "c");
   FnSpec w;
-  w.name = "work";
+  w.name = name;
   w.pushes = {3};
   w.sub = 24;
   sim.enter(w);

@@ -31,13 +31,20 @@ Result<Report> analyze_unchecked(Target &target, const AnalysisOptions &options)
                                                       : report.target.arch) +
                           ".");
   detail::TargetCache cache(target, options.debug_dirs);
-  auto selected = detail::select_threads(target.threads(), options);
+  std::vector<ThreadInfo> all = target.threads();
+  std::vector<uint64_t> stack_pointers;
+  stack_pointers.reserve(all.size());
+  for (const ThreadInfo &t : all)
+    stack_pointers.push_back(t.registers.rsp);
+  auto selected = detail::select_threads(std::move(all), options);
   if (!selected)
     return selected.error();
 
   detail::WalkOptions walk_options;
   walk_options.max_depth = options.max_depth;
   walk_options.record_links = options.record_links;
+  // Globals are read once, for every thread's dangling-pointer rule.
+  const detail::DataWords data = detail::read_data_sections(cache, stack_pointers);
   const size_t total = selected->size();
   size_t done = 0;
   for (ThreadInfo &info : *selected) {
@@ -47,6 +54,7 @@ Result<Report> analyze_unchecked(Target &target, const AnalysisOptions &options)
     detail::measure_frames(cache, work);
     detail::find_regions(cache, work, options);
     detail::classify_frames(cache, work);
+    detail::account_frames(cache, work);
     detail::number_regions(work, work.snap.info.index);
 
     ThreadReport t;
@@ -63,7 +71,7 @@ Result<Report> analyze_unchecked(Target &target, const AnalysisOptions &options)
     t.stale_stubs = std::move(work.stale_stubs);
     t.stop_reason = work.snap.info.stop_reason;
     t.is_selected = work.snap.info.is_selected;
-    detail::add_findings(cache, work, t, options, report.findings);
+    detail::add_findings(cache, work, t, options, data, report.findings);
     report.threads.push_back(std::move(t));
     ++done;
     if (options.progress)

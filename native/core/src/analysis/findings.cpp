@@ -17,6 +17,12 @@ constexpr uint64_t kDefaultStackLimit = 8ull << 20;
 constexpr uint64_t kStackGuardGap = 1ull << 20;
 // Bounded output: a corrupted stack can hold thousands of stale pointers.
 constexpr size_t kMaxDanglingPerThread = 32;
+// The System V red zone below RSP that a leaf function may use.
+constexpr uint64_t kRedZone = 128;
+// Callee-saved registers: they hold values of live frames (the innermost
+// function's, or kept for a caller), unlike the scratch registers, which
+// after a call hold whatever the callee left.
+constexpr const char *kCalleeSaved[] = {"rbx", "r12", "r13", "r14", "r15"};
 
 Finding make(const char *kind, Severity sev, const ThreadReport &t) {
   Finding f;
@@ -80,10 +86,22 @@ std::optional<AllocatorCallVerdict> unsafe_call(TargetCache &cache, const Functi
   return std::nullopt;
 }
 
+bool overrun_reaches(const ThreadReport &t, const ThreadWork &w, uint64_t slot);
+
 void broken_chain(TargetCache &cache, const ThreadWork &w, const ThreadReport &t, std::vector<Finding> &out) {
-  if (t.chain_end == ChainEnd::Outermost)
+  if (t.chain_end == ChainEnd::Outermost || t.frames.empty())
     return;
   const Frame &last = t.frames.back();
+  // A chain broken by an attributed overrun is reported as that block's
+  // region-overflow (the pair at the last frame's RBP, or the one before it
+  // that gave the last frame its RBP).
+  if (t.chain_end != ChainEnd::MaxDepth) {
+    for (size_t back = 0; back < 2 && back < t.frames.size(); ++back) {
+      const Frame &f = t.frames[t.frames.size() - 1 - back];
+      if (f.saved_rbp_slot && overrun_reaches(t, w, *f.saved_rbp_slot))
+        return;
+    }
+  }
   Finding f = make("broken-chain", t.chain_end == ChainEnd::MaxDepth ? Severity::Warning : Severity::Error, t);
   locate(f, last);
   std::string msg = "The RBP chain of thread " + std::to_string(t.index) + " stops early (" +
@@ -247,12 +265,78 @@ void frame_findings(TargetCache &cache, const ThreadReport &t, const ThreadWork 
   }
 }
 
+// What an overrun out of region r destroyed, lowest first: its remnant's
+// fields, blocks of the same frame above it, the frame's locals, its saved
+// RBP and return address, the caller's frame.
+std::vector<std::string> destroyed(const ThreadReport &t, const Region &r, const RegionFacts &rf) {
+  std::vector<std::string> out;
+  const uint64_t e = *rf.overrun_end, end = rf.block_end, top = end + rf.remnant_size;
+  if (rf.remnant_size == 32) {
+    if (e > end)
+      out.push_back("its audit header's size");
+    if (e > end + 8)
+      out.push_back("the header's sequence number and check");
+    if (e > end + 16)
+      out.push_back("the header's copy of the caller's RBP");
+    if (e > end + 24)
+      out.push_back("the header's call site");
+  } else {
+    if (e > end)
+      out.push_back("its stub remnant's saved RBP");
+    if (e > end + 8)
+      out.push_back("the stub remnant's return address");
+  }
+  for (auto it = t.regions.rbegin(); it != t.regions.rend(); ++it)
+    if (&*it != &r && it->frame == r.frame && it->base >= top && it->base < e)
+      out.push_back("block " + it->id + (it->state == RegionState::Corrupt ? "" : " and its header"));
+  if (!r.frame || *r.frame >= t.frames.size())
+    return out;
+  const Frame &f = t.frames[*r.frame];
+  if (!f.saved_rbp_slot)
+    return out;
+  const uint64_t slot = *f.saved_rbp_slot;
+  if (e > top && top < slot)
+    out.push_back(std::to_string(std::min(e, slot) - top) + " bytes of " + frame_label(f) + "'s own frame");
+  if (e > slot)
+    out.push_back(frame_label(f) + "'s saved RBP at " + hex(slot));
+  if (e > slot + 8)
+    out.push_back("its return address at " + hex(slot + 8));
+  if (e > slot + 16) {
+    std::string caller = *r.frame + 1 < t.frames.size() ? frame_label(t.frames[*r.frame + 1]) : "its caller";
+    out.push_back(std::to_string(e - slot - 16) + " bytes of " + caller + "'s frame");
+  }
+  return out;
+}
+
+std::string join(const std::vector<std::string> &items) {
+  std::string s;
+  for (size_t i = 0; i < items.size(); ++i)
+    s += (i == 0 ? "" : i + 1 == items.size() ? " and " : ", ") + items[i];
+  return s;
+}
+
+// True if an attributed overrun reached the pair at `slot` (a frame's saved
+// RBP and return address): the chain broke because of it.
+bool overrun_reaches(const ThreadReport &t, const ThreadWork &w, uint64_t slot) {
+  for (size_t i = 0; i < t.regions.size(); ++i) {
+    const RegionFacts &rf = w.region_facts[i];
+    if (rf.overrun_end && t.regions[i].base < slot && *rf.overrun_end > slot)
+      return true;
+  }
+  return false;
+}
+
 void region_findings(const ThreadReport &t, const ThreadWork &w, std::vector<Finding> &out) {
   for (size_t i = 0; i < t.regions.size(); ++i) {
     const Region &r = t.regions[i];
-    if (r.state != RegionState::Corrupt)
+    const RegionFacts &rf = w.region_facts[i];
+    if (r.state != RegionState::Corrupt && !rf.suspect)
       continue;
-    Finding f = make("region-overflow", Severity::Error, t);
+    // An overrun that reached the frame's saved RBP is proof in either mode.
+    const bool broke_frame = rf.overrun_end && r.frame && *r.frame < t.frames.size() &&
+                             t.frames[*r.frame].saved_rbp_slot &&
+                             *rf.overrun_end > *t.frames[*r.frame].saved_rbp_slot;
+    Finding f = make("region-overflow", rf.suspect && !broke_frame ? Severity::Warning : Severity::Error, t);
     f.region = r.id;
     f.frame = r.frame;
     f.function = r.function;
@@ -261,10 +345,30 @@ void region_findings(const ThreadReport &t, const ThreadWork &w, std::vector<Fin
       f.file = r.call_site->file;
       f.line = r.call_site->line;
     }
-    f.message = "Block " + r.id + " at " + hex(r.base) +
-                (r.call_site ? " (allocated at " + where(*r.call_site) + ")" : std::string()) + ": " +
-                w.region_facts[i].corruption + ". Something wrote past the end of the block; check the "
-                "writes into it against its size.";
+    std::string msg = "Block " + r.id + " at " + hex(r.base) +
+                      (r.call_site ? " (allocated at " + where(*r.call_site) + ")" : std::string()) + ": " +
+                      rf.corruption + ".";
+    if (rf.overrun_end) {
+      const uint64_t past = *rf.overrun_end - rf.block_end;
+      msg += " A write ran out of the block (at most " + std::to_string(rf.block_end - r.base) +
+             " bytes): the " + std::to_string(past) + " bytes above its end continue " + rf.overrun_pattern +
+             ", so it went at least " + std::to_string(past) + (past == 1 ? " byte" : " bytes") +
+             " past the end, destroying " + join(destroyed(t, r, rf)) + ".";
+      if (r.frame && *r.frame < t.frames.size() && t.frames[*r.frame].saved_rbp_slot &&
+          *rf.overrun_end > *t.frames[*r.frame].saved_rbp_slot && t.chain_end != ChainEnd::Outermost &&
+          t.chain_end != ChainEnd::MaxDepth)
+        msg += " The RBP chain stops there (" + std::string(to_string(t.chain_end)) + "): frames above are lost.";
+      msg += " Check the writes into it against its size.";
+    } else if (rf.forged) {
+      msg += " The allocator never writes such a header: it was forged, copied or left stale by "
+             "something else. Find what writes into the block's header.";
+    } else if (rf.suspect) {
+      msg += " In plain mode nothing else records the block: a write past its end may have destroyed the "
+             "remnant; link libsra_audit.a to know.";
+    } else {
+      msg += " Something wrote past the end of the block; check the writes into it against its size.";
+    }
+    f.message = std::move(msg);
     out.push_back(std::move(f));
   }
 }
@@ -274,7 +378,7 @@ void region_findings(const ThreadReport &t, const ThreadWork &w, std::vector<Fin
 // in use by nothing, so a pointer into a dead block there is an error; memory
 // a live frame occupies may be what the pointer means now (a local, a newer
 // block at the same address), so a pointer into reused memory is a warning.
-void dangling_pointers(const ThreadReport &t, const ThreadWork &w, std::vector<Finding> &out) {
+void dangling_pointers(const ThreadReport &t, const ThreadWork &w, const DataWords &data, std::vector<Finding> &out) {
   struct Span {
     uint64_t lo, hi;
     const Region *r;
@@ -290,7 +394,23 @@ void dangling_pointers(const ThreadReport &t, const ThreadWork &w, std::vector<F
     else if (r.frame && r.evidence != Evidence::Span)
       owned.push_back({r.base, r.base + r.size, &r});
   }
-  if (dead.empty() && owned.empty())
+  // Released stack: below RSP, inside the thread's stack. Frame 0 may keep
+  // locals in the red zone (128 bytes below RSP) when it calls nothing.
+  const Registers &regs0 = w.snap.info.registers;
+  // Only frame 0 itself (its slots and the registers) can mean its red
+  // zone: a caller stored its pointers before the leaf existed.
+  uint64_t released_hi = 0, released_lo = 0, red_zone_lo = 0;
+  if (t.stack && regs0.rsp > t.stack->low && regs0.rsp <= t.stack->high) {
+    released_lo = t.stack->low;
+    released_hi = red_zone_lo = regs0.rsp;
+    const FunctionFacts *fn0 = w.walk.facts.empty() ? nullptr : w.walk.facts[0].fn;
+    if (!fn0 || fn0->info.calls.empty() || !fn0->info.decoded)
+      red_zone_lo = regs0.rsp - std::min<uint64_t>(regs0.rsp - released_lo, kRedZone);
+  }
+  auto in_released = [&](uint64_t v, bool frame0) {
+    return v % 16 == 0 && v >= released_lo && v < (frame0 ? red_zone_lo : released_hi);
+  };
+  if (dead.empty() && owned.empty() && released_hi == 0)
     return;
   auto by_lo = [](const Span &a, const Span &b) { return a.lo < b.lo; };
   for (auto *spans : {&dead, &owned})
@@ -317,7 +437,7 @@ void dangling_pointers(const ThreadReport &t, const ThreadWork &w, std::vector<F
         return spans[i - 1].r;
     return nullptr;
   };
-  const Registers &regs = w.snap.info.registers;
+  const Registers &regs = regs0;
   const uint64_t rsp = regs.rsp;
   size_t count = 0;
   auto report = [&](const Region &r, uint64_t value, std::optional<uint32_t> frame, const std::string &holder) {
@@ -361,13 +481,53 @@ void dangling_pointers(const ThreadReport &t, const ThreadWork &w, std::vector<F
     out.push_back(std::move(f));
     ++count;
   };
+  // A pointer into released stack where no block was recovered: the call
+  // that owned the memory returned and later calls reused it.
+  auto report_released = [&](uint64_t value, std::optional<uint32_t> frame, const std::string &holder,
+                             const char *evidence) {
+    Finding f = make("dangling-pointer", Severity::Error, t);
+    if (frame)
+      locate(f, t.frames[*frame]);
+    f.address = value;
+    f.message = holder + " holds " + hex(value) + ", " + std::to_string(rsp - value) + " bytes below RSP in thread " +
+                std::to_string(t.index) + "'s released stack: whatever lived there (a block or a local of a "
+                "function that has returned) is gone, and later calls reuse the memory. Evidence: " +
+                evidence + ". Do not return or keep pointers to SRA_ALLOC blocks or locals beyond their function.";
+    out.push_back(std::move(f));
+    ++count;
+  };
+  const std::optional<uint32_t> frame0 = t.frames.empty() ? std::nullopt : std::optional<uint32_t>(0);
   std::vector<std::pair<std::string, uint64_t>> regs_to_check = regs.general;
   regs_to_check.emplace_back("rbp", regs.rbp);
   for (const auto &[name, value] : regs_to_check) {
     if (count >= kMaxDanglingPerThread)
       return;
-    if (const Region *r = hit(dead, dead_reach, value))
-      report(*r, value, t.frames.empty() ? std::nullopt : std::optional<uint32_t>(0), "Register " + name);
+    if (const Region *r = hit(dead, dead_reach, value)) {
+      report(*r, value, frame0, "Register " + name);
+      continue;
+    }
+    bool callee_saved = false;
+    for (const char *c : kCalleeSaved)
+      callee_saved = callee_saved || name == c;
+    if (callee_saved && in_released(value, true))
+      report_released(value, frame0, "Register " + name,
+                      "a callee-saved register (it holds a value of a live frame; no variable information)");
+  }
+  // Writable data of the executable and its libraries: globals and statics.
+  for (const DataWords::Chunk &c : data.chunks) {
+    for (size_t k = 0; k < c.words.size(); ++k) {
+      const uint64_t v = c.words[k];
+      if (v < released_lo || (v >= released_hi && (dead.empty() || v < dead.front().lo || v >= dead_reach.back())))
+        continue; // cheap reject: most words are no stack address
+      const uint64_t at = c.address + 8 * k;
+      const std::string holder = "The global at " + hex(at) + (c.module.empty() ? "" : " (in " + c.module + ")");
+      if (count >= kMaxDanglingPerThread)
+        return;
+      if (const Region *r = hit(dead, dead_reach, v))
+        report(*r, v, std::nullopt, holder);
+      else if (in_released(v, false))
+        report_released(v, std::nullopt, holder, "a word of writable data (no variable information)");
+    }
   }
   // Live slots: [RSP, stack high), 8-byte aligned.
   const StackImage &img = w.snap.image;
@@ -382,10 +542,16 @@ void dangling_pointers(const ThreadReport &t, const ThreadWork &w, std::vector<F
     // interior addresses (a returned callee's cursor into a buffer) linger in
     // uninitialised slots of callers and would drown the kept block pointers.
     const Region *o = r || *v % 16 != 0 ? nullptr : hit(owned, owned_reach, *v);
-    if (!r && !o)
+    const bool rel = !r && !o && in_released(*v, false);
+    if (!r && !o && !rel)
       continue;
     const auto frame = frame_holding(t.frames, a);
-    if (r)
+    if (rel && (!frame || (*frame == 0 && !in_released(*v, true))))
+      continue;
+    if (rel)
+      report_released(*v, frame, "The stack slot at " + hex(a) + " in " + frame_label(t.frames[*frame]),
+                      "a raw stack slot of a live frame (no variable information)");
+    else if (r)
       report(*r, *v, frame,
              "The stack slot at " + hex(a) + (frame ? " in " + frame_label(t.frames[*frame]) : std::string()));
     else if (frame && *o->frame < *frame)
@@ -451,13 +617,13 @@ void stack_exhaustion(TargetCache &cache, const ThreadWork &w, const ThreadRepor
 } // namespace
 
 void add_findings(TargetCache &cache, const ThreadWork &work, const ThreadReport &thread,
-                  const AnalysisOptions &options, std::vector<Finding> &out) {
+                  const AnalysisOptions &options, const DataWords &data, std::vector<Finding> &out) {
   broken_chain(cache, work, thread, out);
   if (options.compare_unwinder)
     unwinder_mismatch(cache, work, thread, out);
   frame_findings(cache, thread, work, out);
   region_findings(thread, work, out);
-  dangling_pointers(thread, work, out);
+  dangling_pointers(thread, work, data, out);
   stack_exhaustion(cache, work, thread, out);
 }
 

@@ -14,43 +14,6 @@ namespace {
 // no compiler realigns to more than 64 (AVX-512).
 constexpr int64_t kMaxRealignPadding = 64;
 
-// Stack arguments pushed for the call a frame is making (GCC pushes them,
-// right before the call, unless -maccumulate-outgoing-args): they lie below
-// the frame's static part but are no dynamic allocation. The bytes pushed or
-// subtracted from RSP in the call's basic block, walking back from the call.
-int64_t outgoing_argument_bytes(const FunctionFacts &fn, uint64_t return_address) {
-  const auto insns = decode::decode_all(fn.code, fn.start);
-  auto it = std::find_if(insns.begin(), insns.end(),
-                         [&](const decode::Insn &in) { return in.address + in.length == return_address; });
-  if (it == insns.end() || it->op != decode::Op::Call)
-    return 0;
-  int64_t bytes = 0;
-  for (int steps = 0; it != insns.begin() && steps < 64; ++steps) {
-    --it;
-    if (it->address < fn.info.prologue_end)
-      return bytes; // the prologue's own pushes and sub are the static part
-    switch (it->op) {
-    case decode::Op::PushReg:
-    case decode::Op::PushOther: bytes += 8; break;
-    case decode::Op::Pop: bytes -= 8; break;
-    case decode::Op::AdjustRsp: bytes -= it->delta; break;
-    case decode::Op::Call:
-    case decode::Op::Jmp:
-    case decode::Op::Jcc:
-    case decode::Op::Ret:
-    case decode::Op::Trap:
-    case decode::Op::SubRspReg:
-    case decode::Op::SetRspOther:
-    case decode::Op::Leave:
-    case decode::Op::LeaRspFromRbp:
-    case decode::Op::MovRbpToRsp:
-    case decode::Op::AndRsp: return bytes;
-    default: break;
-    }
-  }
-  return bytes;
-}
-
 Region span_region(TargetCache &cache, const Frame &f, const FunctionFacts *fn, const FunctionFacts *owner) {
   Region r;
   r.base = *f.rsp;
@@ -103,6 +66,43 @@ std::string contradiction_note(TargetCache &cache, const FunctionFacts &fn, cons
 }
 
 } // namespace
+
+// Stack arguments pushed for the call a frame is making (GCC pushes them,
+// right before the call, unless -maccumulate-outgoing-args): they lie below
+// the frame's static part but are no dynamic allocation. The bytes pushed or
+// subtracted from RSP in the call's basic block, walking back from the call.
+int64_t outgoing_argument_bytes(const FunctionFacts &fn, uint64_t return_address) {
+  const auto insns = decode::decode_all(fn.code, fn.start);
+  auto it = std::find_if(insns.begin(), insns.end(),
+                         [&](const decode::Insn &in) { return in.address + in.length == return_address; });
+  if (it == insns.end() || it->op != decode::Op::Call)
+    return 0;
+  int64_t bytes = 0;
+  for (int steps = 0; it != insns.begin() && steps < 64; ++steps) {
+    --it;
+    if (it->address < fn.info.prologue_end)
+      return bytes; // the prologue's own pushes and sub are the static part
+    switch (it->op) {
+    case decode::Op::PushReg:
+    case decode::Op::PushOther: bytes += 8; break;
+    case decode::Op::Pop: bytes -= 8; break;
+    case decode::Op::AdjustRsp: bytes -= it->delta; break;
+    case decode::Op::Call:
+    case decode::Op::Jmp:
+    case decode::Op::Jcc:
+    case decode::Op::Ret:
+    case decode::Op::Trap:
+    case decode::Op::SubRspReg:
+    case decode::Op::SetRspOther:
+    case decode::Op::Leave:
+    case decode::Op::LeaRspFromRbp:
+    case decode::Op::MovRbpToRsp:
+    case decode::Op::AndRsp: return bytes;
+    default: break;
+    }
+  }
+  return bytes;
+}
 
 std::optional<uint32_t> frame_holding(const std::vector<Frame> &frames, uint64_t addr) {
   // Frames are ordered by RSP (the walk is monotonic): find the last frame

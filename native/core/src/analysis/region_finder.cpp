@@ -98,7 +98,7 @@ private:
       return std::nullopt;
     auto h = header_at(image_, p.address - kStubSize);
     if (h && h->valid && h->saved_rbp == slot && h->call_site == p.ret &&
-        round16(h->size) <= p.address - kStubSize - image_.low())
+        h->size <= p.address - kStubSize - image_.low())
       return h;
     return std::nullopt;
   }
@@ -108,9 +108,12 @@ private:
     return CallSite{ret, s.function, s.file, s.line};
   }
 
-  void add(Region r, std::string corruption = {}) {
+  void add(Region r, std::string corruption = {}, bool forged = false) {
     work_.regions.push_back(std::move(r));
-    work_.region_facts.push_back(RegionFacts{std::move(corruption)});
+    RegionFacts facts;
+    facts.corruption = std::move(corruption);
+    facts.forged = forged;
+    work_.region_facts.push_back(std::move(facts));
   }
 
   // A pair [x][y] of a live frame: x is the frame's RBP (slot) and y returns
@@ -150,6 +153,24 @@ private:
     r.call_site = call_site(p.ret);
     r.function = r.call_site->function;
     return r;
+  }
+
+  // Why a header whose check is valid cannot describe its block ("" if it
+  // can): the block would reach below the thread's stack or the owner
+  // frame's RSP, or its reserved size disagrees with the next stub down.
+  std::string impossible_size(const Header &h, uint64_t at, uint64_t rsp, uint64_t lower, bool has_next) {
+    const uint64_t low = work_.snap.stack ? work_.snap.stack->low : image_.low();
+    const std::string claim = " passes its check but claims " + std::to_string(h.size) + " bytes";
+    if (h.size > at - std::min(at, low))
+      return claim + ", more than the whole stack below it (a forged or stale header)";
+    if (h.size > at - std::min(at, rsp))
+      return claim + ": the block would reach " + std::to_string(round16(h.size) - (at - rsp)) +
+             " bytes below its frame's RSP " + hex(rsp) + " (a forged or stale header)";
+    const uint64_t base = at - round16(h.size);
+    if (has_next && base != lower)
+      return claim + ", so its block would begin at " + hex(base) + ", but the next block's stub down ends at " +
+             hex(lower) + " (a forged or stale header)";
+    return {};
   }
 
   void scan_live_frame(size_t i);
@@ -256,7 +277,13 @@ void RegionFinder::scan_live_frame(size_t i) {
     const bool header_ok = h && h->valid && h->saved_rbp == slot && h->call_site == p.ret;
     const bool audit = p.call.mode == AllocatorMode::Audit ||
                        (p.call.mode == AllocatorMode::Unknown && header_ok);
-    if (header_ok && round16(h->size) <= p.address - kStubSize) {
+    // A valid check proves who wrote the header, not that its size is
+    // possible: a forged or stale header can claim any size.
+    const std::string impossible =
+        header_ok ? impossible_size(*h, p.address - kStubSize, rsp, k + 1 < pairs.size() ? lower : rsp,
+                                    k + 1 < pairs.size())
+                  : std::string();
+    if (header_ok && impossible.empty()) {
       r.evidence = Evidence::Header;
       r.size = h->size;
       r.base = p.address - kStubSize - round16(h->size);
@@ -272,7 +299,10 @@ void RegionFinder::scan_live_frame(size_t i) {
       r.reserved = top - lower;
       r.size = r.reserved >= kHeaderSize ? r.reserved - kHeaderSize : 0;
       add(std::move(r), "its audit header at " + hex(p.address - kStubSize) +
-                            (p.saved_rbp != slot ? " has lost the caller's RBP" : " fails its integrity check"));
+                            (!impossible.empty()         ? impossible
+                             : p.saved_rbp != slot ? " has lost the caller's RBP"
+                                                   : " fails its integrity check"),
+          !impossible.empty());
     } else {
       r.evidence = Evidence::Stub;
       r.base = lower;
@@ -313,7 +343,7 @@ void RegionFinder::scan_reused() {
   const StackRange stack = *work_.snap.stack;
   for (uint64_t h = (rsp + 15) & ~uint64_t{15}; h + kHeaderSize <= top; h += 16) {
     const auto hd = header_at(image_, h);
-    if (!hd || !hd->valid || round16(hd->size) > h - stack.low)
+    if (!hd || !hd->valid || hd->size > h - stack.low)
       continue;
     const auto p = pair_at(h + kStubSize);
     if (!p || p->saved_rbp != hd->saved_rbp || p->ret != hd->call_site || names_live_frame(p->saved_rbp, p->ret))
@@ -340,7 +370,7 @@ void RegionFinder::scan_released() {
         if (a >= image_.low() + kStubSize)
           h = header_at(image_, a - kStubSize);
         if (h && h->valid && h->saved_rbp == p->saved_rbp && h->call_site == p->ret &&
-            round16(h->size) <= a - kStubSize - stack.low) {
+            h->size <= a - kStubSize - stack.low) {
           add(dead_from_header(*h, a - kStubSize, *p));
         } else if (p->call.mode != AllocatorMode::Audit && p->saved_rbp % 16 == 0 &&
                    p->saved_rbp > a + kStubSize && p->saved_rbp < stack.high) {

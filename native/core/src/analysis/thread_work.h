@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "frameaudit/analysis.h"
+#include "walker/stack_image.h"
 #include "walker/walk.h"
 
 namespace frameaudit::detail {
@@ -13,7 +14,33 @@ namespace frameaudit::detail {
 /// Analysis-only facts about a region (not in the report).
 struct RegionFacts {
   std::string corruption; ///< why the region is corrupt (empty if it is not)
+  /// A live region whose bytes no header or stub accounts for (plain mode):
+  /// its region-overflow finding is a warning, `corruption` says why.
+  bool suspect = false;
+  /// The header's check is valid but its size impossible: nothing ran out
+  /// of the block (no overrun attribution).
+  bool forged = false;
+  /// Bytes the allocator reserved, above the block, that held its header or
+  /// stub remnant: [block_end, block_end + 32) in audit mode, 16 in plain.
+  uint64_t block_end = 0;
+  uint64_t remnant_size = 0;
+  /// Overrun attribution (find_overrun): the first byte above the block a
+  /// write running out of it did not reach, and what the written bytes are.
+  std::optional<uint64_t> overrun_end;
+  std::string overrun_pattern;
 };
+
+/// A write that ran out of a block: the bytes above its end continue the
+/// block's last bytes (the same fill pattern, a run of one byte, a string
+/// and its NUL), or a run of one byte starts right at the end.
+struct Overrun {
+  uint64_t end = 0;    ///< first byte above the block not written
+  std::string pattern; ///< "a run of 0x78 bytes", "a string", ...
+};
+
+/// The overrun out of [base, end) (end = the block's rounded end), looking
+/// at most up to `limit`; nullopt when the bytes above do not continue it.
+std::optional<Overrun> find_overrun(const StackImage &image, uint64_t base, uint64_t end, uint64_t limit);
 
 struct ThreadWork {
   ThreadSnapshot snap;
@@ -36,12 +63,36 @@ void find_regions(TargetCache &cache, ThreadWork &work, const AnalysisOptions &o
 /// left no header or stub.
 void classify_frames(TargetCache &cache, ThreadWork &work);
 
+/// Every byte between a relocated frame's static part and its RSP,
+/// accounted for: intact headers and stubs, the alloca gap, outgoing stack
+/// arguments; reserved bytes no intact header or stub covers become a lost
+/// block (corrupt in audit mode). Also attributes overruns of corrupt blocks.
+void account_frames(TargetCache &cache, ThreadWork &work);
+
+/// Stack arguments pushed in the basic block of the call ending at
+/// return_address (they lie below a frame's static part).
+int64_t outgoing_argument_bytes(const FunctionFacts &fn, uint64_t return_address);
+
+/// The writable data of the executable and its libraries (writable
+/// file-backed mappings and the anonymous mapping right after each: .data,
+/// .bss), read once per analysis, bounded. Mappings holding one of
+/// `stack_pointers` (every thread's RSP) are stacks, never data.
+struct DataWords {
+  struct Chunk {
+    uint64_t address = 0;
+    std::vector<uint64_t> words; ///< 8-byte aligned words from address
+    std::string module;          ///< mapping name
+  };
+  std::vector<Chunk> chunks;
+};
+DataWords read_data_sections(TargetCache &cache, const std::vector<uint64_t> &stack_pointers);
+
 /// Sort regions high to low, give them ids, list them on their frames.
 void number_regions(ThreadWork &work, uint32_t thread_index);
 
 /// Every finding about one thread.
 void add_findings(TargetCache &cache, const ThreadWork &work, const ThreadReport &thread,
-                  const AnalysisOptions &options, std::vector<Finding> &out);
+                  const AnalysisOptions &options, const DataWords &data, std::vector<Finding> &out);
 
 /// The frame (index) whose [rsp, cfa) holds addr, if any.
 /// List the modules holding frames in report.modules, with a finding for
