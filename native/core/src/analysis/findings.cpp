@@ -378,7 +378,24 @@ void region_findings(const ThreadReport &t, const ThreadWork &w, std::vector<Fin
 // in use by nothing, so a pointer into a dead block there is an error; memory
 // a live frame occupies may be what the pointer means now (a local, a newer
 // block at the same address), so a pointer into reused memory is a warning.
-void dangling_pointers(const ThreadReport &t, const ThreadWork &w, const DataWords &data, std::vector<Finding> &out) {
+void dangling_pointers(TargetCache &cache, const ThreadReport &t, const ThreadWork &w, const DataWords &data,
+                       std::vector<Finding> &out) {
+  // Without a recovered block, a pointer into released stack is believed
+  // only where sra's users hold it: code and data of a module that calls
+  // sra_alloc. Elsewhere stale addresses are routine (a returned callee's
+  // buffer left in a register, a cursor in a global that nothing reads) and
+  // without variable information nothing tells them from a real one.
+  const bool any_modules = cache.modules().listed() > 0;
+  auto sra_code = [&](uint64_t addr) {
+    if (!any_modules)
+      return true; // a hand-made image: no module to tell
+    const ModuleFacts *m = cache.modules().module_at(addr);
+    return m && m->module.references_allocator;
+  };
+  auto frame_pc = [&](uint32_t i) {
+    const Frame &f = t.frames[i];
+    return i == 0 || f.pc == 0 ? f.pc : f.pc - 1;
+  };
   struct Span {
     uint64_t lo, hi;
     const Region *r;
@@ -509,7 +526,7 @@ void dangling_pointers(const ThreadReport &t, const ThreadWork &w, const DataWor
     bool callee_saved = false;
     for (const char *c : kCalleeSaved)
       callee_saved = callee_saved || name == c;
-    if (callee_saved && in_released(value, true))
+    if (callee_saved && in_released(value, true) && frame0 && sra_code(frame_pc(0)))
       report_released(value, frame0, "Register " + name,
                       "a callee-saved register (it holds a value of a live frame; no variable information)");
   }
@@ -525,7 +542,7 @@ void dangling_pointers(const ThreadReport &t, const ThreadWork &w, const DataWor
         return;
       if (const Region *r = hit(dead, dead_reach, v))
         report(*r, v, std::nullopt, holder);
-      else if (in_released(v, false))
+      else if (in_released(v, false) && sra_code(at))
         report_released(v, std::nullopt, holder, "a word of writable data (no variable information)");
     }
   }
@@ -546,7 +563,7 @@ void dangling_pointers(const ThreadReport &t, const ThreadWork &w, const DataWor
     if (!r && !o && !rel)
       continue;
     const auto frame = frame_holding(t.frames, a);
-    if (rel && (!frame || (*frame == 0 && !in_released(*v, true))))
+    if (rel && (!frame || (*frame == 0 && !in_released(*v, true)) || !sra_code(frame_pc(*frame))))
       continue;
     if (rel)
       report_released(*v, frame, "The stack slot at " + hex(a) + " in " + frame_label(t.frames[*frame]),
@@ -623,7 +640,7 @@ void add_findings(TargetCache &cache, const ThreadWork &work, const ThreadReport
     unwinder_mismatch(cache, work, thread, out);
   frame_findings(cache, thread, work, out);
   region_findings(thread, work, out);
-  dangling_pointers(thread, work, data, out);
+  dangling_pointers(cache, thread, work, data, out);
   stack_exhaustion(cache, work, thread, out);
 }
 
