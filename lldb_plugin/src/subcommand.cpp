@@ -4,10 +4,13 @@
 #include "subcommand.h"
 
 #include <exception>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
 #include <lldb/API/SBProcess.h>
+#include <lldb/API/SBProgress.h>
 #include <lldb/API/SBTarget.h>
 
 #include "sb_target.h"
@@ -47,6 +50,49 @@ void succeed(lldb::SBCommandReturnObject &result, const std::string &text) {
   result.SetStatus(lldb::eReturnStatusSuccessFinishResult);
 }
 
+// Reports the core's (done, total) through SBProgress, which LLDB shows on
+// its status line and lldb-dap sends as progressStart/Update/End events.
+// The core may call from its worker threads.
+class ProgressReporter {
+public:
+  ProgressReporter(lldb::SBDebugger &debugger, std::string title)
+      : debugger_(debugger), title_(std::move(title)) {}
+  ~ProgressReporter() {
+    if (progress_)
+      progress_->Finalize();
+  }
+
+  commands::ProgressCallback callback() {
+    return [this](size_t done, size_t total) { update(done, total); };
+  }
+
+private:
+  void update(size_t done, size_t total) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (total < 2)
+      return; // one unit of work is no news
+    if (!progress_)
+      progress_ = std::make_unique<lldb::SBProgress>(title_.c_str(), nullptr,
+                                                     static_cast<uint64_t>(total), debugger_);
+    if (done > reported_) {
+      std::string detail = std::to_string(done) + " of " + std::to_string(total);
+      progress_->Increment(done - reported_, detail.c_str());
+      reported_ = done;
+    }
+  }
+
+  lldb::SBDebugger debugger_;
+  std::string title_;
+  std::mutex mutex_;
+  std::unique_ptr<lldb::SBProgress> progress_;
+  size_t reported_ = 0;
+};
+
+constexpr const char *kNoProvider =
+    "the frame provider needs LLDB's Python scripting, which the native plugin does not use: "
+    "load the Python front-end instead (`command script import <python dir>`; `frameaudit "
+    "paths` prints the line), then `fa provider on`. `fa bt` prints the same frames here.";
+
 Result<std::string> run(commands::Subcommand id, lldb::SBDebugger &debugger, char **command) {
   std::vector<std::string> words;
   for (char **w = command; w && *w; ++w)
@@ -59,13 +105,18 @@ Result<std::string> run(commands::Subcommand id, lldb::SBDebugger &debugger, cha
 
   lldb::SBTarget target = debugger.GetSelectedTarget();
   lldb::SBProcess process = target.IsValid() ? target.GetProcess() : lldb::SBProcess();
+  if (id == commands::Subcommand::Provider)
+    return make_error(Error::Code::InvalidArgument, kNoProvider);
   if (auto err = commands::check_debuggee(id, target.IsValid(), debuggee_state(process)))
     return *err;
 
   SBTargetAdapter adapter(target, process);
-  if (id == commands::Subcommand::Lint)
-    return commands::run_lint_command(adapter, adapter.modules(), *options);
-  return commands::run_analysis_command(adapter, *options);
+  if (id == commands::Subcommand::Lint) {
+    ProgressReporter progress(debugger, "frameaudit: linting modules");
+    return commands::run_lint_command(adapter, adapter.modules(), *options, progress.callback());
+  }
+  ProgressReporter progress(debugger, "frameaudit: analysing threads");
+  return commands::run_analysis_command(adapter, *options, progress.callback());
 }
 
 } // namespace
