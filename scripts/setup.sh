@@ -12,6 +12,7 @@ PACKAGES=(
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
   libelf-dev libdw-dev elfutils debuginfod
   nodejs
+  chromium tmux
 )
 
 missing=()

@@ -50,7 +50,10 @@ def _analyze(job: dict) -> dict:
                 document = core_api.render_sarif([report])
             else:
                 document = core_api.render_text(report, job["unicode"], job["color"])
-            return {"ok": True, "document": document, "counts": list(core_api.counts(report))}
+            result = {"ok": True, "document": document, "counts": list(core_api.counts(report))}
+            if job.get("html"):
+                result["html"] = core_api.import_core().render_html(report)
+            return result
     except CliError as e:
         return {"ok": False, "error": e.message}
 

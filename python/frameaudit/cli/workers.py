@@ -50,6 +50,7 @@ class JobResult:
     error: str = ""           # one sentence, naming the core
     internal: bool = False    # an internal error (hint at FRAMEAUDIT_DEBUG)
     log: str = ""             # the worker's stderr and traceback, for FRAMEAUDIT_DEBUG
+    html: str = ""            # the HTML report, when the job asked for one (--output-html)
 
 
 @dataclass
@@ -229,7 +230,8 @@ def _finish(state: _Running, timed_out: bool, timeout: float) -> JobResult:
         return JobResult(False, error=f"{core}: the analysis process {how} without a result",
                          internal=True, log=log)
     if result.get("ok"):
-        return JobResult(True, document=result["document"], counts=tuple(result["counts"]), log=log)
+        return JobResult(True, document=result["document"], counts=tuple(result["counts"]), log=log,
+                         html=result.get("html", ""))
     if result.get("internal"):
         return JobResult(False, error=f"{core}: internal error: {result['error']}", internal=True,
                          log=log + result.get("traceback", ""))

@@ -287,7 +287,7 @@ SvgPanel PanelDrawer::draw() {
     title += " " + *thread_.name;
   if (!thread_.stop_reason.empty())
     title += ", " + thread_.stop_reason;
-  text(8, 18, fit(title, kPanelWidth - 16), "title");
+  text(8, 18, fit(title, (kPanelWidth - 16) * 6.6 / 8.6), "title");
   std::string sub = std::to_string(frames.size()) + " frames, " +
                     std::to_string(thread_.regions.size()) + " blocks; walk ended: " +
                     to_string(thread_.chain_end);
@@ -314,7 +314,7 @@ SvgPanel PanelDrawer::draw() {
     std::string note = frame_annotation(*f, false);
     std::string size = std::to_string(*f->cfa - *f->rsp) + " B";
     if (y1 - y0 >= 12) {
-      text(x0 + 6, y0 + 12, fit(label + (note.empty() ? "" : " " + note), w - 60), "label");
+      text(x0 + 6, y0 + 12, fit(label + (note.empty() ? "" : " " + note), w - 160), "label");
       text(x0 + w - 6, y0 + 12, size, "label", "end");
     }
   }

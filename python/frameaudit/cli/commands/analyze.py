@@ -14,8 +14,9 @@
 import sys
 
 from .. import exit_codes
+from .. import core_api
 from ..core_api import join_json, join_sarif
-from ..errors import InputError
+from ..errors import CliError, InputError
 from ..inputs.core_file import inspect_core
 from ..inputs.executable import resolve_executable
 from ..lldb_module import load_lldb
@@ -52,6 +53,11 @@ def _text_documents(paths, results) -> str:
 
 def analyze_command(args, layout) -> int:
     check_output_path(args.output)
+    html = getattr(args, "output_html", None)
+    if html is not None:
+        check_output_path(html)
+        if len(args.cores) > 1:
+            raise CliError("--output-html writes the report of one core; give one CORE")
     validated, problems = _validate(args.cores, args.exe)
     if problems:
         for p in problems[:-1]:
@@ -77,7 +83,8 @@ def analyze_command(args, layout) -> int:
 
     options = {"format": args.format,
                "unicode": use_unicode(args.output),
-               "color": args.format == "text" and use_color(args.output)}
+               "color": args.format == "text" and use_color(args.output),
+               "html": html is not None}
     timeout = args.timeout or default_timeout()
     try:
         results = run_core_jobs([job for job, _ in validated], args.jobs, timeout, options, layout,
@@ -105,6 +112,11 @@ def analyze_command(args, layout) -> int:
         else:
             text = _text_documents(names, results)
         write_document(text, args.output, utf8=args.format != "text")
+        if html is not None and good[0].html:
+            try:
+                core_api.import_core().write_output_file(html, good[0].html)
+            except core_api.core_error_type() as e:  # type: ignore[misc]
+                raise CliError(getattr(e, "message", str(e)))
     if failed:
         return exit_codes.ERROR
     errors = sum(r.counts[0] for r in good)
