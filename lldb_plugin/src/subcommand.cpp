@@ -3,6 +3,7 @@
 // the single place where frameaudit errors become LLDB command errors.
 #include "subcommand.h"
 
+#include <algorithm>
 #include <exception>
 #include <memory>
 #include <mutex>
@@ -52,11 +53,17 @@ void succeed(lldb::SBCommandReturnObject &result, const std::string &text) {
 
 // Reports the core's (done, total) through SBProgress, which LLDB shows on
 // its status line and lldb-dap sends as progressStart/Update/End events.
-// The core may call from its worker threads.
+// The core may call from its worker threads. With `expected` units known
+// up front (threads), the progress starts before the debugger is asked for
+// anything: reading every thread's stack is most of the wait, and lldb-dap
+// holds back progress that ends within a second of its start.
 class ProgressReporter {
 public:
-  ProgressReporter(lldb::SBDebugger &debugger, std::string title)
-      : debugger_(debugger), title_(std::move(title)) {}
+  ProgressReporter(lldb::SBDebugger &debugger, std::string title, size_t expected = 0)
+      : debugger_(debugger), title_(std::move(title)) {
+    if (expected >= 2)
+      start(expected);
+  }
   ~ProgressReporter() {
     if (progress_)
       progress_->Finalize();
@@ -72,13 +79,22 @@ private:
     if (total < 2)
       return; // one unit of work is no news
     if (!progress_)
-      progress_ = std::make_unique<lldb::SBProgress>(title_.c_str(), nullptr,
-                                                     static_cast<uint64_t>(total), debugger_);
-    if (done > reported_) {
-      std::string detail = std::to_string(done) + " of " + std::to_string(total);
+      start(total);
+    // The last unit is rendering the report (for a deep stack, longer than
+    // the analysis): it ends when the command does (Finalize).
+    if (done > reported_ && done <= units_ - 1) {
+      std::string detail = done == units_ - 1
+                               ? std::string("writing the report")
+                               : std::to_string(done) + " of " + std::to_string(total);
       progress_->Increment(done - reported_, detail.c_str());
       reported_ = done;
     }
+  }
+
+  void start(size_t total) {
+    units_ = total + 1;
+    progress_ = std::make_unique<lldb::SBProgress>(title_.c_str(), "",
+                                                   static_cast<uint64_t>(units_), debugger_);
   }
 
   lldb::SBDebugger debugger_;
@@ -86,6 +102,7 @@ private:
   std::mutex mutex_;
   std::unique_ptr<lldb::SBProgress> progress_;
   size_t reported_ = 0;
+  size_t units_ = 0;
 };
 
 constexpr const char *kNoProvider =
@@ -115,7 +132,9 @@ Result<std::string> run(commands::Subcommand id, lldb::SBDebugger &debugger, cha
     ProgressReporter progress(debugger, "frameaudit: linting modules");
     return commands::run_lint_command(adapter, adapter.modules(), *options, progress.callback());
   }
-  ProgressReporter progress(debugger, "frameaudit: analysing threads");
+  size_t expected = options->all_threads ? process.GetNumThreads()
+                                         : std::max<size_t>(1, options->threads.size());
+  ProgressReporter progress(debugger, "frameaudit: analysing threads", expected);
   return commands::run_analysis_command(adapter, *options, progress.callback());
 }
 

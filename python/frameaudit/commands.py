@@ -46,18 +46,29 @@ class _Progress:
     status line shows it and lldb-dap sends progressStart/Update/End. One
     unit of work is not reported; older LLDB reports nothing."""
 
-    def __init__(self, debugger, title: str):
+    def __init__(self, debugger, title: str, expected: int = 0):
         self.debugger, self.title = debugger, title
         self.progress = None
         self.reported = 0
+        # Start now when the amount of work is known: reading the threads
+        # from LLDB is most of the wait (see the native plugin's reporter).
+        self.units = 0
+        if expected >= 2 and hasattr(lldb, "SBProgress"):
+            self._start(expected)
+
+    def _start(self, total: int) -> None:
+        # One unit more: rendering the report, which ends with close().
+        self.units = total + 1
+        self.progress = lldb.SBProgress(self.title, "", self.units, self.debugger)
 
     def __call__(self, done: int, total: int) -> None:
         if total < 2 or not hasattr(lldb, "SBProgress"):
             return
         if self.progress is None:
-            self.progress = lldb.SBProgress(self.title, None, total, self.debugger)
-        if done > self.reported:
-            self.progress.Increment(done - self.reported, f"{done} of {total}")
+            self._start(total)
+        if self.reported < done <= self.units - 1:
+            detail = "writing the report" if done == self.units - 1 else f"{done} of {total}"
+            self.progress.Increment(done - self.reported, detail)
             self.reported = done
 
     def close(self) -> None:
@@ -98,7 +109,12 @@ def _execute(name: str, debugger, words: List[str]) -> str:
     process = target.GetProcess() if target.IsValid() else lldb.SBProcess()
     _commands.check_debuggee(name, target.IsValid(), debuggee_state(process))
     adapter = LLDBTarget(target, process)
-    progress = _Progress(debugger, _PROGRESS_TITLES.get(name, "frameaudit: analysing threads"))
+    expected = 0
+    if name != "lint":
+        expected = (process.GetNumThreads() if options.all_threads
+                    else max(1, len(options.threads)))
+    progress = _Progress(debugger, _PROGRESS_TITLES.get(name, "frameaudit: analysing threads"),
+                         expected)
     try:
         if name == "lint":
             return _commands.run_lint_command(adapter, adapter.modules(), options, progress)
