@@ -221,7 +221,7 @@ def test_value_types_are_dataclass_like(fa):
 
 def test_commands_submodule(fa):
     c = fa._core.commands
-    assert [s.name for s in c.subcommands()] == ["chain", "audit", "regions", "map", "lint"]
+    assert [s.name for s in c.subcommands()] == ["chain", "audit", "regions", "map", "lint", "bt", "provider"]
     o = c.parse_options("map", ["-t", "0x10", "--max-depth=5", "--ascii"])
     assert (o.threads, o.max_depth, o.ascii, o.format) == ([16], 5, True, "text")
     with pytest.raises(fa.FrameauditError) as e:
