@@ -132,8 +132,8 @@ Result<std::string> run(commands::Subcommand id, lldb::SBDebugger &debugger, cha
     ProgressReporter progress(debugger, "frameaudit: linting modules");
     return commands::run_lint_command(adapter, adapter.modules(), *options, progress.callback());
   }
-  size_t expected = options->all_threads ? process.GetNumThreads()
-                                         : std::max<size_t>(1, options->threads.size());
+  size_t expected =
+      options->all_threads ? process.GetNumThreads() : std::max<size_t>(1, options->threads.size());
   ProgressReporter progress(debugger, "frameaudit: analysing threads", expected);
   return commands::run_analysis_command(adapter, *options, progress.callback());
 }

@@ -5,10 +5,10 @@
 #include <pybind11/stl.h>
 
 #include "bindings.h"
-#include "frameaudit/output_file.h"
 #include "frameaudit/analysis.h"
 #include "frameaudit/lint.h"
 #include "frameaudit/names.h"
+#include "frameaudit/output_file.h"
 #include "frameaudit/render.h"
 #include "py_target.h"
 
@@ -123,8 +123,8 @@ reported in the Report.)");
       "`fa bt`: the frames of every thread in the layout of LLDB's `bt`.");
   m.def(
       "frame_annotation",
-      [](const Frame &f, bool repaired) { return frame_annotation(f, repaired); },
-      py::arg("frame"), py::arg("repaired") = false,
+      [](const Frame &f, bool repaired) { return frame_annotation(f, repaired); }, py::arg("frame"),
+      py::arg("repaired") = false,
       "The note `fa bt` puts after a frame (\"[repaired, sra: relocated, 64 bytes]\"), or \"\".");
   m.def(
       "render_map_svg", [](const Report &r) { return render_map_svg(r); }, py::arg("report"),
@@ -178,7 +178,8 @@ reported in the Report.)");
       py::arg("name"),
       "A function name without its argument list: \"ns::f<int>(int) const\" -> "
       "\"ns::f<int>\".");
-  m.def("version", [] { return std::string(version()); }, "frameaudit's version (\"0.1.0\").");
+  m.def(
+      "version", [] { return std::string(version()); }, "frameaudit's version (\"0.1.0\").");
   m.def(
       "finding_kinds", [] { return finding_kinds(); },
       "Every finding kind frameaudit emits, with its default severity and help text.");

@@ -17,11 +17,12 @@ namespace fc = frameaudit::commands;
 fc::Subcommand subcommand_named(const std::string &name) {
   if (const fc::SubcommandInfo *info = fc::find_subcommand(name))
     return info->id;
-  raise_error(make_error(Error::Code::InvalidArgument,
-                         "no frameaudit subcommand '" + name + "'."));
+  raise_error(make_error(Error::Code::InvalidArgument, "no frameaudit subcommand '" + name + "'."));
 }
 
-std::string subcommand_name(fc::Subcommand id) { return fc::subcommand_info(id).name; }
+std::string subcommand_name(fc::Subcommand id) {
+  return fc::subcommand_info(id).name;
+}
 
 fc::DebuggeeState state_named(const std::string &name) {
   if (name == "none")
@@ -32,9 +33,9 @@ fc::DebuggeeState state_named(const std::string &name) {
     return fc::DebuggeeState::Stopped;
   if (name == "exited")
     return fc::DebuggeeState::Exited;
-  raise_error(make_error(Error::Code::InvalidArgument,
-                         "debuggee state must be none, running, stopped or exited, not '" + name +
-                             "'."));
+  raise_error(
+      make_error(Error::Code::InvalidArgument,
+                 "debuggee state must be none, running, stopped or exited, not '" + name + "'."));
 }
 
 // Run a core command on a Python Target: GIL released, the Target's
@@ -114,9 +115,8 @@ void bind_commands(py::module_ &parent) {
       });
 
   py::class_<fc::CommandOptions>(m, "CommandOptions", "A parsed command line.")
-      .def_property_readonly("subcommand", [](const fc::CommandOptions &o) {
-        return subcommand_name(o.subcommand);
-      })
+      .def_property_readonly(
+          "subcommand", [](const fc::CommandOptions &o) { return subcommand_name(o.subcommand); })
       .def_readonly("threads", &fc::CommandOptions::threads)
       .def_readonly("all_threads", &fc::CommandOptions::all_threads)
       .def_property_readonly("format",
@@ -147,12 +147,15 @@ void bind_commands(py::module_ &parent) {
       .def_readwrite("references_allocator", &fc::ModuleInfo::references_allocator)
       .def("__repr__", [](const fc::ModuleInfo &mi) { return "ModuleInfo(" + mi.path + ")"; });
 
-  m.def("command_help", [] { return std::string(fc::command_help()); },
-        "One-line help of `frameaudit`.");
-  m.def("command_long_help", [] { return fc::command_long_help(); },
-        "Long help of `frameaudit` (subcommands, examples).");
-  m.def("subcommand_list_help", [] { return fc::subcommand_list_help(); },
-        "The subcommand list `help frameaudit` prints, in LLDB's layout.");
+  m.def(
+      "command_help", [] { return std::string(fc::command_help()); },
+      "One-line help of `frameaudit`.");
+  m.def(
+      "command_long_help", [] { return fc::command_long_help(); },
+      "Long help of `frameaudit` (subcommands, examples).");
+  m.def(
+      "subcommand_list_help", [] { return fc::subcommand_list_help(); },
+      "The subcommand list `help frameaudit` prints, in LLDB's layout.");
   m.def(
       "complete",
       [](const std::string &name, const std::vector<std::string> &words, size_t cursor,
@@ -175,8 +178,9 @@ void bind_commands(py::module_ &parent) {
       py::arg("modules") = std::vector<std::string>{}, py::arg("files") = py::none(),
       "Completion candidates (word, description) for words[cursor] of a subcommand line. "
       "files(prefix) lists file names for options that take a file.");
-  m.def("subcommands", [] { return fc::subcommands(); },
-        "Every subcommand, in the order help lists them.");
+  m.def(
+      "subcommands", [] { return fc::subcommands(); },
+      "Every subcommand, in the order help lists them.");
   m.def(
       "help_text", [](const std::string &name) { return fc::help_text(subcommand_named(name)); },
       py::arg("subcommand"), "What `frameaudit <subcommand> --help` prints.");
@@ -202,7 +206,8 @@ void bind_commands(py::module_ &parent) {
       [](Target &target, const fc::CommandOptions &options, std::optional<py::function> progress) {
         PyProgress p{std::move(progress)};
         auto cb = p.callback();
-        std::string out = run_on(target, [&] { return fc::run_analysis_command(target, options, cb); });
+        std::string out =
+            run_on(target, [&] { return fc::run_analysis_command(target, options, cb); });
         return out;
       },
       py::arg("target"), py::arg("options"), py::arg("progress") = py::none(),

@@ -21,8 +21,9 @@ OptionInfo all_threads_option() {
   return {'a', "all-threads", nullptr, "Every thread.", false, ValueKind::None};
 }
 OptionInfo json_option() {
-  return {'j',   "json", nullptr, "Print the JSON document (schema frameaudit/1) instead of text.",
-          false, ValueKind::None};
+  return {'j',     "json",
+          nullptr, "Print the JSON document (schema frameaudit/1) instead of text.",
+          false,   ValueKind::None};
 }
 OptionInfo max_depth_option() {
   static const std::string help = "Stop the RBP walk after <n> frames (default " +
@@ -30,7 +31,7 @@ OptionInfo max_depth_option() {
   return {0, "max-depth", "<n>", help.c_str(), false, ValueKind::Number};
 }
 OptionInfo ascii_option() {
-  return {0,     "ascii", nullptr, "Draw with ASCII characters only (no box drawing).",
+  return {0,     "ascii",        nullptr, "Draw with ASCII characters only (no box drawing).",
           false, ValueKind::None};
 }
 OptionInfo svg_option() {
@@ -43,8 +44,9 @@ OptionInfo svg_option() {
           ValueKind::File};
 }
 OptionInfo format_option() {
-  return {0,     "format", "text|json", "Output format (default text); json is the frameaudit/1 document.",
-          false, ValueKind::Format};
+  return {0,           "format",
+          "text|json", "Output format (default text); json is the frameaudit/1 document.",
+          false,       ValueKind::Format};
 }
 OptionInfo help_option() {
   return {'h', "help", nullptr, "Show this help.", false, ValueKind::None};
@@ -141,34 +143,36 @@ std::vector<OptionInfo> thread_options() {
 // 19-column name field and would wrap them otherwise.
 std::vector<SubcommandInfo> build_table() {
   std::vector<SubcommandInfo> t;
-  t.push_back(make(Subcommand::Chain, "chain", "Show a thread's raw RBP chain, every link checked.",
-                   "Walks the saved-RBP chain from the thread's RBP and prints each link (the\n"
-                   "[saved rbp][return address] pair), the checks made on it, and the reason the\n"
-                   "walk stopped.",
-                   thread_options(), nullptr, ValueKind::None,
-                   {"(lldb) fa chain", "(lldb) fa chain -t 2 --max-depth 50", "(lldb) fa chain -a -j"}));
-  t.push_back(make(Subcommand::Audit, "audit",
-                   "Audit threads: frames, kinds, stack blocks, findings.",
-                   "Prints, per thread, the frames of the RBP walk with their kind (normal, dynamic,\n"
-                   "relocated, allocator, unknown) and sizes, the stack regions sra_alloc handed\n"
-                   "out, then every finding and a summary.",
-                   thread_options(), nullptr, ValueKind::None,
-                   {"(lldb) fa audit", "(lldb) fa audit -a", "(lldb) fa audit -t 0x1a2b -j"}));
-  t.push_back(make(Subcommand::Regions, "regions",
-                   "List the stack blocks sra_alloc handed out.",
-                   "Prints the allocated stack regions of each thread: base, size, reserved bytes,\n"
-                   "owning frame, call site, state (live, dead, corrupt) and evidence.",
-                   thread_options(), nullptr, ValueKind::None,
-                   {"(lldb) fa regions", "(lldb) fa regions -a -j"}));
+  t.push_back(
+      make(Subcommand::Chain, "chain", "Show a thread's raw RBP chain, every link checked.",
+           "Walks the saved-RBP chain from the thread's RBP and prints each link (the\n"
+           "[saved rbp][return address] pair), the checks made on it, and the reason the\n"
+           "walk stopped.",
+           thread_options(), nullptr, ValueKind::None,
+           {"(lldb) fa chain", "(lldb) fa chain -t 2 --max-depth 50", "(lldb) fa chain -a -j"}));
+  t.push_back(
+      make(Subcommand::Audit, "audit", "Audit threads: frames, kinds, stack blocks, findings.",
+           "Prints, per thread, the frames of the RBP walk with their kind (normal, dynamic,\n"
+           "relocated, allocator, unknown) and sizes, the stack regions sra_alloc handed\n"
+           "out, then every finding and a summary.",
+           thread_options(), nullptr, ValueKind::None,
+           {"(lldb) fa audit", "(lldb) fa audit -a", "(lldb) fa audit -t 0x1a2b -j"}));
+  t.push_back(
+      make(Subcommand::Regions, "regions", "List the stack blocks sra_alloc handed out.",
+           "Prints the allocated stack regions of each thread: base, size, reserved bytes,\n"
+           "owning frame, call site, state (live, dead, corrupt) and evidence.",
+           thread_options(), nullptr, ValueKind::None,
+           {"(lldb) fa regions", "(lldb) fa regions -a -j"}));
   auto map_options = thread_options();
   map_options.push_back(ascii_option());
   map_options.push_back(svg_option());
-  t.push_back(make(Subcommand::Map, "map", "Draw a thread's stack map, as text or as an SVG file.",
-                   "Draws the thread's stack from high to low addresses: each frame, the relocated\n"
-                   "allocator stubs, the allocated regions, and where RSP and RBP point. With\n"
-                   "--svg, writes the same map as a picture (one panel per thread).",
-                   map_options, nullptr, ValueKind::None,
-                   {"(lldb) fa map", "(lldb) fa map -t 2 --ascii", "(lldb) fa map -a --svg stack.svg"}));
+  t.push_back(
+      make(Subcommand::Map, "map", "Draw a thread's stack map, as text or as an SVG file.",
+           "Draws the thread's stack from high to low addresses: each frame, the relocated\n"
+           "allocator stubs, the allocated regions, and where RSP and RBP point. With\n"
+           "--svg, writes the same map as a picture (one panel per thread).",
+           map_options, nullptr, ValueKind::None,
+           {"(lldb) fa map", "(lldb) fa map -t 2 --ascii", "(lldb) fa map -a --svg stack.svg"}));
   t.push_back(make(Subcommand::Lint, "lint",
                    "Find unsafe callers of sra_alloc in the target's modules.",
                    "Decodes the machine code of every module that references sra_alloc (or of the\n"
@@ -177,8 +181,7 @@ std::vector<SubcommandInfo> build_table() {
                    "addresses its frame through RSP after the call.",
                    {format_option(), json_option()}, "[<module>]", ValueKind::Module,
                    {"(lldb) fa lint", "(lldb) fa lint a.out --format json"}));
-  t.push_back(make(Subcommand::Backtrace, "bt",
-                   "Print frameaudit's frames in the layout of `bt`.",
+  t.push_back(make(Subcommand::Backtrace, "bt", "Print frameaudit's frames in the layout of `bt`.",
                    "Prints the frames frameaudit's own walk found, in the layout of LLDB's `bt`,\n"
                    "each marked where it differs from LLDB's unwind ([repaired]) and where the\n"
                    "allocator touched it (sra: relocated, allocator). Registers nothing; see\n"

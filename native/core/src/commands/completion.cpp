@@ -94,9 +94,8 @@ void add_options(std::vector<Completion> &out, const SubcommandInfo &info, std::
   for (size_t i = 0; i < words.size() && i < cursor; ++i) {
     std::string_view w = words[i];
     if (starts_with(w, "--")) {
-      std::string_view name = w.substr(2, w.find('=') == std::string_view::npos
-                                              ? std::string_view::npos
-                                              : w.find('=') - 2);
+      std::string_view name = w.substr(
+          2, w.find('=') == std::string_view::npos ? std::string_view::npos : w.find('=') - 2);
       given.insert(name);
     } else if (w.size() == 2 && w[0] == '-') {
       if (const OptionInfo *o = find_short(info, w[1]))

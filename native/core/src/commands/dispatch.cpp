@@ -94,8 +94,8 @@ Result<std::string> run_analysis_command(Target &target, const CommandOptions &o
     for (const auto &t : report->threads)
       frames += t.frames.size();
     return "wrote the stack map of " + std::to_string(report->threads.size()) +
-           (report->threads.size() == 1 ? " thread" : " threads") + " (" +
-           std::to_string(frames) + " frames) to " + *options.svg + "\n";
+           (report->threads.size() == 1 ? " thread" : " threads") + " (" + std::to_string(frames) +
+           " frames) to " + *options.svg + "\n";
   }
   return out;
 }

@@ -170,8 +170,8 @@ Result<CommandOptions> parse_options(Subcommand subcommand, const std::vector<st
       else if (operands.front() == "off")
         out.provider_on = false;
       else
-        return usage_error(subcommand, "invalid argument '" + operands.front() +
-                                           "': expected on or off");
+        return usage_error(subcommand,
+                           "invalid argument '" + operands.front() + "': expected on or off");
     }
   } else if (subcommand == Subcommand::Lint) {
     if (operands.size() > 1)

@@ -20,11 +20,16 @@ std::string hex(uint64_t v) {
   return buf;
 }
 
-std::string opt_int(const std::optional<int64_t> &v) { return v ? std::to_string(*v) : "-"; }
+std::string opt_int(const std::optional<int64_t> &v) {
+  return v ? std::to_string(*v) : "-";
+}
 
-std::string thread_prefix(uint32_t thread) { return "t" + std::to_string(thread) + "-"; }
+std::string thread_prefix(uint32_t thread) {
+  return "t" + std::to_string(thread) + "-";
+}
 
-const char *kCss = R"(body{font-family:'DejaVu Sans',sans-serif;margin:24px;color:#111;background:#fff}
+const char *kCss =
+    R"(body{font-family:'DejaVu Sans',sans-serif;margin:24px;color:#111;background:#fff}
 h1{font-size:22px}h2{font-size:18px;margin-top:32px;border-bottom:1px solid #ccc}
 table{border-collapse:collapse;margin:8px 0;font-size:13px}
 td,th{border:1px solid #ccc;padding:3px 6px;text-align:left;vertical-align:top}

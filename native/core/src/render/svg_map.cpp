@@ -86,7 +86,6 @@ std::string fit(std::string text, double width) {
   return text;
 }
 
-
 /// The piecewise scale: segments between consecutive interesting addresses.
 class Scale {
 public:
@@ -97,7 +96,8 @@ public:
     size_t elided_frames = 0;
   };
 
-  Scale(std::set<uint64_t> points, double top, const std::vector<std::pair<uint64_t, uint64_t>> &elided,
+  Scale(std::set<uint64_t> points, double top,
+        const std::vector<std::pair<uint64_t, uint64_t>> &elided,
         const std::vector<size_t> &elided_counts) {
     double y = top;
     for (auto it = points.rbegin(); it != points.rend(); ++it) {
@@ -281,16 +281,16 @@ SvgPanel PanelDrawer::draw() {
   const double x0 = kAxisWidth, w = kColumnWidth;
 
   // Title.
-  std::string title = "thread #" + std::to_string(thread_.index) + " (tid " +
-                      std::to_string(thread_.tid) + ")";
+  std::string title =
+      "thread #" + std::to_string(thread_.index) + " (tid " + std::to_string(thread_.tid) + ")";
   if (thread_.name)
     title += " " + *thread_.name;
   if (!thread_.stop_reason.empty())
     title += ", " + thread_.stop_reason;
   text(8, 18, fit(title, (kPanelWidth - 16) * 6.6 / 8.6), "title");
   std::string sub = std::to_string(frames.size()) + " frames, " +
-                    std::to_string(thread_.regions.size()) + " blocks; walk ended: " +
-                    to_string(thread_.chain_end);
+                    std::to_string(thread_.regions.size()) +
+                    " blocks; walk ended: " + to_string(thread_.chain_end);
   text(8, 34, fit(sub, kPanelWidth - 16), "sub");
 
   // Released stack below RSP.
@@ -397,8 +397,8 @@ SvgPanel PanelDrawer::draw() {
   double last = -100;
   for (auto it = points.rbegin(); it != points.rend(); ++it) {
     double y = scale.y(*it);
-    out_ += "<line class=\"tick\" x1=\"" + num(x0 - 6) + "\" y1=\"" + num(y) + "\" x2=\"" + num(x0) +
-            "\" y2=\"" + num(y) + "\"/>\n";
+    out_ += "<line class=\"tick\" x1=\"" + num(x0 - 6) + "\" y1=\"" + num(y) + "\" x2=\"" +
+            num(x0) + "\" y2=\"" + num(y) + "\"/>\n";
     if (y - last >= 11) {
       text(x0 - 8, y + 4, hex(*it), "addr", "end");
       last = y;
