@@ -39,6 +39,8 @@ PACKAGES=(
   nodejs libicu72 ca-certificates
   # the real-program corpus (tests/realworld): programs whose cores it reads
   sqlite3 mawk tcl8.6 vim
+  # the picture tests (headless Chromium screenshots) and tab completion in interactive lldb
+  chromium tmux
 )
 
 missing=()

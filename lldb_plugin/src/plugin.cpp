@@ -40,6 +40,18 @@ bool name_taken(lldb::SBCommandInterpreter &interpreter, const char *name) {
   return ret.Succeeded();
 }
 
+// A double-quoted argument of a raw-input LLDB command (`command alias`),
+// where an unescaped backtick would run an expression.
+std::string quoted(const std::string &text) {
+  std::string s = "\"";
+  for (char c : text) {
+    if (c == '\\' || c == '"' || c == '`')
+      s += '\\';
+    s += c;
+  }
+  return s + "\"";
+}
+
 bool register_commands(lldb::SBDebugger &debugger) {
   lldb::SBCommandInterpreter interpreter = debugger.GetCommandInterpreter();
   if (!interpreter.IsValid())
@@ -62,10 +74,13 @@ bool register_commands(lldb::SBDebugger &debugger) {
   }
   if (!name_taken(interpreter, commands::kAliasName)) {
     lldb::SBCommandReturnObject ret;
-    interpreter.HandleCommand(
-        (std::string("command alias ") + commands::kAliasName + " " + commands::kCommandName)
-            .c_str(),
-        ret, false);
+    // The alias carries the whole text `help frameaudit` prints (LLDB's
+    // `help <alias>` shows only the alias's own long help).
+    std::string full = commands::command_long_help() + commands::subcommand_list_help();
+    interpreter.HandleCommand((std::string("command alias -H ") + quoted(full) + " -- " +
+                               commands::kAliasName + " " + commands::kCommandName)
+                                  .c_str(),
+                              ret, false);
   }
   return true;
 }

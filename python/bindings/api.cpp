@@ -8,6 +8,7 @@
 #include "frameaudit/analysis.h"
 #include "frameaudit/lint.h"
 #include "frameaudit/names.h"
+#include "frameaudit/output_file.h"
 #include "frameaudit/render.h"
 #include "py_target.h"
 
@@ -118,6 +119,34 @@ reported in the Report.)");
       py::arg("report"), py::arg("thread"), py::kw_only(), py::arg("unicode") = true,
       py::arg("color") = false, "`fa map`: a drawn stack map of one thread of the report.");
   m.def(
+      "render_backtrace", [](const Report &r) { return render_backtrace(r); }, py::arg("report"),
+      "`fa bt`: the frames of every thread in the layout of LLDB's `bt`.");
+  m.def(
+      "frame_annotation",
+      [](const Frame &f, bool repaired) { return frame_annotation(f, repaired); }, py::arg("frame"),
+      py::arg("repaired") = false,
+      "The note `fa bt` puts after a frame (\"[repaired, sra: relocated, 64 bytes]\"), or \"\".");
+  m.def(
+      "render_map_svg", [](const Report &r) { return render_map_svg(r); }, py::arg("report"),
+      "`fa map --svg`: the stack map of every thread as one SVG picture.");
+  m.def(
+      "render_html", [](const Report &r) { return render_html(r); }, py::arg("report"),
+      "`analyze --output-html`: one self-contained HTML page (no scripts, no network).");
+  m.def(
+      "write_output_file",
+      [](const std::string &path, const std::string &data) {
+        std::optional<Error> err;
+        {
+          py::gil_scoped_release release;
+          err = write_output_file(path, data);
+        }
+        if (err)
+          raise_error(*err);
+      },
+      py::arg("path"), py::arg("data"),
+      "Write a rendered document to path: a new file or a regular one, never a symlink, "
+      "device or FIFO (FrameauditError invalid_argument).");
+  m.def(
       "render_lint_text",
       [](const std::vector<LintResult> &results) { return render_lint_text(results); },
       py::arg("results"), "`fa lint` text output.");
@@ -149,7 +178,8 @@ reported in the Report.)");
       py::arg("name"),
       "A function name without its argument list: \"ns::f<int>(int) const\" -> "
       "\"ns::f<int>\".");
-  m.def("version", [] { return std::string(version()); }, "frameaudit's version (\"0.1.0\").");
+  m.def(
+      "version", [] { return std::string(version()); }, "frameaudit's version (\"0.1.0\").");
   m.def(
       "finding_kinds", [] { return finding_kinds(); },
       "Every finding kind frameaudit emits, with its default severity and help text.");

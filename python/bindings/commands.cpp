@@ -17,11 +17,12 @@ namespace fc = frameaudit::commands;
 fc::Subcommand subcommand_named(const std::string &name) {
   if (const fc::SubcommandInfo *info = fc::find_subcommand(name))
     return info->id;
-  raise_error(make_error(Error::Code::InvalidArgument,
-                         "no frameaudit subcommand '" + name + "'."));
+  raise_error(make_error(Error::Code::InvalidArgument, "no frameaudit subcommand '" + name + "'."));
 }
 
-std::string subcommand_name(fc::Subcommand id) { return fc::subcommand_info(id).name; }
+std::string subcommand_name(fc::Subcommand id) {
+  return fc::subcommand_info(id).name;
+}
 
 fc::DebuggeeState state_named(const std::string &name) {
   if (name == "none")
@@ -32,13 +33,31 @@ fc::DebuggeeState state_named(const std::string &name) {
     return fc::DebuggeeState::Stopped;
   if (name == "exited")
     return fc::DebuggeeState::Exited;
-  raise_error(make_error(Error::Code::InvalidArgument,
-                         "debuggee state must be none, running, stopped or exited, not '" + name +
-                             "'."));
+  raise_error(
+      make_error(Error::Code::InvalidArgument,
+                 "debuggee state must be none, running, stopped or exited, not '" + name + "'."));
 }
 
 // Run a core command on a Python Target: GIL released, the Target's
 // callback exceptions re-raised afterwards, core errors raised.
+// A Python progress(done, total) as a core ProgressCallback: called from any
+// thread, the GIL taken for the call, a raising callback ignored.
+struct PyProgress {
+  std::optional<py::function> fn;
+  fc::ProgressCallback callback() {
+    if (!fn)
+      return {};
+    return [this](size_t done, size_t total) {
+      py::gil_scoped_acquire gil;
+      try {
+        (*fn)(done, total);
+      } catch (py::error_already_set &e) {
+        e.discard_as_unraisable("frameaudit progress callback");
+      }
+    };
+  }
+};
+
 template <class F> std::string run_on(Target &target, F &&body) {
   auto *py_target = dynamic_cast<PyTarget *>(&target);
   if (py_target)
@@ -96,9 +115,8 @@ void bind_commands(py::module_ &parent) {
       });
 
   py::class_<fc::CommandOptions>(m, "CommandOptions", "A parsed command line.")
-      .def_property_readonly("subcommand", [](const fc::CommandOptions &o) {
-        return subcommand_name(o.subcommand);
-      })
+      .def_property_readonly(
+          "subcommand", [](const fc::CommandOptions &o) { return subcommand_name(o.subcommand); })
       .def_readonly("threads", &fc::CommandOptions::threads)
       .def_readonly("all_threads", &fc::CommandOptions::all_threads)
       .def_property_readonly("format",
@@ -107,6 +125,8 @@ void bind_commands(py::module_ &parent) {
                              })
       .def_readonly("max_depth", &fc::CommandOptions::max_depth)
       .def_readonly("ascii", &fc::CommandOptions::ascii)
+      .def_readonly("svg", &fc::CommandOptions::svg)
+      .def_readonly("provider_on", &fc::CommandOptions::provider_on)
       .def_readonly("module", &fc::CommandOptions::module)
       .def_readonly("help", &fc::CommandOptions::help)
       .def("__repr__", [](const fc::CommandOptions &o) {
@@ -127,12 +147,40 @@ void bind_commands(py::module_ &parent) {
       .def_readwrite("references_allocator", &fc::ModuleInfo::references_allocator)
       .def("__repr__", [](const fc::ModuleInfo &mi) { return "ModuleInfo(" + mi.path + ")"; });
 
-  m.def("command_help", [] { return std::string(fc::command_help()); },
-        "One-line help of `frameaudit`.");
-  m.def("command_long_help", [] { return fc::command_long_help(); },
-        "Long help of `frameaudit` (subcommands, examples).");
-  m.def("subcommands", [] { return fc::subcommands(); },
-        "Every subcommand, in the order help lists them.");
+  m.def(
+      "command_help", [] { return std::string(fc::command_help()); },
+      "One-line help of `frameaudit`.");
+  m.def(
+      "command_long_help", [] { return fc::command_long_help(); },
+      "Long help of `frameaudit` (subcommands, examples).");
+  m.def(
+      "subcommand_list_help", [] { return fc::subcommand_list_help(); },
+      "The subcommand list `help frameaudit` prints, in LLDB's layout.");
+  m.def(
+      "complete",
+      [](const std::string &name, const std::vector<std::string> &words, size_t cursor,
+         const std::vector<std::string> &thread_indexes, const std::vector<std::string> &modules,
+         std::optional<py::function> files) {
+        fc::CompletionSources sources;
+        sources.thread_indexes = thread_indexes;
+        sources.modules = modules;
+        if (files)
+          sources.files = [&files](std::string_view prefix) {
+            return py::cast<std::vector<std::string>>((*files)(std::string(prefix)));
+          };
+        std::vector<std::pair<std::string, std::string>> out;
+        for (auto &c : fc::complete(subcommand_named(name), words, cursor, sources))
+          out.emplace_back(std::move(c.word), std::move(c.description));
+        return out;
+      },
+      py::arg("subcommand"), py::arg("words"), py::arg("cursor"),
+      py::arg("thread_indexes") = std::vector<std::string>{},
+      py::arg("modules") = std::vector<std::string>{}, py::arg("files") = py::none(),
+      "Completion candidates (word, description) for words[cursor] of a subcommand line. "
+      "files(prefix) lists file names for options that take a file.");
+  m.def(
+      "subcommands", [] { return fc::subcommands(); },
+      "Every subcommand, in the order help lists them.");
   m.def(
       "help_text", [](const std::string &name) { return fc::help_text(subcommand_named(name)); },
       py::arg("subcommand"), "What `frameaudit <subcommand> --help` prints.");
@@ -155,19 +203,25 @@ void bind_commands(py::module_ &parent) {
       "running, stopped or exited.");
   m.def(
       "run_analysis_command",
-      [](Target &target, const fc::CommandOptions &options) {
-        return run_on(target, [&] { return fc::run_analysis_command(target, options); });
+      [](Target &target, const fc::CommandOptions &options, std::optional<py::function> progress) {
+        PyProgress p{std::move(progress)};
+        auto cb = p.callback();
+        std::string out =
+            run_on(target, [&] { return fc::run_analysis_command(target, options, cb); });
+        return out;
       },
-      py::arg("target"), py::arg("options"),
+      py::arg("target"), py::arg("options"), py::arg("progress") = py::none(),
       "chain/audit/regions/map: check the thread selection, analyze, render. Returns the text "
       "to print.");
   m.def(
       "run_lint_command",
       [](Target &target, const std::vector<fc::ModuleInfo> &modules,
-         const fc::CommandOptions &options) {
-        return run_on(target, [&] { return fc::run_lint_command(target, modules, options); });
+         const fc::CommandOptions &options, std::optional<py::function> progress) {
+        PyProgress p{std::move(progress)};
+        auto cb = p.callback();
+        return run_on(target, [&] { return fc::run_lint_command(target, modules, options, cb); });
       },
-      py::arg("target"), py::arg("modules"), py::arg("options"),
+      py::arg("target"), py::arg("modules"), py::arg("options"), py::arg("progress") = py::none(),
       "lint over the target's modules (or options.module). Returns the text to print.");
   m.def(
       "render_command_output",

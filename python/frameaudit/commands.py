@@ -1,16 +1,19 @@
 """The `frameaudit` (alias `fa`) LLDB commands of the Python front-end.
 
-Everything a user sees (names, help, options, error sentences, output) comes
-from the core's shared command table (frameaudit._core.commands, the same C++
-the native plugin uses), so both front-ends behave the same. This module only
-declares the options to LLDB, turns what LLDB parsed back into the argument
-words the core's parser reads, gathers the debuggee through LLDBTarget and
-prints the result.
+Everything a user sees (names, help, options, error sentences, output,
+completion candidates) comes from the core's shared command table
+(frameaudit._core.commands, the same C++ the native plugin uses), so both
+front-ends behave the same. This module only hands LLDB's words to the core,
+gathers the debuggee through LLDBTarget, reports progress and prints.
 
-On LLDB 18+ the subcommands are parsed commands (lldb.plugins.parsed_cmd):
-LLDB parses the options, completes thread indexes and module names, and
-builds `help`. Older LLDB gets classic commands whose words are split with
-shlex and parsed by the core alone (no completion).
+On LLDB 18+ the subcommands are parsed commands (lldb.plugins.parsed_cmd)
+that declare no options to LLDB: LLDB would print its own option list and
+its own argument names in `help` (a second, differently named list) and
+reject malformed options with its own sentences. Instead every word reaches
+the core's parser, and completion (option names, thread indexes, formats,
+files, module names) is the core's, through handle_argument_completion.
+Older LLDB gets classic commands whose words are split with shlex (no
+completion).
 """
 
 import os
@@ -34,6 +37,44 @@ except ImportError:  # pragma: no cover - LLDB < 18
     HAVE_PARSED_COMMANDS = False
 
 FRONT_END = "Python front-end"
+
+_PROGRESS_TITLES = {"lint": "frameaudit: linting modules"}
+
+
+class _Progress:
+    """The core's progress(done, total) as an SBProgress (LLDB 20+): LLDB's
+    status line shows it and lldb-dap sends progressStart/Update/End. One
+    unit of work is not reported; older LLDB reports nothing."""
+
+    def __init__(self, debugger, title: str, expected: int = 0):
+        self.debugger, self.title = debugger, title
+        self.progress = None
+        self.reported = 0
+        # Start now when the amount of work is known: reading the threads
+        # from LLDB is most of the wait (see the native plugin's reporter).
+        self.units = 0
+        if expected >= 2 and hasattr(lldb, "SBProgress"):
+            self._start(expected)
+
+    def _start(self, total: int) -> None:
+        # One unit more: rendering the report, which ends with close().
+        self.units = total + 1
+        self.progress = lldb.SBProgress(self.title, "", self.units, self.debugger)
+
+    def __call__(self, done: int, total: int) -> None:
+        if total < 2 or not hasattr(lldb, "SBProgress"):
+            return
+        if self.progress is None:
+            self._start(total)
+        if self.reported < done <= self.units - 1:
+            detail = "writing the report" if done == self.units - 1 else f"{done} of {total}"
+            self.progress.Increment(done - self.reported, detail)
+            self.reported = done
+
+    def close(self) -> None:
+        if self.progress is not None:
+            self.progress.Finalize()
+            self.progress = None
 
 
 def run_subcommand(name: str, debugger, words: List[str], result) -> bool:
@@ -62,12 +103,24 @@ def _execute(name: str, debugger, words: List[str]) -> str:
     if options.help:
         return _commands.help_text(name)
     target = debugger.GetSelectedTarget()
+    if name == "provider":
+        from . import frame_provider
+        return frame_provider.command(debugger, target, options.provider_on)
     process = target.GetProcess() if target.IsValid() else lldb.SBProcess()
     _commands.check_debuggee(name, target.IsValid(), debuggee_state(process))
     adapter = LLDBTarget(target, process)
-    if name == "lint":
-        return _commands.run_lint_command(adapter, adapter.modules(), options)
-    return _commands.run_analysis_command(adapter, options)
+    expected = 0
+    if name != "lint":
+        expected = (process.GetNumThreads() if options.all_threads
+                    else max(1, len(options.threads)))
+    progress = _Progress(debugger, _PROGRESS_TITLES.get(name, "frameaudit: analysing threads"),
+                         expected)
+    try:
+        if name == "lint":
+            return _commands.run_lint_command(adapter, adapter.modules(), options, progress)
+        return _commands.run_analysis_command(adapter, options, progress)
+    finally:
+        progress.close()
 
 
 def _info(name: str):
@@ -77,46 +130,82 @@ def _info(name: str):
     raise KeyError(name)
 
 
+# -- completion --------------------------------------------------------------
+
+def _thread_indexes(debugger) -> List[str]:
+    process = debugger.GetSelectedTarget().GetProcess()
+    if not process.IsValid():
+        return []
+    return [str(process.GetThreadAtIndex(i).GetIndexID()) for i in range(process.GetNumThreads())]
+
+
+def _module_names(debugger) -> List[str]:
+    target = debugger.GetSelectedTarget()
+    if not target.IsValid():
+        return []
+    names = []
+    for i in range(target.GetNumModules()):
+        name = target.GetModuleAtIndex(i).GetFileSpec().GetFilename()
+        if name:
+            names.append(name)
+    return names
+
+
+def _files(prefix: str) -> List[str]:
+    """File names for an output file: entries of prefix's directory that
+    start with its last part; directories end with '/'."""
+    directory, slash, start = prefix.rpartition("/")
+    head = directory + slash  # "", "dir/" or "/"
+    listing = os.path.expanduser(head) if head else "."
+    try:
+        entries = sorted(os.listdir(listing))
+    except OSError:
+        return []
+    out = []
+    for entry in entries[:1000]:
+        if not entry.startswith(start) or (entry.startswith(".") and not start.startswith(".")):
+            continue
+        full = head + entry
+        out.append(full + "/" if os.path.isdir(os.path.join(listing, entry)) else full)
+    return out
+
+
+def complete(name: str, debugger, words: List[str], cursor: int):
+    """The core's candidates for words[cursor], with what the debugger knows."""
+    return _commands.complete(name, words, cursor, _thread_indexes(debugger),
+                              _module_names(debugger), _files)
+
+
+def _completion_answer(candidates):
+    """A handle_argument_completion answer in parsed_cmd's protocol."""
+    if not candidates:
+        return True  # handled: nothing to offer
+    if len(candidates) == 1:
+        word = candidates[0][0]
+        return {"completion": word, "mode": "partial" if word.endswith("/") else "complete"}
+    return {"values": [w for w, _ in candidates], "descriptions": [d for _, d in candidates]}
+
+
 # -- LLDB 18+: parsed commands ---------------------------------------------
 
-# LLDB needs a short option per option; options the shared table gives no
-# short form get a distinct unprintable one, which LLDB treats as "long only"
-# (it prints and accepts only --name).
-_LONG_ONLY_SHORTS = "\x01\x02\x03\x04\x05\x06\x07"
-
-_VALUE_TYPES = {
-    "thread": "eArgTypeThreadIndex",
-    "max-depth": "eArgTypeCount",
-    "format": "eArgTypeFormat",
-}
+# The one argument each subcommand declares to LLDB, which LLDB shows in
+# its "Syntax:" line; the core's parser reads every word.
+_ARGUMENT_TYPES = {"lint": "eArgTypeModule", "provider": "eArgTypeBoolean"}
 
 
 class _ParsedSubcommand(_ParsedCommandBase):
-    """A subcommand whose options LLDB parses. The values LLDB hands over
-    are turned back into words for the core's parser, which checks them and
-    says what is wrong in the same sentences as the native plugin."""
+    """A subcommand whose words the core parses and completes."""
 
     subcommand = ""
 
     def __init__(self, debugger, internal_dict):
-        self._words: List[str] = []
+        self.debugger = debugger
         super().__init__(debugger, internal_dict)
 
     def setup_command_definition(self):
         parser = self.get_parser()
-        spare = iter(_LONG_ONLY_SHORTS)
-        for option in _info(self.subcommand).options:
-            short = option.short_name or next(spare)
-            kwargs = {}
-            if option.argument:
-                kwargs["value_type"] = getattr(lldb, _VALUE_TYPES.get(option.long_name, ""),
-                                               lldb.eArgTypeNone)
-                kwargs["default"] = None
-            parser.add_option(short, option.long_name, option.help,
-                              dest=option.long_name.replace("-", "_"), **kwargs)
-        if self.subcommand == "lint":
-            parser.add_argument_set(
-                [parser.make_argument_element(lldb.eArgTypeShlibName, repeat="optional")])
+        arg_type = getattr(lldb, _ARGUMENT_TYPES.get(self.subcommand, "eArgTypeValue"))
+        parser.add_argument_set([parser.make_argument_element(arg_type, repeat="optional")])
 
     def get_short_help(self):
         return _info(self.subcommand).help
@@ -124,32 +213,21 @@ class _ParsedSubcommand(_ParsedCommandBase):
     def get_long_help(self):
         return _info(self.subcommand).long_help
 
-    def option_parsing_started(self):
-        self._words = []
-        super().option_parsing_started()
+    def get_repeat_command(self, command):
+        # Enter on an empty line must not run a whole audit again.
+        return ""
 
-    def set_option_value(self, exe_ctx, opt_name, opt_value):
-        option = self.get_parser().get_option_element(opt_name)
-        if option is None:
-            return False
-        if "value_type" in option:
-            self._words.append(f"--{opt_name}={'' if opt_value is None else opt_value}")
-        else:
-            self._words.append(f"--{opt_name}")
-        option["_value_set"] = True
-        return True
-
-    def handle_option_argument_completion(self, long_option, cursor_pos):
-        if long_option == "format":
-            return {"values": ["text", "json"]}
-        return False
+    def handle_argument_completion(self, args, arg_pos, cursor_pos):
+        try:
+            words = [str(a) for a in args]
+            if arg_pos < len(words):
+                words[arg_pos] = words[arg_pos][:cursor_pos]
+            return _completion_answer(complete(self.subcommand, self.debugger, words, arg_pos))
+        except Exception:  # noqa: BLE001 - completion must never break the prompt
+            return True
 
     def __call__(self, debugger, args, exe_ctx, result):
-        words = list(self._words)
-        self._words = []
-        operands = [str(a) for a in args] if args is not None else []
-        if operands:
-            words += ["--"] + operands
+        words = [str(a) for a in args] if args is not None else []
         run_subcommand(self.subcommand, debugger, words, result)
 
 
@@ -219,6 +297,11 @@ def command_exists(debugger, name: str) -> bool:
     return _handle(debugger, "help " + name).Succeeded()
 
 
+def container_syntax() -> str:
+    """What `command container add -H` gets (see register)."""
+    return _commands.COMMAND_NAME + "\n\n" + _commands.command_long_help().strip("\n")
+
+
 def _quote(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
@@ -251,8 +334,12 @@ def register(debugger, module: str = __name__) -> bool:
         _say(debugger, _commands.messages.already_loaded(FRONT_END))
         return False
     if not ours:
+        # `command container add -H` stores its text as the container's
+        # syntax (LLDB 22), which `help` prints after "Syntax: ": the
+        # command's name, then the long help, reads as the native plugin's
+        # `help frameaudit` does.
         ret = _handle(debugger, "command container add -h %s -H %s %s" % (
-            _quote(_commands.command_help()), _quote(_commands.command_long_help()), name))
+            _quote(_commands.command_help()), _quote(container_syntax()), name))
         if not ret.Succeeded():
             _say(debugger, f"frameaudit: cannot add the `{name}` command: {ret.GetError()}")
             return False
@@ -266,7 +353,13 @@ def register(debugger, module: str = __name__) -> bool:
             _say(debugger, f"frameaudit: cannot add `{name} {sub.name}`: {ret.GetError()}")
     alias = _commands.ALIAS_NAME
     if not command_exists(debugger, alias):
-        _handle(debugger, f"command alias {alias} {name}")
+        # `help fa` prints only the alias's own long help: give it all of
+        # what `help frameaudit` says.
+        full = _commands.command_long_help() + _commands.subcommand_list_help()
+        # `command alias` takes raw input, where LLDB runs `...` as an
+        # expression unless the backtick is escaped.
+        _handle(debugger, f"command alias -H {_quote(full).replace('`', chr(92) + '`')} "
+                          f"-- {alias} {name}")
     if not HAVE_PARSED_COMMANDS:
         _say(debugger, "frameaudit: this LLDB has no parsed Python commands (LLDB 18+); the "
                        "frameaudit commands work the same but without tab completion of "

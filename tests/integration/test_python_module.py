@@ -221,7 +221,7 @@ def test_value_types_are_dataclass_like(fa):
 
 def test_commands_submodule(fa):
     c = fa._core.commands
-    assert [s.name for s in c.subcommands()] == ["chain", "audit", "regions", "map", "lint"]
+    assert [s.name for s in c.subcommands()] == ["chain", "audit", "regions", "map", "lint", "bt", "provider"]
     o = c.parse_options("map", ["-t", "0x10", "--max-depth=5", "--ascii"])
     assert (o.threads, o.max_depth, o.ascii, o.format) == ([16], 5, True, "text")
     with pytest.raises(fa.FrameauditError) as e:
@@ -247,3 +247,22 @@ def test_stub_matches_the_module(fa):
     for name in ast.literal_eval(names.value):
         assert hasattr(fa, name)
     assert Path(python_package_dir() / "py.typed").exists()
+
+
+def test_completion_comes_from_the_command_table(fa):
+    """The core's completer behind both front-ends' tab completion."""
+    c = fa._core.commands
+    words = lambda sub, line, **kw: [w for w, _ in c.complete(sub, line, len(line) - 1, **kw)]
+    assert words("audit", ["--"]) == ["--thread", "--all-threads", "--json", "--max-depth",
+                                      "--help"]
+    assert words("audit", ["-j", "--"]) == ["--thread", "--all-threads", "--max-depth", "--help"]
+    assert words("audit", ["-t", ""], thread_indexes=["1", "2", "12"]) == ["1", "2", "12"]
+    assert words("audit", ["-t", "1"], thread_indexes=["1", "2", "12"]) == ["1", "12"]
+    assert words("map", ["--as"]) == ["--ascii"]
+    assert words("lint", ["--format", "j"]) == ["json"]
+    assert words("lint", ["--format=t"]) == ["--format=text"]
+    assert words("lint", ["libc"], modules=["a.out", "libc.so.6", "libc.so.6"]) == ["libc.so.6"]
+    assert words("provider", ["o"]) == ["on", "off"]
+    assert words("map", ["--svg", "/tmp/x"], files=lambda p: [p + ".svg"]) == ["/tmp/x.svg"]
+    assert words("chain", ["--max-depth", ""]) == []
+    assert c.complete("audit", [], 0)[0][0] == "--thread"

@@ -73,6 +73,8 @@ def _analyze(job: dict) -> dict:
                     documents.append(core_api.render_json(report))
                 elif r["format"] == "sarif":
                     documents.append(core_api.render_sarif([report]))
+                elif r["format"] == "html":
+                    documents.append(core_api.import_core().render_html(report))
                 else:
                     documents.append(core_api.render_text(report, r["unicode"], r["color"]))
             return {"ok": True, "documents": documents, "counts": list(core_api.counts(report))}

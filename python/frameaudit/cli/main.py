@@ -111,6 +111,9 @@ def build_parser(version: str) -> argparse.ArgumentParser:
     common(p)
     p.add_argument("-j", "--jobs", type=_positive_int, default=1, metavar="N",
                    help="analyse N cores in parallel (default: 1)")
+    p.add_argument("--output-html", metavar="FILE", default=None,
+                   help="also write a self-contained HTML report (findings linked to frames and "
+                        "blocks, an SVG stack map per thread) to FILE")
     p.add_argument("--timeout", type=_seconds, default=None, metavar="SECONDS",
                    help="give up on a core after this long (default: $FRAMEAUDIT_TIMEOUT or 600)")
 

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -25,32 +26,51 @@ namespace frameaudit::commands {
 inline constexpr const char *kCommandName = "frameaudit";
 inline constexpr const char *kAliasName = "fa";
 
-enum class Subcommand { Chain, Audit, Regions, Map, Lint };
+enum class Subcommand { Chain, Audit, Regions, Map, Lint, Backtrace, Provider };
 
-/// One option of a subcommand, for help texts and for the Python front-end
-/// if it wants to declare options to LLDB's own parser.
+/// What an option's value (or a subcommand's operand) is, for completion.
+enum class ValueKind {
+  None,   ///< a flag, or no operand
+  Thread, ///< a thread index (or tid): completes the process's thread indexes
+  Number, ///< a positive number: nothing to complete
+  Format, ///< text|json
+  File,   ///< a path to write: completes file names
+  Module, ///< a module of the target: completes module file names
+  OnOff,  ///< on|off
+};
+
+/// One option of a subcommand: what help lists, the parser accepts and
+/// completion offers. Both front-ends leave parsing to parse_options(), so
+/// this table is the only option list there is.
 struct OptionInfo {
   char short_name = 0;            ///< 't', or 0 if there is no short form
   const char *long_name = "";     ///< "thread"
   const char *argument = nullptr; ///< "<index-or-tid>", or nullptr for a flag
   const char *help = "";
   bool repeatable = false;
+  ValueKind value = ValueKind::None;
 };
 
 /// One subcommand: what `help frameaudit <name>` shows.
 struct SubcommandInfo {
   Subcommand id;
   const char *name;      ///< "audit"
-  const char *help;      ///< one line
-  std::string syntax;    ///< "frameaudit audit [-t <index-or-tid>]... [-a] [-j] [--max-depth <n>]"
+  const char *help;      ///< one line, short enough for LLDB's subcommand list
+  std::string syntax;    ///< "frameaudit audit [options]"
   std::string long_help; ///< "\n", description, options, examples; ends with a newline
   std::vector<OptionInfo> options;
+  const char *operand = nullptr; ///< "[<module>]", "on|off", or nullptr
+  ValueKind operand_kind = ValueKind::None;
 };
 
 /// One-line help of the multiword command.
 const char *command_help();
-/// Long help of the multiword command (subcommands, examples, loading).
+/// Long help of the multiword command (description, examples).
 const std::string &command_long_help();
+/// What `help frameaudit` prints after its long help: the subcommand list in
+/// LLDB's own layout. The `fa` alias carries long help + this, so `help fa`
+/// and `help frameaudit` say the same.
+const std::string &subcommand_list_help();
 /// Every subcommand, in the order help lists them.
 const std::vector<SubcommandInfo> &subcommands();
 const SubcommandInfo &subcommand_info(Subcommand id);
@@ -68,7 +88,9 @@ struct CommandOptions {
   OutputFormat format = OutputFormat::Text; ///< -j/--json, or lint --format
   std::optional<uint64_t> max_depth;
   bool ascii = false;                ///< map --ascii
+  std::optional<std::string> svg;    ///< map --svg FILE
   std::optional<std::string> module; ///< lint [module]
+  std::optional<bool> provider_on;   ///< provider on|off (absent: report the state)
   /// -h/--help was given: print help_text(subcommand) and
   /// do nothing else.
   bool help = false;
@@ -86,10 +108,18 @@ Result<CommandOptions> parse_options(Subcommand subcommand, const std::vector<st
 /// The analysis options a parsed command line asks for.
 AnalysisOptions analysis_options(const CommandOptions &options);
 
-/// chain / audit / regions / map: check the thread selection against
+/// Called with (done, total) units of work: threads for the analysis
+/// commands, functions decoded for lint. May be empty.
+using ProgressCallback = std::function<void(size_t done, size_t total)>;
+
+/// chain / audit / regions / map / bt: check the thread selection against
 /// target.threads(), analyze, render. Each thread's data is gathered once.
-/// Errors: an unknown thread, an empty process, anything analyze() rejects.
-Result<std::string> run_analysis_command(Target &target, const CommandOptions &options);
+/// `map --svg FILE` writes the picture to FILE (write_output_file) and
+/// returns one line saying so.
+/// Errors: an unknown thread, an empty process, anything analyze() rejects,
+/// an output file that cannot or must not be written.
+Result<std::string> run_analysis_command(Target &target, const CommandOptions &options,
+                                         const ProgressCallback &progress = {});
 
 /// Render an analysed report the way `options.subcommand` prints it (the
 /// dispatcher behind run_analysis_command, for callers that analyse
@@ -109,7 +139,31 @@ using ModuleInfo = Module;
 /// Call sites and findings without a source location get one from
 /// target.symbolize(address) (the call instruction's line).
 Result<std::string> run_lint_command(Target &target, const std::vector<ModuleInfo> &modules,
-                                     const CommandOptions &options);
+                                     const CommandOptions &options,
+                                     const ProgressCallback &progress = {});
+
+/// What completion may offer besides the command table, gathered by the
+/// front-end from the debugger.
+struct CompletionSources {
+  std::vector<std::string> thread_indexes; ///< "1", "2", ... of the process
+  std::vector<std::string> modules;        ///< file names of the target's modules
+  /// File names starting with a prefix (a directory part is kept); may be empty.
+  std::function<std::vector<std::string>(std::string_view prefix)> files;
+};
+
+/// One completion candidate: the whole word, and what it is.
+struct Completion {
+  std::string word;
+  std::string description;
+};
+
+/// Candidates for the word at `cursor` of `words` (the words after the
+/// subcommand, as the debugger split them; `words[cursor]` is the part of
+/// the word before the cursor, and `cursor == words.size()` means a new,
+/// empty word). Option names, option values (threads, formats, files) and
+/// operands (modules, on/off), each matching the word typed so far.
+std::vector<Completion> complete(Subcommand subcommand, const std::vector<std::string> &words,
+                                 size_t cursor, const CompletionSources &sources);
 
 /// The debuggee as far as a command cares; front-ends map the debugger's
 /// process state to it (LLDB: stopped/crashed/suspended -> Stopped,

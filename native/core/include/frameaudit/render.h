@@ -31,6 +31,17 @@ std::string render_regions(const Report &report, const RenderOptions &options = 
 /// `fa map`: a drawn stack map of one thread.
 std::string render_map(const Report &report, const ThreadReport &thread,
                        const RenderOptions &options = {});
+/// `fa bt`: the frames of every thread in the layout of LLDB's `bt`.
+std::string render_backtrace(const Report &report);
+/// The note `fa bt` and the frame provider put after a frame, e.g.
+/// "[repaired, sra: relocated, 64 bytes]"; empty for a plain frame.
+std::string frame_annotation(const Frame &frame, bool repaired);
+/// `fa map --svg`: the stack map of every thread of the report as one SVG
+/// picture (a panel per thread), to scale with break marks over long gaps.
+std::string render_map_svg(const Report &report);
+/// `analyze --output-html`: one self-contained page (no scripts, no network):
+/// summary, findings linked to their frames and blocks, an SVG map per thread.
+std::string render_html(const Report &report);
 /// `fa lint` / `frameaudit lint` text output.
 std::string render_lint_text(const std::vector<LintResult> &results);
 

@@ -4,6 +4,7 @@
 
 #include "commands/gathered_target.h"
 #include "frameaudit/commands.h"
+#include "frameaudit/output_file.h"
 #include "frameaudit/render.h"
 
 namespace frameaudit::commands {
@@ -52,7 +53,11 @@ std::string render_command_output(const Report &report, const CommandOptions &op
     return render_chain(report, render);
   case Subcommand::Regions:
     return render_regions(report, render);
+  case Subcommand::Backtrace:
+    return render_backtrace(report);
   case Subcommand::Map: {
+    if (options.svg)
+      return render_map_svg(report);
     std::string out;
     for (const auto &thread : report.threads) {
       if (!out.empty())
@@ -63,21 +68,36 @@ std::string render_command_output(const Report &report, const CommandOptions &op
   }
   case Subcommand::Audit:
   case Subcommand::Lint:
+  case Subcommand::Provider:
     break;
   }
   return render_text(report, render);
 }
 
-Result<std::string> run_analysis_command(Target &target, const CommandOptions &options) {
-  if (options.subcommand == Subcommand::Lint)
-    return make_error(Error::Code::Internal, "lint is not an analysis command.");
+Result<std::string> run_analysis_command(Target &target, const CommandOptions &options,
+                                         const ProgressCallback &progress) {
+  if (options.subcommand == Subcommand::Lint || options.subcommand == Subcommand::Provider)
+    return make_error(Error::Code::Internal, "not an analysis command.");
   GatheredTarget gathered(target);
   if (auto err = check_thread_selection(gathered.threads(), options))
     return *err;
-  Result<Report> report = analyze(gathered, analysis_options(options));
+  AnalysisOptions analysis = analysis_options(options);
+  analysis.progress = progress;
+  Result<Report> report = analyze(gathered, analysis);
   if (!report)
     return report.error();
-  return render_command_output(*report, options);
+  std::string out = render_command_output(*report, options);
+  if (options.subcommand == Subcommand::Map && options.svg) {
+    if (auto err = write_output_file(*options.svg, out))
+      return *err;
+    size_t frames = 0;
+    for (const auto &t : report->threads)
+      frames += t.frames.size();
+    return "wrote the stack map of " + std::to_string(report->threads.size()) +
+           (report->threads.size() == 1 ? " thread" : " threads") + " (" + std::to_string(frames) +
+           " frames) to " + *options.svg + "\n";
+  }
+  return out;
 }
 
 } // namespace frameaudit::commands

@@ -41,7 +41,8 @@ void fill_location(Target &target, uint64_t address, std::optional<std::string> 
 } // namespace
 
 Result<std::string> run_lint_command(Target &target, const std::vector<ModuleInfo> &modules,
-                                     const CommandOptions &options) {
+                                     const CommandOptions &options,
+                                     const ProgressCallback &progress) {
   auto chosen = select_modules(modules, options);
   if (!chosen)
     return chosen.error();
@@ -49,7 +50,10 @@ Result<std::string> run_lint_command(Target &target, const std::vector<ModuleInf
     return std::string(
         "No module of the target references sra_alloc; name one to lint it anyway.\n");
   std::vector<LintResult> results;
+  size_t done = 0;
   for (const ModuleInfo *m : *chosen) {
+    if (progress)
+      progress(done++, chosen->size());
     Result<LintResult> r = lint_elf_file(m->path, m->load_bias);
     if (!r)
       return r.error();
@@ -60,6 +64,8 @@ Result<std::string> run_lint_command(Target &target, const std::vector<ModuleInf
         fill_location(target, *finding.address, finding.file, finding.line);
     results.push_back(std::move(*r));
   }
+  if (progress)
+    progress(done, chosen->size());
   if (options.format == OutputFormat::Json)
     return render_json(lint_report(results, target.info()));
   return render_lint_text(results);

@@ -65,6 +65,10 @@ std::optional<Error> apply(CommandOptions &out, const OptionInfo &o, const std::
     out.max_depth = *n;
   } else if (name == "ascii") {
     out.ascii = true;
+  } else if (name == "svg") {
+    if (value->empty())
+      return usage_error(out.subcommand, "option '" + spelled + "' needs a file name");
+    out.svg = *value;
   } else if (name == "format") {
     if (*value == "text")
       out.format = OutputFormat::Text;
@@ -154,7 +158,22 @@ Result<CommandOptions> parse_options(Subcommand subcommand, const std::vector<st
     return out;
   if (out.all_threads && !out.threads.empty())
     return usage_error(subcommand, "--thread and --all-threads exclude each other");
-  if (subcommand == Subcommand::Lint) {
+  if (out.svg && out.format == OutputFormat::Json)
+    return usage_error(subcommand, "--svg and --json exclude each other");
+  if (subcommand == Subcommand::Provider) {
+    if (operands.size() > 1)
+      return usage_error(subcommand, "provider takes on or off, got " +
+                                         std::to_string(operands.size()) + " arguments");
+    if (!operands.empty()) {
+      if (operands.front() == "on")
+        out.provider_on = true;
+      else if (operands.front() == "off")
+        out.provider_on = false;
+      else
+        return usage_error(subcommand,
+                           "invalid argument '" + operands.front() + "': expected on or off");
+    }
+  } else if (subcommand == Subcommand::Lint) {
     if (operands.size() > 1)
       return usage_error(subcommand,
                          "lint takes at most one module, got " + std::to_string(operands.size()));

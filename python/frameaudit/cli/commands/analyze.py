@@ -89,11 +89,15 @@ def _document(fmt: str, cores: List[_Core], index: int, exe: Optional[str]) -> s
                 failed_sarif_run(c.name, c.job.exe if c.job else exe, f"frameaudit: {c.error}")
                 for c in cores]
         return logs[0] if len(logs) == 1 else join_sarif(logs)
+    if fmt == "html":
+        return next(c.result.documents[index] for c in cores if c.ok)
     return _text_documents(cores, index)
 
 
 def analyze_command(args, layout) -> int:
     outputs = requested_outputs(args)
+    if any(out.format == "html" for out in outputs) and len(args.cores) > 1:
+        raise UsageError("frameaudit analyze: error: --output-html writes the report of one core; give one CORE")
     if args.cores.count(STDIN) > 1:
         raise UsageError("frameaudit analyze: error: '-' (a core on stdin) can be given only once")
     with Spools() as spools:
