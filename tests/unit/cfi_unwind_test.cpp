@@ -14,9 +14,9 @@
 #include <gtest/gtest.h>
 
 #include "self_target_test_util.h"
-#include "walker/cfi_eval.h"
-#include "walker/thread_snapshot.h"
-#include "walker/walk.h"
+#include "unwind/cfi_eval.h"
+#include "unwind/thread_snapshot.h"
+#include "unwind/walk.h"
 
 namespace frameaudit::detail {
 namespace {

@@ -5,7 +5,7 @@
 
 #include <cstring>
 
-#include "walker/stack_image.h"
+#include "unwind/stack_image.h"
 
 namespace frameaudit {
 namespace {

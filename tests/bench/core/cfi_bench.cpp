@@ -19,8 +19,8 @@
 
 #include "frameaudit/analysis.h"
 #include "self_target_test_util.h"
-#include "walker/thread_snapshot.h"
-#include "walker/walk.h"
+#include "unwind/thread_snapshot.h"
+#include "unwind/walk.h"
 
 using namespace frameaudit;
 using namespace frameaudit::detail;

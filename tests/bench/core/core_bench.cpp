@@ -19,8 +19,8 @@
 
 #include "frameaudit/analysis.h"
 #include "memory_image_test_util.h"
-#include "walker/thread_snapshot.h"
-#include "walker/walk.h"
+#include "unwind/thread_snapshot.h"
+#include "unwind/walk.h"
 
 namespace {
 

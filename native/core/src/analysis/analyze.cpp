@@ -8,7 +8,7 @@
 #include <new>
 
 #include "analysis/thread_work.h"
-#include "walker/thread_snapshot.h"
+#include "unwind/thread_snapshot.h"
 
 #ifndef FRAMEAUDIT_VERSION
 #define FRAMEAUDIT_VERSION "0.1.0"

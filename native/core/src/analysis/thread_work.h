@@ -6,8 +6,8 @@
 #include <vector>
 
 #include "frameaudit/analysis.h"
-#include "walker/stack_image.h"
-#include "walker/walk.h"
+#include "unwind/stack_image.h"
+#include "unwind/walk.h"
 
 namespace frameaudit::detail {
 

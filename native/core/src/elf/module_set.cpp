@@ -5,7 +5,7 @@
 // row from dwarf_cfi_addrframe, dwarf_frame_cfa and dwarf_frame_register.
 #include "elf/module_set.h"
 
-#include "walker/cfi_eval.h"
+#include "unwind/cfi_eval.h"
 
 #include <elfutils/libdwfl.h>
 #include <dwarf.h>

@@ -1,17 +1,21 @@
-// rbp_walker.cpp: the frame-pointer walk. Each frame's RBP points at its pair
-// [caller's RBP][return address]; following the pairs gives the physical
-// frames. Every pair is checked before it is believed (docs/analysis.md,
-// "The RBP chain"), and the first failed check ends the walk with its reason.
-// Iterative, bounded by max_depth; cycles are impossible past the
-// monotonicity check, and a pointer back to an earlier pair is named a cycle.
+// unwinder.cpp: one loop from frame 0 to the thread's first frame. Each step
+// takes the best evidence (docs/analysis.md, "Unwinding"): the context or a
+// kernel signal frame, the callee's CFI row (module layer, elfutils), the
+// [saved RBP][return address] pair at RBP, the decoded prologue, and for
+// code without symbols or CFI a return address at RSP. Every pair the RBP
+// chain gives is checked before it is believed ("The RBP chain"); the first
+// failed check ends the walk with its reason. RSP-based callers of sra_alloc
+// are repaired from the allocator's stub remnants. Iterative, bounded by
+// max_depth; cycles are impossible past the monotonicity check, and a
+// pointer back to an earlier pair is named a cycle.
 #include <algorithm>
 #include <array>
 #include <cstdio>
 #include <cstring>
 
-#include "walker/cfi_eval.h"
-#include "walker/frame_zero.h"
-#include "walker/walk.h"
+#include "unwind/cfi_eval.h"
+#include "unwind/frame_zero.h"
+#include "unwind/walk.h"
 
 namespace frameaudit::detail {
 

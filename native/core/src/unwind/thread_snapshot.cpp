@@ -1,5 +1,5 @@
 // thread_snapshot.cpp: thread selection and the per-thread stack read.
-#include "walker/thread_snapshot.h"
+#include "unwind/thread_snapshot.h"
 
 #include <algorithm>
 

@@ -6,7 +6,7 @@
 
 #include "frameaudit/analysis.h"
 #include "frameaudit/result.h"
-#include "walker/walk.h"
+#include "unwind/walk.h"
 
 namespace frameaudit::detail {
 

@@ -7,7 +7,7 @@
 #include <optional>
 #include <string>
 
-#include "walker/walk.h"
+#include "unwind/walk.h"
 
 namespace frameaudit::detail {
 

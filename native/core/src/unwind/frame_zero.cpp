@@ -9,7 +9,7 @@
 // return address is at RSP. A split-off part of a function (f.cold) has no
 // prologue: RBP is its parent's frame pointer until the part's own epilogue
 // restores RSP from it.
-#include "walker/frame_zero.h"
+#include "unwind/frame_zero.h"
 
 namespace frameaudit::detail {
 

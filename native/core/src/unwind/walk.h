@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "frameaudit/report.h"
-#include "walker/stack_image.h"
-#include "walker/target_cache.h"
+#include "unwind/stack_image.h"
+#include "unwind/target_cache.h"
 
 namespace frameaudit::detail {
 

@@ -1,7 +1,7 @@
 // target_cache.cpp: memoised symbolization, code reads and decoding (see
 // target_cache.h). Everything read from the target is treated as untrusted:
 // sizes are capped and failures become "unknown", never errors.
-#include "walker/target_cache.h"
+#include "unwind/target_cache.h"
 
 #include <algorithm>
 #include <array>

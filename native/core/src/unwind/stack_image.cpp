@@ -1,5 +1,5 @@
 // stack_image.cpp: the bulk stack read with its page-wise fallback.
-#include "walker/stack_image.h"
+#include "unwind/stack_image.h"
 
 #include <algorithm>
 
