@@ -87,30 +87,36 @@ TEST(CfiUnwind, ModuleRowAtAFunctionEntryIsCfaRspPlus8) {
 
 std::optional<uint64_t> no_memory(uint64_t) { return std::nullopt; }
 
+CfiRule expr_rule(std::vector<CfiOp> ops) {
+  CfiRule rule;
+  rule.kind = CfiRule::Kind::Expr;
+  rule.ops = std::move(ops);
+  return rule;
+}
+
 TEST(CfiEval, RulesAsLibdwGivesThem) {
   RegState regs;
   regs.set(kRsp, 0x7000);
   regs.set(kRbp, 0x8000);
   // DW_CFA_def_cfa rsp+24 arrives as DW_OP_bregx 7 24.
-  CfiRule cfa{CfiRule::Kind::Expr, false, {{DW_OP_bregx, kRsp, 24}}};
+  CfiRule cfa = expr_rule({{DW_OP_bregx, kRsp, 24}});
   EXPECT_EQ(eval_rule(cfa, regs, std::nullopt, no_memory), 0x7018u);
   // DW_CFA_offset rbp, -16: DW_OP_call_frame_cfa; DW_OP_consts -16; DW_OP_plus.
-  CfiRule saved{CfiRule::Kind::Expr,
-                false,
-                {{DW_OP_call_frame_cfa, 0, 0}, {DW_OP_consts, static_cast<uint64_t>(-16), 0}, {DW_OP_plus, 0, 0}}};
+  CfiRule saved =
+      expr_rule({{DW_OP_call_frame_cfa, 0, 0}, {DW_OP_consts, static_cast<uint64_t>(-16), 0}, {DW_OP_plus, 0, 0}});
   EXPECT_EQ(eval_rule(saved, regs, 0x7018, no_memory), 0x7008u);
   // glibc's __restore_rt: CFA = [rsp + 160] (DW_OP_breg7 160; DW_OP_deref).
-  CfiRule sig{CfiRule::Kind::Expr, false, {{DW_OP_breg7, 160, 0}, {DW_OP_deref, 0, 0}}};
+  CfiRule sig = expr_rule({{DW_OP_breg7, 160, 0}, {DW_OP_deref, 0, 0}});
   auto memory = [](uint64_t a) { return a == 0x70a0 ? std::optional<uint64_t>(0x9000) : std::nullopt; };
   EXPECT_EQ(eval_rule(sig, regs, std::nullopt, memory), 0x9000u);
   // A deref that cannot be read, an unknown register, an unknown op: no value.
   EXPECT_EQ(eval_rule(sig, regs, std::nullopt, no_memory), std::nullopt);
-  CfiRule r12{CfiRule::Kind::Expr, false, {{DW_OP_breg12, 8, 0}}};
+  CfiRule r12 = expr_rule({{DW_OP_breg12, 8, 0}});
   EXPECT_EQ(eval_rule(r12, regs, std::nullopt, no_memory), std::nullopt);
-  CfiRule odd{CfiRule::Kind::Expr, false, {{DW_OP_GNU_push_tls_address, 0, 0}}};
+  CfiRule odd = expr_rule({{DW_OP_GNU_push_tls_address, 0, 0}});
   EXPECT_EQ(eval_rule(odd, regs, std::nullopt, no_memory), std::nullopt);
   // The stack is bounded: 40 pushes fail instead of overflowing.
-  CfiRule deep{CfiRule::Kind::Expr, false, std::vector<CfiOp>(40, CfiOp{DW_OP_lit1, 0, 0})};
+  CfiRule deep = expr_rule(std::vector<CfiOp>(40, CfiOp{DW_OP_lit1, 0, 0}));
   EXPECT_EQ(eval_rule(deep, regs, std::nullopt, no_memory), std::nullopt);
 }
 
