@@ -5,7 +5,8 @@ Each core gets a fresh process with its own LLDB, so cores run in parallel
 watchdog can always kill it. The job arrives as JSON in argv[1]; the result
 goes back as one JSON object on the original stdout:
 
-    {"ok": true, "document": "...", "counts": [errors, warnings, notes]}
+    {"ok": true, "document": "...", "counts": [errors, warnings, notes],
+     "notes": ["line for -v", ...]}
     {"ok": false, "error": "one sentence", "internal": false}
 
 Progress goes to stderr as lines "\\x1eprogress DONE TOTAL"; anything else
@@ -36,8 +37,10 @@ def _analyze(job: dict) -> dict:
         sys.stderr.flush()
 
     try:
-        with Debugger(lldb) as dbg:
+        with Debugger(lldb, job.get("symbols")) as dbg:
             dbg.load_core(job["core"], job["exe"])
+            notes = [f"{job['core']}: {line}" for line in
+                     dbg.applied + dbg.module_lines()] if job.get("verbose") else []
             target = core_api.make_lldb_target(dbg.target, dbg.process, job["core"])
             try:
                 report = core_api.analyze_all_threads(target, progress)
@@ -47,10 +50,13 @@ def _analyze(job: dict) -> dict:
             if fmt == "json":
                 document = core_api.render_json(report)
             elif fmt == "sarif":
-                document = core_api.render_sarif([report])
+                sarif = job.get("sarif") or {}
+                document = core_api.render_sarif([report], min_level=sarif.get("min_level", "note"))
             else:
-                document = core_api.render_text(report, job["unicode"], job["color"])
-            return {"ok": True, "document": document, "counts": list(core_api.counts(report))}
+                document = core_api.render_text(report, job["unicode"], job["color"],
+                                                job.get("width", 120))
+            return {"ok": True, "document": document, "counts": list(core_api.counts(report)),
+                    "notes": notes}
     except CliError as e:
         return {"ok": False, "error": e.message}
 

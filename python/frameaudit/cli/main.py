@@ -21,6 +21,7 @@ from typing import List, Optional
 from . import exit_codes
 from .errors import CliError, UsageError
 from .layout import Layout, discover
+from .options import add_presentation_options, add_symbol_options
 
 DEBUG_ENV = "FRAMEAUDIT_DEBUG"
 
@@ -93,6 +94,8 @@ def build_parser(version: str) -> argparse.ArgumentParser:
                    help="analyse N cores in parallel (default: 1)")
     p.add_argument("--timeout", type=_seconds, default=None, metavar="SECONDS",
                    help="give up on a core after this long (default: $FRAMEAUDIT_TIMEOUT or 600)")
+    add_symbol_options(p)
+    add_presentation_options(p)
 
     p = sub.add_parser(
         "run", help="run a program under LLDB and audit every thread if it crashes",
@@ -106,6 +109,8 @@ def build_parser(version: str) -> argparse.ArgumentParser:
     common(p)
     p.add_argument("--timeout", type=_seconds, default=None, metavar="SECONDS",
                    help="stop the program after this long and audit it where it is (default: none)")
+    add_symbol_options(p)
+    add_presentation_options(p)
     p.add_argument("program", nargs=argparse.REMAINDER, metavar="-- PROGRAM [ARGS...]",
                    help="the program and its arguments")
 

@@ -50,6 +50,7 @@ class JobResult:
     error: str = ""           # one sentence, naming the core
     internal: bool = False    # an internal error (hint at FRAMEAUDIT_DEBUG)
     log: str = ""             # the worker's stderr and traceback, for FRAMEAUDIT_DEBUG
+    notes: Tuple[str, ...] = ()  # lines for -v (settings applied, modules and debug info)
 
 
 @dataclass
@@ -79,7 +80,7 @@ def run_core_jobs(jobs: List[CoreJob], parallel: int, timeout: float, options: d
                   ) -> List[JobResult]:
     """Analyse every job; return one JobResult per job, in input order.
 
-    options: {"format", "unicode", "color"}. on_progress(done, total, per_core)
+    options: {"format", "unicode", "color", "width", "symbols", "sarif", "verbose"}. on_progress(done, total, per_core)
     is called as work advances, per_core = {job index: (threads done, total)}.
     """
     results: List[Optional[JobResult]] = [None] * len(jobs)
@@ -229,7 +230,8 @@ def _finish(state: _Running, timed_out: bool, timeout: float) -> JobResult:
         return JobResult(False, error=f"{core}: the analysis process {how} without a result",
                          internal=True, log=log)
     if result.get("ok"):
-        return JobResult(True, document=result["document"], counts=tuple(result["counts"]), log=log)
+        return JobResult(True, document=result["document"], counts=tuple(result["counts"]), log=log,
+                         notes=tuple(result.get("notes", ())))
     if result.get("internal"):
         return JobResult(False, error=f"{core}: internal error: {result['error']}", internal=True,
                          log=log + result.get("traceback", ""))

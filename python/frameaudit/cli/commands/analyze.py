@@ -20,17 +20,21 @@ from ..inputs.core_file import inspect_core
 from ..inputs.executable import resolve_executable
 from ..lldb_module import load_lldb
 from ..main import debug_enabled
-from ..output import check_output_path, use_color, use_unicode, write_document
+from ..options import color_wanted, sarif_settings, symbol_settings, text_width
+from ..output import check_output_path, use_unicode, write_document
 from ..progress import Progress, progress_wanted
 from ..workers import CoreJob, default_timeout, run_core_jobs
 
 
-def _validate(paths, exe):
+def _validate(paths, exe, symbols=None):
+    symbols = symbols or {}
     jobs, problems = [], []
     for path in paths:
         try:
             core = inspect_core(path)
-            jobs.append((CoreJob(core.path, resolve_executable(core, exe)), core))
+            program = resolve_executable(core, exe, symbols.get("sysroot"),
+                                         symbols.get("solib_search_paths", ()))
+            jobs.append((CoreJob(core.path, program), core))
         except InputError as e:
             problems.append(e)
     return jobs, problems
@@ -52,7 +56,8 @@ def _text_documents(paths, results) -> str:
 
 def analyze_command(args, layout) -> int:
     check_output_path(args.output)
-    validated, problems = _validate(args.cores, args.exe)
+    symbols = symbol_settings(args)
+    validated, problems = _validate(args.cores, args.exe, symbols)
     if problems:
         for p in problems[:-1]:
             sys.stderr.write(p.line + "\n")
@@ -61,7 +66,7 @@ def analyze_command(args, layout) -> int:
     # Fail once, here, if LLDB's Python module is missing (not once per core);
     # this also finds lldb-server for the workers (LLDB_DEBUGSERVER_PATH).
     load_lldb(layout)
-    progress = Progress(progress_wanted(args.format, len(validated)))
+    progress = Progress(progress_wanted(args.format, len(validated)) and not args.quiet)
     names = [core.path for _, core in validated]
     threads = [core.threads for _, core in validated]
 
@@ -77,7 +82,11 @@ def analyze_command(args, layout) -> int:
 
     options = {"format": args.format,
                "unicode": use_unicode(args.output),
-               "color": args.format == "text" and use_color(args.output)}
+               "color": args.format == "text" and color_wanted(args, args.output),
+               "width": text_width(args, args.output),
+               "symbols": symbols,
+               "sarif": sarif_settings(args),
+               "verbose": args.verbose}
     timeout = args.timeout or default_timeout()
     try:
         results = run_core_jobs([job for job, _ in validated], args.jobs, timeout, options, layout,
@@ -95,13 +104,17 @@ def analyze_command(args, layout) -> int:
         for r in results:
             if r.ok and r.log.strip():
                 sys.stderr.write(r.log)
+    if args.verbose:
+        for r in results:
+            for line in r.notes:
+                sys.stderr.write(f"frameaudit: {line}\n")
     good = [r for r in results if r.ok]
     if good:
         documents = [r.document for r in good]
         if args.format == "json":
             text = documents[0] if len(args.cores) == 1 else join_json(documents)
         elif args.format == "sarif":
-            text = documents[0] if len(documents) == 1 else join_sarif(documents)
+            text = join_sarif(documents, args.sarif_runs)
         else:
             text = _text_documents(names, results)
         write_document(text, args.output, utf8=args.format != "text")

@@ -32,7 +32,8 @@ from ..errors import CliError, InputError, UsageError
 from ..inputs.executable import inspect_program
 from ..lldb_module import load_lldb
 from ..lldb_session import Debugger
-from ..output import StdoutGuard, check_output_path, use_color, use_unicode, write_document
+from ..options import color_wanted, say, sarif_settings, symbol_settings, text_width
+from ..output import StdoutGuard, check_output_path, use_unicode, write_document
 from ..progress import Progress, progress_wanted
 
 CORE_SIGNALS = ("SIGSEGV", "SIGBUS", "SIGILL", "SIGFPE", "SIGABRT", "SIGTRAP", "SIGSYS",
@@ -156,6 +157,7 @@ def run_command(args, layout) -> int:
         raise UsageError("frameaudit run: error: missing PROGRAM "
                          "(usage: frameaudit run [options] -- PROGRAM [ARGS...])")
     check_output_path(args.output)
+    symbols = symbol_settings(args)
     program = _resolve_program(argv[0])
     lldb = load_lldb(layout)
     core_api.import_core()
@@ -171,7 +173,7 @@ def run_command(args, layout) -> int:
 
     previous_term = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
-        with StdoutGuard() as guard, Debugger(lldb) as dbg:
+        with StdoutGuard() as guard, Debugger(lldb, symbols) as dbg:
             program_out = guard.saved if args.format == "text" else 2
             tails = [_Tail(out_path, program_out), _Tail(err_path, 2)]
             for t in tails:
@@ -179,6 +181,9 @@ def run_command(args, layout) -> int:
             try:
                 dbg.launch(program, argv[1:], stdio, environment, stop_at_entry=True)
                 why, timed_out = _wait_for_stop(lldb, dbg.process, program, args.timeout)
+                if args.verbose:
+                    for line in dbg.applied + dbg.module_lines():
+                        sys.stderr.write(f"frameaudit: {line}\n")
                 if dbg.process.GetState() == lldb.eStateExited:
                     status = dbg.process.GetExitStatus()
                     detail = dbg.process.GetExitDescription() or ""
@@ -235,8 +240,8 @@ def _audit(args, dbg, program: str, why: str, timed_out: bool):
         why = f"interrupted after {args.timeout:g} s (--timeout)"
     elif timed_out:
         why += f" (after --timeout {args.timeout:g} s)"
-    sys.stderr.write(f"frameaudit: {name} stopped: {why}; auditing every thread\n")
-    progress = Progress(progress_wanted(args.format, 1))
+    say(args, f"frameaudit: {name} stopped: {why}; auditing every thread")
+    progress = Progress(progress_wanted(args.format, 1) and not args.quiet)
     target = core_api.make_lldb_target(dbg.target, dbg.process, None)
 
     def on_progress(done, total):
@@ -251,9 +256,11 @@ def _audit(args, dbg, program: str, why: str, timed_out: bool):
     if args.format == "json":
         document = core_api.render_json(report)
     elif args.format == "sarif":
-        document = core_api.render_sarif([report])
+        document = core_api.render_sarif([report], min_level=sarif_settings(args)["min_level"])
     else:
-        document = core_api.render_text(report, use_unicode(args.output), use_color(args.output))
+        document = core_api.render_text(report, use_unicode(args.output),
+                                        color_wanted(args, args.output),
+                                        text_width(args, args.output))
     errors, warnings, _ = core_api.counts(report)
     return document, exit_codes.verdict(errors, warnings, args.fail_on)
 
@@ -283,7 +290,7 @@ def _exited(args, program: str, pid: int, status: int, detail: str) -> int:
     if args.format == "text":
         write_document(f"frameaudit: {sentence}\n", args.output)
         return exit_codes.OK
-    sys.stderr.write(f"frameaudit: {sentence}\n")
+    say(args, f"frameaudit: {sentence}")
     report = core_api.empty_report(program, pid or None)
     document = core_api.render_json(report) if args.format == "json" else core_api.render_sarif([report])
     write_document(document, args.output, utf8=True)
