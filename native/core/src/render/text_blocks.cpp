@@ -119,29 +119,34 @@ void append_table(std::string &out, const std::vector<Column> &columns, size_t r
     for (size_t c = 0; c < ncol; ++c)
       width[c] = std::max(width[c], display_width(prepared(r, c)));
 
-  // Too wide for the line: shrink the widest shrinkable column, one column
-  // at a time, down to its floor; what is left over stays wider than asked.
+  // Too wide for the line: shrink the widest shrinkable column, one slice
+  // at a time, first down to its max_width, then (a narrow terminal) down to
+  // its title; what is left over stays wider than asked.
   if (width_limit) {
     size_t total = display_width(indent) + (ncol ? 2 * (ncol - 1) : 0);
-    for (size_t c = 0; c < ncol; ++c) {
+    for (size_t c = 0; c < ncol; ++c)
       total += width[c];
-      floor[c] = columns[c].max_width
-                     ? std::min(width[c], std::max(columns[c].max_width,
-                                                   display_width(columns[c].title)))
-                     : width[c];
-    }
-    while (total > width_limit) {
-      size_t best = ncol;
-      for (size_t c = 0; c < ncol; ++c)
-        if (width[c] > floor[c] && (best == ncol || width[c] - floor[c] > width[best] - floor[best]))
-          best = c;
-      if (best == ncol)
-        break;
-      const size_t step = std::min(total - width_limit, width[best] - floor[best]);
-      // Shrink in slices so several wide columns share the cut.
-      const size_t slice = std::max<size_t>(1, std::min(step, (width[best] - floor[best] + 1) / 2));
-      width[best] -= slice;
-      total -= slice;
+    for (int phase = 0; phase < 2 && total > width_limit; ++phase) {
+      for (size_t c = 0; c < ncol; ++c) {
+        const size_t title = display_width(columns[c].title);
+        const size_t least = phase == 0 ? std::max(columns[c].max_width, title)
+                                        : std::max<size_t>(title, 8);
+        floor[c] = columns[c].max_width ? std::min(width[c], least) : width[c];
+      }
+      while (total > width_limit) {
+        size_t best = ncol;
+        for (size_t c = 0; c < ncol; ++c)
+          if (width[c] > floor[c] &&
+              (best == ncol || width[c] - floor[c] > width[best] - floor[best]))
+            best = c;
+        if (best == ncol)
+          break;
+        // Slices, so several wide columns share the cut.
+        const size_t room = width[best] - floor[best];
+        const size_t slice = std::max<size_t>(1, std::min(total - width_limit, (room + 1) / 2));
+        width[best] -= slice;
+        total -= slice;
+      }
     }
   }
 
@@ -246,6 +251,10 @@ std::string thread_header(const ThreadReport &thread, const RenderOptions &optio
     if (thread.stack->high > thread.stack->low)
       line += " (" + human_bytes(thread.stack->high - thread.stack->low) + ")";
   }
+  // Too wide: the stack range goes on a line of its own.
+  const size_t stack_at = line.find("  stack ");
+  if (display_width(line) > line_width(options) && stack_at != std::string::npos)
+    line = line.substr(0, stack_at) + "\n " + line.substr(stack_at);
   std::string out = tint(line, Tint::Bold, options);
   // LLDB's stop descriptions are long ("signal SIGSEGV: address not mapped
   // to object (fault address: 0x0)"): they get a line of their own.
@@ -445,10 +454,13 @@ void append_findings(std::string &out, const Report &report, const RenderOptions
         where += "  " + hex(*f.address);
       if (f.region)
         where += "  region " + clean_text(*f.region, ascii);
-      // The header wraps like the message: a long C++ name never costs the
-      // file:line after it.
-      append_wrapped(out, where, line_width(options), "      ",
-                     "    " + tint(mark, severity_tint(f.severity), options) + " ");
+      // A header too wide for the line wraps between its parts (a long C++
+      // name never costs the file:line after it); one that fits stays as is.
+      const std::string first = "    " + tint(mark, severity_tint(f.severity), options) + " ";
+      if (6 + display_width(where) <= line_width(options))
+        out += first + where + "\n";
+      else
+        append_wrapped(out, where, line_width(options), "      ", first);
       append_wrapped(out, clean_text(f.message, ascii), line_width(options), "      ");
     }
   }
