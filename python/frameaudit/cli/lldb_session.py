@@ -49,13 +49,22 @@ class Debugger:
     def _apply_symbol_options(self) -> None:
         lldbinit = self.symbols.get("lldbinit")
         if lldbinit:
-            # Stop at the first failing command and say which file it was.
-            result = self.lldb.SBCommandReturnObject()
-            self.debugger.GetCommandInterpreter().HandleCommand(
-                f"command source -e true -s true {_quote(lldbinit)}", result)
-            if not result.Succeeded():
-                raise InputError(lldbinit, "--lldbinit: a command failed: "
-                                 + _message_text(result.GetError(), "unknown error"))
+            # Line by line (as `command source` would run them), so the first
+            # failing command stops everything and is named with its line.
+            try:
+                with open(lldbinit, encoding="utf-8", errors="replace") as f:
+                    lines = f.read().splitlines()
+            except OSError as e:
+                raise InputError(lldbinit, f"--lldbinit: cannot read it: {e.strerror or e}")
+            for number, text in enumerate(lines, 1):
+                text = text.strip()
+                if not text or text.startswith("#"):
+                    continue
+                result = self.lldb.SBCommandReturnObject()
+                self.debugger.GetCommandInterpreter().HandleCommand(text, result)
+                if not result.Succeeded():
+                    raise InputError(lldbinit, f"--lldbinit: line {number} ({text}) failed: "
+                                     + _message_text(result.GetError(), "unknown error"))
             self.applied.append(f"command source {lldbinit}")
         for line in lldb_commands(self.symbols):
             self.command(line)
