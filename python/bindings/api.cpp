@@ -18,8 +18,9 @@ namespace {
 
 Report analyze_target(Target &target, std::vector<uint64_t> threads, bool all_threads,
                       uint64_t max_depth, uint64_t dead_scan_bytes, bool compare_unwinder,
-                      std::optional<py::function> progress) {
+                      std::optional<py::function> progress, std::vector<std::string> debug_dirs) {
   AnalysisOptions options;
+  options.debug_dirs = std::move(debug_dirs);
   options.threads = std::move(threads);
   options.all_threads = all_threads;
   options.max_depth = max_depth;
@@ -53,10 +54,34 @@ Report analyze_target(Target &target, std::vector<uint64_t> threads, bool all_th
   return unwrap(std::move(*result));
 }
 
-RenderOptions render_options(bool unicode, bool color) {
+RenderOptions render_options(bool unicode, bool color, size_t width) {
   RenderOptions options;
   options.unicode = unicode;
   options.color = color;
+  options.width = width;
+  return options;
+}
+
+SarifOptions sarif_options(const std::string &runs, const std::string &min_level,
+                           const std::string &category, size_t max_runs) {
+  SarifOptions options;
+  if (runs == "per-executable")
+    options.runs = SarifRuns::PerExecutable;
+  else if (runs == "per-core")
+    options.runs = SarifRuns::PerCore;
+  else
+    throw py::value_error("runs must be 'per-core' or 'per-executable', not '" + runs + "'");
+  if (min_level == "error")
+    options.min_level = Severity::Error;
+  else if (min_level == "warning")
+    options.min_level = Severity::Warning;
+  else if (min_level == "note")
+    options.min_level = Severity::Note;
+  else
+    throw py::value_error("min_level must be 'error', 'warning' or 'note', not '" + min_level +
+                          "'");
+  options.category = category;
+  options.max_runs = max_runs;
   return options;
 }
 
@@ -68,6 +93,7 @@ void bind_api(py::module_ &m) {
         py::arg("max_depth") = AnalysisOptions{}.max_depth,
         py::arg("dead_scan_bytes") = AnalysisOptions{}.dead_scan_bytes,
         py::arg("compare_unwinder") = true, py::arg("progress") = py::none(),
+        py::arg("debug_dirs") = std::vector<std::string>{},
         R"(Audit the target and return a Report.
 
 threads: thread indexes or tids to audit (each matched against the index
@@ -76,6 +102,8 @@ thread. max_depth: stop each RBP walk after this many frames.
 dead_scan_bytes: how far below RSP to look for released blocks.
 compare_unwinder: compare with ThreadInfo.debugger_frames.
 progress: called as progress(done, total) per thread.
+debug_dirs: more directories to search for separate debug files
+(.gnu_debuglink names and .build-id/xx/yyyy.debug), after the standard ones.
 
 Raises FrameauditError when nothing can be analysed (no threads,
 unsupported architecture); everything wrong with the target's memory is
@@ -88,36 +116,55 @@ reported in the Report.)");
       "render_json_array", [](const std::vector<Report> &r) { return render_json_array(r); },
       py::arg("reports"), "Several documents as one JSON array.");
   m.def(
-      "render_sarif", [](const std::vector<Report> &r) { return render_sarif(r); },
-      py::arg("reports"), "SARIF 2.1.0, one run per report.");
+      "render_sarif",
+      [](const std::vector<Report> &r, const std::string &runs, const std::string &min_level,
+         const std::string &category, size_t max_runs) {
+        return unwrap(render_sarif(r, sarif_options(runs, min_level, category, max_runs)));
+      },
+      py::arg("reports"), py::kw_only(), py::arg("runs") = "per-core",
+      py::arg("min_level") = "note", py::arg("category") = "frameaudit", py::arg("max_runs") = 0,
+      R"(SARIF 2.1.0. runs: "per-core" (one run per report) or "per-executable"
+(reports of one executable share a run); min_level: leave out results
+below "error", "warning" or "note"; category: the automationDetails.id
+prefix; max_runs: raise FrameauditError beyond this many runs (0: no limit).)");
+  m.def(
+      "merge_sarif",
+      [](const std::vector<std::string> &logs, const std::string &runs, size_t max_runs) {
+        return unwrap(merge_sarif(logs, sarif_options(runs, "note", "frameaudit", max_runs)));
+      },
+      py::arg("logs"), py::kw_only(), py::arg("runs") = "per-core", py::arg("max_runs") = 0,
+      "SARIF logs from render_sarif (one per core) joined as if rendered together.");
   m.def(
       "render_text",
-      [](const Report &r, bool unicode, bool color) {
-        return render_text(r, render_options(unicode, color));
+      [](const Report &r, bool unicode, bool color, size_t width) {
+        return render_text(r, render_options(unicode, color, width));
       },
       py::arg("report"), py::kw_only(), py::arg("unicode") = true, py::arg("color") = false,
+      py::arg("width") = RenderOptions{}.width,
       "`fa audit`: frames and regions per thread, then findings and summary.");
   m.def(
       "render_chain",
-      [](const Report &r, bool unicode, bool color) {
-        return render_chain(r, render_options(unicode, color));
+      [](const Report &r, bool unicode, bool color, size_t width) {
+        return render_chain(r, render_options(unicode, color, width));
       },
       py::arg("report"), py::kw_only(), py::arg("unicode") = true, py::arg("color") = false,
+      py::arg("width") = RenderOptions{}.width,
       "`fa chain`: each RBP link with its checks and where the walk stopped.");
   m.def(
       "render_regions",
-      [](const Report &r, bool unicode, bool color) {
-        return render_regions(r, render_options(unicode, color));
+      [](const Report &r, bool unicode, bool color, size_t width) {
+        return render_regions(r, render_options(unicode, color, width));
       },
       py::arg("report"), py::kw_only(), py::arg("unicode") = true, py::arg("color") = false,
-      "`fa regions`: the regions tables only.");
+      py::arg("width") = RenderOptions{}.width, "`fa regions`: the regions tables only.");
   m.def(
       "render_map",
-      [](const Report &r, const ThreadReport &t, bool unicode, bool color) {
-        return render_map(r, t, render_options(unicode, color));
+      [](const Report &r, const ThreadReport &t, bool unicode, bool color, size_t width) {
+        return render_map(r, t, render_options(unicode, color, width));
       },
       py::arg("report"), py::arg("thread"), py::kw_only(), py::arg("unicode") = true,
-      py::arg("color") = false, "`fa map`: a drawn stack map of one thread of the report.");
+      py::arg("color") = false, py::arg("width") = RenderOptions{}.width,
+      "`fa map`: a drawn stack map of one thread of the report.");
   m.def(
       "render_backtrace", [](const Report &r) { return render_backtrace(r); }, py::arg("report"),
       "`fa bt`: the frames of every thread in the layout of LLDB's `bt`.");

@@ -48,3 +48,17 @@ def test_installed_tool_analyses_a_core(prefix, core_cache, matrix, tmp_path):
     result = run_cli("analyze", "--format", "json", core.path, exe=tool)
     assert result.returncode == 1, result.stderr
     assert json.loads(result.stdout)["target"]["core"] == str(core.path)
+
+
+def test_installed_man_page_and_completions(prefix):
+    share = prefix / "share"
+    man = share / "man" / "man1" / "frameaudit.1"
+    assert man.exists() and ".TH FRAMEAUDIT 1" in man.read_text()
+    bash = share / "bash-completion" / "completions" / "frameaudit"
+    assert "complete -o filenames -o bashdefault -F _frameaudit frameaudit" in bash.read_text()
+    zsh = share / "zsh" / "site-functions" / "_frameaudit"
+    assert zsh.read_text().startswith("#compdef frameaudit")
+    out = subprocess.run(["man", "-l", "-P", "cat", str(man)], capture_output=True, text=True,
+                         env={"MANWIDTH": "100", "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"})
+    if out.returncode == 0:  # man-db is optional
+        assert "--debuginfod" in out.stdout.replace("\u2010", "-")

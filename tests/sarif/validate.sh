@@ -32,7 +32,10 @@ fi
 
 mkdir -p "$outdir" || exit 1
 log=$outdir/sample.sarif
-"$writer" "$log" || { echo "FAIL: $writer could not write $log" >&2; exit 1; }
+merged=$outdir/merged.sarif
+"$writer" "$log" "$merged" || { echo "FAIL: $writer could not write $log" >&2; exit 1; }
+# More logs to check (real CLI output from tests/cli), space-separated.
+logs="$log $merged ${SARIF_EXTRA_LOGS:-}"
 
 # The npm wrapper runs the tool through a shell: keep arguments free of
 # spaces and shell syntax.
@@ -55,10 +58,11 @@ fi
 # Two passes: the SARIF rules (schema and spec), then GitHub's ingestion
 # rules (every result located, ...), since CI uploads these logs to GitHub.
 fail=0
+for log in $logs; do
 for kinds in Sarif Gh; do
   report=$(run_validator "$log" --rule-kind $kinds)
   status=$?
-  echo "== validator, rule kind $kinds"
+  echo "== validator, rule kind $kinds: $log"
   printf '%s\n' "$report"
   if [ $status -ne 0 ]; then
     echo "FAIL: validator exited with $status" >&2
@@ -78,5 +82,6 @@ for kinds in Sarif Gh; do
     fail=1
   fi
 done
+done
 [ $fail -eq 0 ] || exit 1
-echo "OK: $log validates (Sarif and Gh rules: 0 errors, no warnings beyond: $ALLOWED_WARNINGS)"
+echo "OK: $logs validate (Sarif and Gh rules: 0 errors, no warnings beyond: $ALLOWED_WARNINGS)"

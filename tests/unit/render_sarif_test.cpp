@@ -97,7 +97,7 @@ TEST(RenderSarif, ResultsPointAtTheirRules) {
     EXPECT_EQ(result["level"], to_string(findings[i].severity));
     const std::string message = result["message"]["text"].get<std::string>();
     EXPECT_EQ(message.back(), '.') << "SARIF messages are sentences";
-    EXPECT_TRUE(result["partialFingerprints"]["frameauditFinding/v1"].is_string());
+    EXPECT_TRUE(result["partialFingerprints"]["frameauditFinding/v2"].is_string());
   }
   // A message without a final period gets one; the text is otherwise as is.
   EXPECT_EQ(run["results"][6]["message"]["text"],
@@ -162,7 +162,8 @@ TEST(RenderSarif, PropertiesHoldAddressesAndIds) {
   EXPECT_EQ(relocated["frame"], 1);
   EXPECT_EQ(relocated["pc"], "0x401236");
   EXPECT_EQ(relocated["region"], "t1.r0");
-  EXPECT_FALSE(results[8].contains("properties")); // nothing to say
+  // Nothing to say but the core it came from (merged runs hold several).
+  EXPECT_EQ(results[8]["properties"], json({{"core", "/tmp/cores/core.fixture.4242"}}));
 }
 
 TEST(RenderSarif, RunProperties) {
@@ -212,6 +213,191 @@ TEST(RenderSarif, HostileNamesAndDeterminism) {
   const json log = parse(a); // parses: all strings valid UTF-8
   EXPECT_EQ(log["runs"][0]["results"][6]["locations"][0]["logicalLocations"][0]["name"],
             "bad\xef\xbf\xbd\xef\xbf\xbd name");
+}
+
+// --- what GitHub code scanning needs (docs/formats.md, "SARIF") ----------
+
+Report core_of(const std::string &exe, const std::string &core, int pid) {
+  Report r = sample::full_report();
+  r.target.executable = exe;
+  r.target.core = core;
+  r.target.pid = pid;
+  return r;
+}
+
+SarifOptions per_executable() {
+  SarifOptions o;
+  o.runs = SarifRuns::PerExecutable;
+  return o;
+}
+
+TEST(RenderSarif, CategoryIsTheExecutableNeverThePidOrCore) {
+  const json run = parse(render_sarif({core_of("/bin/dir/prog", "/tmp/core.prog.12224", 12224)}))
+                       ["runs"][0];
+  EXPECT_EQ(run["automationDetails"]["id"], "frameaudit/prog/");
+  // No executable: still no core name in it.
+  Report bare = sample::full_report();
+  bare.target.executable.reset();
+  const std::string id =
+      parse(render_sarif({bare}))["runs"][0]["automationDetails"]["id"].get<std::string>();
+  EXPECT_EQ(id, "frameaudit/unknown-executable/");
+}
+
+TEST(RenderSarif, CoresOfOneExecutableShareARun) {
+  std::vector<Report> reports;
+  for (int i = 0; i < 21; ++i)
+    reports.push_back(core_of("/bin/prog", "/tmp/core.prog." + std::to_string(100 + i), 100 + i));
+  reports.push_back(core_of("/bin/other", "/tmp/core.other.1", 1));
+  Result<std::string> merged = render_sarif(reports, per_executable());
+  ASSERT_TRUE(merged.ok()) << merged.error().message;
+  const json log = parse(*merged);
+  ASSERT_EQ(log["runs"].size(), 2u);
+  const json &run = log["runs"][0];
+  EXPECT_EQ(run["automationDetails"]["id"], "frameaudit/prog/");
+  EXPECT_EQ(run["results"].size(), 21 * sample::all_findings().size());
+  EXPECT_EQ(run["properties"]["cores"].size(), 21u);
+  EXPECT_EQ(run["properties"]["summary"]["errors"], 21 * 4);
+  EXPECT_TRUE(run["properties"]["target"]["core"].is_null());
+  EXPECT_EQ(run["artifacts"].size(), 22u); // the executable once, each core
+  EXPECT_EQ(log["runs"][1]["automationDetails"]["id"], "frameaudit/other/");
+  for (const json &result : run["results"]) {
+    const size_t index = result["ruleIndex"].get<size_t>();
+    EXPECT_EQ(run["tool"]["driver"]["rules"][index]["id"], result["ruleId"]);
+  }
+}
+
+TEST(RenderSarif, AtMostTwentyRuns) {
+  std::vector<Report> reports;
+  for (int i = 0; i < 21; ++i)
+    reports.push_back(core_of("/bin/prog" + std::to_string(i), "/tmp/core." + std::to_string(i), i));
+  // 21 executables: too many either way.
+  for (SarifRuns mode : {SarifRuns::PerCore, SarifRuns::PerExecutable}) {
+    SarifOptions o;
+    o.runs = mode;
+    Result<std::string> text = render_sarif(reports, o);
+    ASSERT_FALSE(text.ok());
+    EXPECT_NE(text.error().message.find("21 runs"), std::string::npos) << text.error().message;
+    EXPECT_NE(text.error().message.find("20"), std::string::npos);
+  }
+  reports.pop_back();
+  EXPECT_EQ(parse(*render_sarif(reports, SarifOptions{}))["runs"].size(), 20u);
+  // 21 cores of one program: per core refuses and says what to do; merged is one run.
+  std::vector<Report> same;
+  for (int i = 0; i < 21; ++i)
+    same.push_back(core_of("/bin/prog", "/tmp/core." + std::to_string(i), i));
+  Result<std::string> per_core = render_sarif(same, SarifOptions{});
+  ASSERT_FALSE(per_core.ok());
+  EXPECT_NE(per_core.error().message.find("--sarif-runs per-executable"), std::string::npos);
+  EXPECT_EQ(parse(*render_sarif(same, per_executable()))["runs"].size(), 1u);
+}
+
+TEST(RenderSarif, PerCoreRunsOfOneExecutableAreNumbered) {
+  const json log = parse(*render_sarif(
+      {core_of("/bin/prog", "/tmp/a", 1), core_of("/bin/prog", "/tmp/b", 2),
+       core_of("/bin/solo", "/tmp/c", 3)},
+      SarifOptions{}));
+  EXPECT_EQ(log["runs"][0]["automationDetails"]["id"], "frameaudit/prog/1/");
+  EXPECT_EQ(log["runs"][1]["automationDetails"]["id"], "frameaudit/prog/2/");
+  EXPECT_EQ(log["runs"][2]["automationDetails"]["id"], "frameaudit/solo/");
+}
+
+std::vector<std::string> fingerprints(const json &run) {
+  std::vector<std::string> out;
+  for (const json &r : run["results"])
+    out.push_back(r["partialFingerprints"]["frameauditFinding/v2"].get<std::string>());
+  return out;
+}
+
+TEST(RenderSarif, FingerprintsUniquePerRunAndStable) {
+  Report report = sample::full_report();
+  // Two dangling findings that agree on everything a finding names.
+  Finding twin;
+  for (const Finding &f : report.findings)
+    if (f.kind == "dangling-pointer")
+      twin = f;
+  ASSERT_EQ(twin.kind, "dangling-pointer");
+  report.findings.push_back(twin);
+  summarize(report);
+  const auto once = fingerprints(parse(render_sarif({report}))["runs"][0]);
+  EXPECT_EQ(std::set<std::string>(once.begin(), once.end()).size(), once.size());
+  // Rendering again (another CI run of the same crash): the same values.
+  EXPECT_EQ(fingerprints(parse(render_sarif({report}))["runs"][0]), once);
+  // ASLR moves addresses and the pid: fingerprints stay.
+  Report moved = report;
+  moved.target.pid = 999;
+  moved.target.core = "/tmp/core.fixture.999";
+  for (Finding &f : moved.findings)
+    if (f.address)
+      *f.address += 0x1000;
+  EXPECT_EQ(fingerprints(parse(render_sarif({moved}))["runs"][0]), once);
+  // A finding on another thread or frame is another finding.
+  Report other = report;
+  other.findings[0].frame = 7;
+  EXPECT_NE(fingerprints(parse(render_sarif({other}))["runs"][0])[0], once[0]);
+  // Two cores of the same crash merged into one run: still unique.
+  const auto merged =
+      fingerprints(parse(*render_sarif({report, moved}, per_executable()))["runs"][0]);
+  EXPECT_EQ(std::set<std::string>(merged.begin(), merged.end()).size(), merged.size());
+}
+
+TEST(RenderSarif, MinLevelLeavesOutResultsNotRules) {
+  SarifOptions o;
+  o.min_level = Severity::Warning;
+  const json run = parse(*render_sarif({sample::full_report()}, o))["runs"][0];
+  EXPECT_EQ(run["results"].size(), 8u); // 4 errors + 4 warnings, the note left out
+  for (const json &r : run["results"])
+    EXPECT_NE(r["level"], "note");
+  EXPECT_EQ(run["tool"]["driver"]["rules"].size(), finding_kinds().size());
+  o.min_level = Severity::Error;
+  EXPECT_EQ(parse(*render_sarif({sample::full_report()}, o))["runs"][0]["results"].size(), 4u);
+}
+
+TEST(RenderSarif, HelpSaysWhatToDo) {
+  const json rules = sample_log()["runs"][0]["tool"]["driver"]["rules"];
+  for (size_t i = 0; i < rules.size(); ++i) {
+    const FindingKindInfo &k = finding_kinds()[i];
+    ASSERT_NE(k.remedy, nullptr) << k.kind;
+    EXPECT_NE(rules[i]["help"]["text"], rules[i]["fullDescription"]["text"]) << k.kind;
+    const std::string md = rules[i]["help"]["markdown"].get<std::string>();
+    EXPECT_EQ(md.rfind("**What to do:**", 0), 0u) << md;
+  }
+}
+
+TEST(RenderSarif, ResultsCarryTheCrashingThreadsStack) {
+  const json results = sample_log()["runs"][0]["results"];
+  const Report report = sample::full_report();
+  const ThreadReport *crashed = nullptr;
+  for (const ThreadReport &t : report.threads)
+    if (t.is_selected)
+      crashed = &t;
+  ASSERT_NE(crashed, nullptr);
+  for (const json &r : results) {
+    ASSERT_TRUE(r.contains("stacks"));
+    const json &stack = r["stacks"].back(); // the crashing thread's, always last
+    EXPECT_NE(stack["message"]["text"].get<std::string>().find("crashing thread"),
+              std::string::npos);
+    ASSERT_EQ(stack["frames"].size(), crashed->frames.size());
+    EXPECT_EQ(stack["frames"][0]["threadId"], crashed->tid);
+    EXPECT_EQ(stack["frames"][0]["location"]["physicalLocation"]["address"]["absoluteAddress"],
+              crashed->frames[0].pc);
+  }
+  // A finding on the other thread gets that thread's stack first.
+  EXPECT_EQ(results[0]["stacks"].size(), 2u); // broken-chain on thread #2
+}
+
+TEST(RenderSarif, MergingWorkerLogsEqualsRenderingTogether) {
+  const std::vector<Report> reports = {core_of("/bin/prog", "/tmp/a", 1),
+                                       core_of("/bin/prog", "/tmp/b", 2),
+                                       core_of("/bin/other", "/tmp/c", 3)};
+  for (SarifOptions o : {SarifOptions{}, per_executable()}) {
+    std::vector<std::string> logs;
+    for (const Report &r : reports)
+      logs.push_back(*render_sarif({r}, o));
+    Result<std::string> merged = merge_sarif(logs, o);
+    ASSERT_TRUE(merged.ok());
+    EXPECT_EQ(*merged, *render_sarif(reports, o));
+  }
+  EXPECT_FALSE(merge_sarif({"not json"}, SarifOptions{}).ok());
 }
 
 } // namespace

@@ -134,21 +134,67 @@ TEST(RenderText, Verdicts) {
   EXPECT_NE(render_text(warn).find("Verdict: WARN  0 errors, 1 warning,"), std::string::npos);
 }
 
-TEST(RenderText, LongMessagesWrapAndLongNamesAreCut) {
+size_t count_of(const std::string &text, char c) {
+  size_t n = 0;
+  for (char ch : text)
+    n += ch == c;
+  return n;
+}
+
+TEST(RenderText, LongMessagesAndNamesWrapNothingIsCut) {
   Report report = sample::full_report();
   report.findings[0].message = std::string(400, 'w') + " " + std::string(30, 'x') + " end";
   report.threads[0].frames[0].function = std::string(300, 'f');
   report.threads[0].frames[0].file = "/very/" + std::string(200, 'd') + "/file.c";
   report.threads[0].stop_reason = std::string(500, 's');
   const std::string text = render_text(report);
-  check_lines(text);
-  EXPECT_NE(text.find(std::string(31, 'f') + "\u2026"), std::string::npos);
-  EXPECT_NE(text.find("  stop: " + std::string(111, 's') + "\u2026\n"), std::string::npos);
+  check_lines(text); // every line within 120 columns
+  EXPECT_EQ(text.find("\u2026"), std::string::npos) << "no ellipsis: nothing is cut";
+  EXPECT_GE(count_of(text, 'f'), 300u);
+  EXPECT_GE(count_of(text, 's'), 500u);
+  EXPECT_NE(text.find("  stop: " + std::string(112, 's') + "\n        sss"), std::string::npos);
   EXPECT_NE(text.find(" end\n"), std::string::npos); // nothing of the message is lost
-  size_t ws = 0;
-  for (char c : text)
-    ws += c == 'w';
-  EXPECT_GE(ws, 400u);
+  EXPECT_GE(count_of(text, 'w'), 400u);
+}
+
+TEST(RenderText, WidthFitsTablesByWrappingCells) {
+  Report report = sample::full_report();
+  const std::string name = "network::http::ConnectionManager<std::basic_string<char>>::"
+                           "dispatch_pending_requests";
+  report.threads[0].frames[0].function = name;
+  report.findings[0].function = name;
+  report.findings[0].frame = 0;
+  report.findings[0].file = "src/network/http/connection_manager_implementation.cpp";
+  report.findings[0].line = 1234;
+  for (size_t width : {size_t{80}, size_t{100}, size_t{120}}) {
+    RenderOptions options;
+    options.width = width;
+    const std::string text = render_text(report, options);
+    for (const std::string &line : lines_of(text)) {
+      // The regions table has no column left to wrap below 91 columns
+      // (ids, addresses, sizes): it is the one thing wider at 80.
+      const bool regions_row = line.rfind("  id ", 0) == 0 || line.rfind("  t1.r", 0) == 0;
+      if (width >= 100 || !regions_row) {
+        EXPECT_LE(render::display_width(line), width) << line;
+      }
+    }
+    EXPECT_EQ(text.find("\u2026"), std::string::npos);
+    // The finding's header keeps its file:line, on a continuation line if need be.
+    EXPECT_NE(text.find("connection_manager_implementation.cpp:1234"), std::string::npos);
+  }
+  // The frames table wraps the name after "::" at 80 columns.
+  RenderOptions narrow;
+  narrow.width = 80;
+  const std::string text = render_text(report, narrow);
+  EXPECT_NE(text.find("network::http::"), std::string::npos);
+  // --width 0: the whole name on one line, in the table and in the finding.
+  RenderOptions unlimited;
+  unlimited.width = 0;
+  const std::string full = render_text(report, unlimited);
+  size_t lines_with_name = 0;
+  for (const std::string &line : lines_of(full))
+    lines_with_name += line.find(name) != std::string::npos;
+  EXPECT_GE(lines_with_name, 2u) << full;
 }
 
 TEST(RenderText, AsciiFallbackIsPureAscii) {

@@ -7,7 +7,6 @@ the same as the LLDB commands print; this module only picks what to render
 SARIF) and counts findings for the exit status.
 """
 
-import json
 from typing import Callable, List, Optional, Sequence, Tuple
 
 from .errors import EnvironmentProblem
@@ -52,10 +51,12 @@ def make_lldb_target(sbtarget, sbprocess, core_path: Optional[str],
     return Named(sbtarget, sbprocess, core_path=core_path)
 
 
-def analyze_all_threads(target, progress: Optional[Callable[[int, int], None]] = None):
-    """Audit every thread; raises the core's FrameauditError when nothing can be analysed."""
+def analyze_all_threads(target, progress: Optional[Callable[[int, int], None]] = None,
+                        debug_dirs: Sequence[str] = ()):
+    """Audit every thread; raises the core's FrameauditError when nothing can be analysed.
+    debug_dirs: where the core's module layer looks for separate debug files too (--debug-dir)."""
     core = import_core()
-    return core.analyze(target, all_threads=True, progress=progress)
+    return core.analyze(target, all_threads=True, progress=progress, debug_dirs=list(debug_dirs))
 
 
 def selected_thread(report):
@@ -66,15 +67,16 @@ def selected_thread(report):
     return threads[0] if threads else None
 
 
-def render_text(report, unicode: bool, color: bool) -> str:
-    """The report, then the stack map of the crashing (selected) thread."""
+def render_text(report, unicode: bool, color: bool, width: int = 120) -> str:
+    """The report, then the stack map of the crashing (selected) thread.
+    width: wrap at this many columns; 0 = no limit."""
     core = import_core()
-    text = core.render_text(report, unicode=unicode, color=color)
+    text = core.render_text(report, unicode=unicode, color=color, width=width)
     thread = selected_thread(report)
     if thread is not None:
         if not text.endswith("\n"):
             text += "\n"
-        text += "\n" + core.render_map(report, thread, unicode=unicode, color=color)
+        text += "\n" + core.render_map(report, thread, unicode=unicode, color=color, width=width)
     return text
 
 
@@ -82,8 +84,10 @@ def render_json(report) -> str:
     return import_core().render_json(report)
 
 
-def render_sarif(reports: Sequence) -> str:
-    return import_core().render_sarif(list(reports))
+def render_sarif(reports: Sequence, min_level: str = "note", runs: str = "per-core",
+                 category: str = "frameaudit") -> str:
+    return import_core().render_sarif(list(reports), runs=runs, min_level=min_level,
+                                      category=category)
 
 
 def counts(report) -> Tuple[int, int, int]:
@@ -132,12 +136,19 @@ def join_json(documents: List[str]) -> str:
     return "[\n" + ",\n".join("  " + d.rstrip("\n").replace("\n", "\n  ") for d in documents) + "\n]\n"
 
 
-def join_sarif(documents: List[str]) -> str:
-    """One SARIF log with the runs of every per-core log, in order."""
-    logs = [json.loads(d) for d in documents]
-    merged = logs[0]
-    merged["runs"] = [run for log in logs for run in log.get("runs", [])]
-    return json.dumps(merged, indent=2, ensure_ascii=False) + "\n"
+SARIF_MAX_RUNS = 20  # GitHub code scanning rejects a file with more
+
+
+def join_sarif(documents: List[str], runs: str = "per-core") -> str:
+    """One SARIF log from the per-core logs, as the core would render them
+    together: runs merged per executable or numbered per core, unique
+    fingerprints, at most SARIF_MAX_RUNS runs (else CliError)."""
+    core = import_core()
+    try:
+        return core.merge_sarif(list(documents), runs=runs, max_runs=SARIF_MAX_RUNS)
+    except core.FrameauditError as e:
+        from .errors import CliError
+        raise CliError(getattr(e, "message", None) or str(e))
 
 
 # --- lint -------------------------------------------------------------------
@@ -153,7 +164,9 @@ def render_lint(results: list, output_format: str) -> Tuple[str, Tuple[int, int,
     if output_format == "json":
         text = core.render_json(report)
     elif output_format == "sarif":
-        text = core.render_sarif([report])
+        # Its own category: an upload of lint results never replaces the
+        # alerts of an analysis of the same program.
+        text = core.render_sarif([report], category="frameaudit-lint")
     else:
         text = core.render_lint_text(results)
     return text, counts(report)

@@ -5,7 +5,8 @@ Each core gets a fresh process with its own LLDB, so cores run in parallel
 watchdog can always kill it. The job arrives as JSON in argv[1]; the result
 goes back as one JSON object on the original stdout:
 
-    {"ok": true, "documents": ["...", ...], "counts": [errors, warnings, notes]}
+    {"ok": true, "documents": ["...", ...], "counts": [errors, warnings, notes],
+     "notes": ["line for -v", ...]}
     {"ok": false, "error": "one sentence", "internal": false}
 
 (one document per entry of job["renders"]). Progress goes to stderr as
@@ -57,14 +58,18 @@ def _analyze(job: dict) -> dict:
         sys.stderr.flush()
 
     try:
-        with Debugger(lldb) as dbg:
+        symbols = job.get("symbols") or {}
+        with Debugger(lldb, symbols) as dbg:
             dbg.load_core(job["core"], job["exe"])
             sys.stderr.write(LOADED_MARK + "\n")
             sys.stderr.flush()
+            notes = [f"{name}: {line}" for line in
+                     dbg.applied + dbg.module_lines()] if job.get("verbose") else []
             target = core_api.make_lldb_target(dbg.target, dbg.process, name,
                                                core_name=name if name != job["core"] else None)
             try:
-                report = core_api.analyze_all_threads(target, progress)
+                report = core_api.analyze_all_threads(target, progress,
+                                                      symbols.get("debug_dirs", ()))
             except core_error as e:  # type: ignore[misc]
                 raise CliError(f"{name}: cannot analyse it: {getattr(e, 'message', e)}")
             documents = []
@@ -72,12 +77,16 @@ def _analyze(job: dict) -> dict:
                 if r["format"] == "json":
                     documents.append(core_api.render_json(report))
                 elif r["format"] == "sarif":
-                    documents.append(core_api.render_sarif([report]))
+                    sarif = job.get("sarif") or {}
+                    documents.append(core_api.render_sarif(
+                        [report], min_level=sarif.get("min_level", "note")))
                 elif r["format"] == "html":
                     documents.append(core_api.import_core().render_html(report))
                 else:
-                    documents.append(core_api.render_text(report, r["unicode"], r["color"]))
-            return {"ok": True, "documents": documents, "counts": list(core_api.counts(report))}
+                    documents.append(core_api.render_text(report, r["unicode"], r["color"],
+                                                          r.get("width", 120)))
+            return {"ok": True, "documents": documents, "counts": list(core_api.counts(report)),
+                    "notes": notes}
     except CliError as e:
         # LLDB names the file it was given: a spooled core's /proc/self/fd/N.
         return {"ok": False, "error": e.message.replace(job["core"], name)}

@@ -40,3 +40,36 @@ frameaudit_cli_launcher(${CMAKE_CURRENT_BINARY_DIR}/frameaudit-install install
   ../${FRAMEAUDIT_PY_INSTALL_DIR} ../lib/frameaudit/libframeaudit_lldb.so)
 install(PROGRAMS ${CMAKE_CURRENT_BINARY_DIR}/frameaudit-install
         DESTINATION bin RENAME frameaudit)
+
+# The man page and the bash/zsh completions, generated from the argparse
+# parser (cli/shell_files.py) into the build tree's share/, installed to
+# P/share/man/man1, P/share/bash-completion/completions and
+# P/share/zsh/site-functions.
+set(_fa_share ${CMAKE_BINARY_DIR}/share)
+set(_fa_generated ${CMAKE_CURRENT_BINARY_DIR}/shell-files)
+file(GLOB _fa_cli_sources CONFIGURE_DEPENDS ${_FA_CLI_DIR}/*.py ${_FA_CLI_DIR}/commands/*.py)
+add_custom_command(
+  OUTPUT ${_fa_share}/man/man1/frameaudit.1
+         ${_fa_share}/bash-completion/completions/frameaudit
+         ${_fa_share}/zsh/site-functions/_frameaudit
+  COMMAND ${CMAKE_COMMAND} -E env PYTHONPATH=${CMAKE_BINARY_DIR}/python PYTHONDONTWRITEBYTECODE=1
+          ${FRAMEAUDIT_CLI_PYTHON} -m frameaudit.cli.shell_files ${_fa_generated}
+          ${PROJECT_VERSION}
+  COMMAND ${CMAKE_COMMAND} -E make_directory ${_fa_share}/man/man1
+          ${_fa_share}/bash-completion/completions ${_fa_share}/zsh/site-functions
+  COMMAND ${CMAKE_COMMAND} -E copy ${_fa_generated}/frameaudit.1 ${_fa_share}/man/man1/frameaudit.1
+  COMMAND ${CMAKE_COMMAND} -E copy ${_fa_generated}/frameaudit.bash
+          ${_fa_share}/bash-completion/completions/frameaudit
+  COMMAND ${CMAKE_COMMAND} -E copy ${_fa_generated}/_frameaudit
+          ${_fa_share}/zsh/site-functions/_frameaudit
+  DEPENDS ${_fa_cli_sources} frameaudit_python
+  COMMENT "frameaudit: man page and shell completions from the argparse parser"
+  VERBATIM)
+add_custom_target(frameaudit_shell_files ALL
+  DEPENDS ${_fa_share}/man/man1/frameaudit.1
+          ${_fa_share}/bash-completion/completions/frameaudit
+          ${_fa_share}/zsh/site-functions/_frameaudit)
+install(FILES ${_fa_share}/man/man1/frameaudit.1 DESTINATION share/man/man1)
+install(FILES ${_fa_share}/bash-completion/completions/frameaudit
+        DESTINATION share/bash-completion/completions)
+install(FILES ${_fa_share}/zsh/site-functions/_frameaudit DESTINATION share/zsh/site-functions)

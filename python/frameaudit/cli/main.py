@@ -23,6 +23,7 @@ from typing import List, Optional
 from . import exit_codes
 from .errors import CliError, UsageError
 from .layout import Layout, discover
+from .options import add_presentation_options, add_symbol_options
 from .signals import Terminated, ending_signals
 
 DEBUG_ENV = "FRAMEAUDIT_DEBUG"
@@ -100,7 +101,8 @@ def build_parser(version: str) -> argparse.ArgumentParser:
         "analyze", help="audit every thread of core files (kernel, gdb gcore, LLDB minidump)",
         description="Audit every thread of each CORE: frames, sra regions, findings. "
                     "Text shows the report and the stack map of the crashing thread; JSON is one "
-                    "document per core (an array for several); SARIF one run per core.",
+                    "document per core (an array for several); SARIF one run per executable "
+                    "(--sarif-runs).",
         epilog="example: frameaudit analyze --format sarif -o crash.sarif core.1234\n" + EPILOG_EXIT,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("cores", nargs="+", metavar="CORE",
@@ -116,6 +118,8 @@ def build_parser(version: str) -> argparse.ArgumentParser:
                         "blocks, an SVG stack map per thread) to FILE")
     p.add_argument("--timeout", type=_seconds, default=None, metavar="SECONDS",
                    help="give up on a core after this long (default: $FRAMEAUDIT_TIMEOUT or 600)")
+    add_symbol_options(p)
+    add_presentation_options(p)
 
     p = sub.add_parser(
         "run", help="run a program under LLDB and audit every thread if it crashes",
@@ -134,6 +138,8 @@ def build_parser(version: str) -> argparse.ArgumentParser:
     p.add_argument("--error-exitcode", type=_exit_status, default=exit_codes.FINDINGS, metavar="N",
                    help="exit status when findings reach --fail-on (default: 1); otherwise the "
                         "program's own status passes through")
+    add_symbol_options(p)
+    add_presentation_options(p)
     p.add_argument("program", nargs=argparse.REMAINDER, metavar="-- PROGRAM [ARGS...]",
                    help="the program and its arguments")
 

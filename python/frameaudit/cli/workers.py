@@ -57,6 +57,7 @@ class JobResult:
     internal: bool = False    # an internal error (hint at FRAMEAUDIT_DEBUG)
     log: str = ""             # the worker's stderr and traceback, for FRAMEAUDIT_DEBUG
     log_path: Optional[str] = None  # where that log was saved (LLDB crashed)
+    notes: Tuple[str, ...] = ()  # lines for -v (settings applied, modules and debug info)
 
     @property
     def document(self) -> str:
@@ -91,8 +92,10 @@ def run_core_jobs(jobs: List[CoreJob], parallel: int, timeout: float, options: d
                   ) -> List[JobResult]:
     """Analyse every job; return one JobResult per job, in input order.
 
-    options: {"renders": [{"format", "unicode", "color"}, ...]}: the
-    documents each worker renders, in order. on_progress(done, total, per_core)
+    options: {"renders": [{"format", "unicode", "color", "width"}, ...],
+    "symbols", "sarif", "verbose"}: the documents each worker renders, in
+    order, the symbol options (options.symbol_settings), SARIF's
+    (options.sarif_settings) and whether to collect -v notes. on_progress(done, total, per_core)
     is called as work advances, per_core = {job index: (threads done, total)}.
     """
     results: List[Optional[JobResult]] = [None] * len(jobs)
@@ -245,7 +248,7 @@ def _finish(state: _Running, timed_out: bool, timeout: float) -> JobResult:
         return _died(state, log)
     if result.get("ok"):
         return JobResult(True, documents=result["documents"], counts=tuple(result["counts"]),
-                         log=log)
+                         log=log, notes=tuple(result.get("notes", ())))
     if result.get("internal"):
         return JobResult(False, error=f"{core}: internal error: {result['error']}", internal=True,
                          log=log + result.get("traceback", ""))

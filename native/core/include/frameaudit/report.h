@@ -276,6 +276,8 @@ struct FindingKindInfo {
   Severity default_severity;
   const char *summary;
   const char *help;
+  /// What to do about it (SARIF help.text), or null: help is used instead.
+  const char *remedy = nullptr;
 };
 const std::vector<FindingKindInfo> &finding_kinds();
 

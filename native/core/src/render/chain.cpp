@@ -21,12 +21,13 @@ void append_checks(std::string &out, const ChainLink &link, const RenderOptions 
   // Items are wrapped whole, two spaces apart, so a mark never leaves its name.
   std::string line;
   size_t line_width = 0;
+  const size_t limit = render::line_width(options);
   for (const LinkCheck &c : link.checks) {
     if (!c.passed || !c.detail.empty())
       continue;
     const std::string name = clean_text(c.name, ascii);
     const size_t w = display_width(g.ok) + 1 + display_width(name);
-    if (line_width && indent.size() + line_width + 2 + w > kLineWidth) {
+    if (line_width && indent.size() + line_width + 2 + w > limit) {
       out += indent + line + "\n";
       line.clear();
       line_width = 0;
@@ -50,7 +51,7 @@ void append_checks(std::string &out, const ChainLink &link, const RenderOptions 
     const std::string rest(indent.size() + display_width(mark) + 1, ' ');
     const std::string first =
         indent + tint(mark, c.passed ? Tint::Green : Tint::Red, options) + " ";
-    append_wrapped(out, text, kLineWidth, rest, first);
+    append_wrapped(out, text, limit, rest, first);
   }
 }
 
@@ -107,9 +108,9 @@ std::string render_chain(const Report &report, const RenderOptions &options) {
               }
               return "";
             },
-            ascii, "  ", [&](std::string &o, size_t r) { append_checks(o, links[r], options); });
+            ascii, "  ", options.width, [&](std::string &o, size_t r) { append_checks(o, links[r], options); });
       }
-      append_wrapped(out, chain_end_line(thread, options), kLineWidth, "    ", "  ");
+      append_wrapped(out, chain_end_line(thread, options), line_width(options), "    ", "  ");
     }
     return out;
   });

@@ -61,7 +61,7 @@ std::string render_lint_text(const std::vector<LintResult> &results) {
             }
             return "";
           },
-          false, "  ",
+          false, "  ", kLineWidth,
           [&](std::string &o, size_t r) {
             const LintCallSite &s = *order[r];
             if (s.safe || s.reason.empty())

@@ -506,10 +506,10 @@ std::string MapDrawer::draw() {
     std::string text = "Regions outside the drawn frames:";
     for (const Region *r : elsewhere_)
       text += " " + clean(r->id) + " (" + hex(r->base) + ")";
-    append_wrapped(out, text, kLineWidth, "  ");
+    append_wrapped(out, text, line_width(options_), "  ");
   }
   out += "\n";
-  append_wrapped(out, chain_end_line(thread_, options_), kLineWidth, "  ");
+  append_wrapped(out, chain_end_line(thread_, options_), line_width(options_), "  ");
   return out;
 }
 

@@ -65,35 +65,114 @@ Tint severity_tint(Severity severity) {
   return Tint::None;
 }
 
+size_t line_width(const RenderOptions &options) {
+  // "No limit" stays far from overflow in width arithmetic.
+  return options.width ? options.width : size_t{1} << 30;
+}
+
+namespace {
+
+/// A cell cut into lines of at most `width` columns, preferring to break
+/// after a separator of C++ names and paths ("::", '/', ',', ' ', '(').
+std::vector<std::string> wrap_cell(std::string_view text, size_t width) {
+  std::vector<std::string> lines;
+  if (width == 0)
+    width = 1;
+  for (size_t guard = 0; guard < 100000; ++guard) {
+    if (display_width(text) <= width) {
+      lines.emplace_back(text);
+      break;
+    }
+    size_t cut = prefix_bytes(text, width);
+    for (size_t b = cut; b > cut / 3 && b > 0; --b) {
+      const char c = text[b - 1];
+      if (c == ' ' || c == '/' || c == ',' || c == '(' || c == '<' ||
+          (c == ':' && b >= 2 && text[b - 2] == ':')) {
+        cut = b;
+        break;
+      }
+    }
+    std::string line(text.substr(0, cut));
+    trim_right(line);
+    lines.push_back(std::move(line));
+    text.remove_prefix(cut);
+    while (!text.empty() && text.front() == ' ')
+      text.remove_prefix(1);
+    if (text.empty())
+      break;
+  }
+  return lines;
+}
+
+} // namespace
+
 void append_table(std::string &out, const std::vector<Column> &columns, size_t rows,
                   const std::function<std::string(size_t, size_t)> &cell, bool ascii,
-                  std::string_view indent,
+                  std::string_view indent, size_t width_limit,
                   const std::function<void(std::string &, size_t)> &after_row) {
   const size_t ncol = columns.size();
-  auto prepared = [&](size_t row, size_t col) {
-    std::string text = clean_text(cell(row, col), ascii);
-    if (columns[col].max_width)
-      text = fit(text, columns[col].max_width, ascii, columns[col].keep_tail);
-    return text;
-  };
-  std::vector<size_t> width(ncol, 0);
+  auto prepared = [&](size_t row, size_t col) { return clean_text(cell(row, col), ascii); };
+  std::vector<size_t> width(ncol, 0), floor(ncol, 0);
   for (size_t c = 0; c < ncol; ++c)
     width[c] = display_width(columns[c].title);
   for (size_t r = 0; r < rows; ++r)
     for (size_t c = 0; c < ncol; ++c)
       width[c] = std::max(width[c], display_width(prepared(r, c)));
 
+  // Too wide for the line: shrink the widest shrinkable column, one slice
+  // at a time, first down to its max_width, then (a narrow terminal) down to
+  // its title; what is left over stays wider than asked.
+  if (width_limit) {
+    size_t total = display_width(indent) + (ncol ? 2 * (ncol - 1) : 0);
+    for (size_t c = 0; c < ncol; ++c)
+      total += width[c];
+    for (int phase = 0; phase < 2 && total > width_limit; ++phase) {
+      for (size_t c = 0; c < ncol; ++c) {
+        const size_t title = display_width(columns[c].title);
+        const size_t least = phase == 0 ? std::max(columns[c].max_width, title)
+                                        : std::max<size_t>(title, 8);
+        floor[c] = columns[c].max_width ? std::min(width[c], least) : width[c];
+      }
+      while (total > width_limit) {
+        size_t best = ncol;
+        for (size_t c = 0; c < ncol; ++c)
+          if (width[c] > floor[c] &&
+              (best == ncol || width[c] - floor[c] > width[best] - floor[best]))
+            best = c;
+        if (best == ncol)
+          break;
+        // Slices, so several wide columns share the cut.
+        const size_t room = width[best] - floor[best];
+        const size_t slice = std::max<size_t>(1, std::min(total - width_limit, (room + 1) / 2));
+        width[best] -= slice;
+        total -= slice;
+      }
+    }
+  }
+
   auto emit = [&](const std::function<std::string(size_t)> &text_of) {
-    std::string line(indent);
+    std::vector<std::vector<std::string>> parts(ncol);
+    size_t lines = 1;
     for (size_t c = 0; c < ncol; ++c) {
       const std::string text = text_of(c);
-      line += columns[c].right ? pad_left(text, width[c]) : pad_right(text, width[c]);
-      if (c + 1 < ncol)
-        line += "  ";
+      if (display_width(text) <= width[c])
+        parts[c] = {text};
+      else
+        parts[c] = wrap_cell(text, width[c]);
+      lines = std::max(lines, parts[c].size());
     }
-    trim_right(line);
-    out += line;
-    out += '\n';
+    for (size_t l = 0; l < lines; ++l) {
+      std::string line(indent);
+      for (size_t c = 0; c < ncol; ++c) {
+        const std::string text = l < parts[c].size() ? parts[c][l] : std::string();
+        line += columns[c].right ? pad_left(text, width[c]) : pad_right(text, width[c]);
+        if (c + 1 < ncol)
+          line += "  ";
+      }
+      trim_right(line);
+      out += line;
+      out += '\n';
+    }
   };
   emit([&](size_t c) { return clean_text(columns[c].title, ascii); });
   for (size_t r = 0; r < rows; ++r) {
@@ -163,7 +242,7 @@ std::string thread_header(const ThreadReport &thread, const RenderOptions &optio
   std::string line =
       "Thread #" + std::to_string(thread.index) + "  tid " + std::to_string(thread.tid);
   if (thread.name)
-    line += "  \"" + fit(clean_text(*thread.name, ascii), 32, ascii) + "\"";
+    line += "  \"" + clean_text(*thread.name, ascii) + "\"";
   if (thread.is_selected)
     line += "  [selected]";
   if (thread.stack) {
@@ -172,11 +251,21 @@ std::string thread_header(const ThreadReport &thread, const RenderOptions &optio
     if (thread.stack->high > thread.stack->low)
       line += " (" + human_bytes(thread.stack->high - thread.stack->low) + ")";
   }
+  // Too wide: the stack range goes on a line of its own.
+  const size_t stack_at = line.find("  stack ");
+  if (display_width(line) > line_width(options) && stack_at != std::string::npos)
+    line = line.substr(0, stack_at) + "\n " + line.substr(stack_at);
   std::string out = tint(line, Tint::Bold, options);
   // LLDB's stop descriptions are long ("signal SIGSEGV: address not mapped
   // to object (fault address: 0x0)"): they get a line of their own.
-  if (!thread.stop_reason.empty())
-    out += "\n  stop: " + fit(clean_text(thread.stop_reason, ascii), kLineWidth - 8, ascii);
+  if (!thread.stop_reason.empty()) {
+    std::string stop;
+    append_wrapped(stop, clean_text(thread.stop_reason, ascii), line_width(options), "        ",
+                   "  stop: ");
+    if (!stop.empty() && stop.back() == '\n')
+      stop.pop_back();
+    out += "\n" + stop;
+  }
   return out;
 }
 
@@ -188,13 +277,18 @@ std::string report_header(const Report &report, const RenderOptions &options) {
   out += "  " + fit(clean_text(report.target.arch, ascii), 16, ascii);
   if (report.target.pid)
     out += "  pid " + std::to_string(*report.target.pid);
-  // Paths keep their end (the file name) when they must be cut.
+  // Paths in full: a long one wraps under itself.
+  auto path_line = [&](std::string_view label, const std::string &path) {
+    std::string text;
+    append_wrapped(text, clean_text(path, ascii), line_width(options), "             ", label);
+    if (!text.empty() && text.back() == '\n')
+      text.pop_back();
+    out += "\n" + text;
+  };
   if (report.target.executable)
-    out += "\n  executable " +
-           fit(clean_text(*report.target.executable, ascii), kLineWidth - 13, ascii, true);
+    path_line("  executable ", *report.target.executable);
   if (report.target.core)
-    out += "\n  core       " +
-           fit(clean_text(*report.target.core, ascii), kLineWidth - 13, ascii, true);
+    path_line("  core       ", *report.target.core);
   return out;
 }
 
@@ -260,13 +354,13 @@ void append_frames_table(std::string &out, const ThreadReport &thread,
         }
         return "";
       },
-      ascii, "  ",
+      ascii, "  ", options.width,
       [&](std::string &o, size_t r) {
         const Frame &f = frames[r];
         if (f.note.empty())
           return;
         const std::string prefix = "      " + std::string(ascii ? "->" : "\u21b3") + " ";
-        append_wrapped(o, clean_text(f.note, ascii), kLineWidth, "        ", prefix);
+        append_wrapped(o, clean_text(f.note, ascii), line_width(options), "        ", prefix);
       });
 }
 
@@ -325,7 +419,7 @@ void append_regions_table(std::string &out, const ThreadReport &thread,
         }
         return "";
       },
-      ascii, "  ");
+      ascii, "  ", options.width);
 }
 
 void append_findings(std::string &out, const Report &report, const RenderOptions &options) {
@@ -364,9 +458,14 @@ void append_findings(std::string &out, const Report &report, const RenderOptions
         where += "  " + hex(*f.address);
       if (f.region)
         where += "  region " + clean_text(*f.region, ascii);
-      where = fit(where, kLineWidth - 6, ascii);
-      out += "    " + tint(mark, severity_tint(f.severity), options) + " " + where + "\n";
-      append_wrapped(out, clean_text(f.message, ascii), kLineWidth, "      ");
+      // A header too wide for the line wraps between its parts (a long C++
+      // name never costs the file:line after it); one that fits stays as is.
+      const std::string first = "    " + tint(mark, severity_tint(f.severity), options) + " ";
+      if (6 + display_width(where) <= line_width(options))
+        out += first + where + "\n";
+      else
+        append_wrapped(out, where, line_width(options), "      ", first);
+      append_wrapped(out, clean_text(f.message, ascii), line_width(options), "      ");
     }
   }
 }

@@ -16,8 +16,11 @@
 
 namespace frameaudit::render {
 
-/// Lines are kept within this many columns (names are truncated to fit).
+/// Lines are kept within this many columns where no RenderOptions say
+/// otherwise (lint text); names are wrapped, never cut.
 inline constexpr size_t kLineWidth = 120;
+/// The line width a renderer wraps at: options.width, or no limit for 0.
+size_t line_width(const RenderOptions &options);
 
 /// Box drawing and marks, Unicode or the ASCII fallback.
 struct Glyphs {
@@ -41,17 +44,22 @@ Tint severity_tint(Severity severity);
 struct Column {
   std::string title;
   bool right = false;     ///< right-align (numbers)
-  size_t max_width = 0;   ///< 0: unlimited; longer cells are cut with an ellipsis
-  bool keep_tail = false; ///< cut from the left (paths)
+  /// 0: fixed, the widest cell's width. Otherwise the column may shrink
+  /// (not below min(this, its widest cell)) when the table is wider than the
+  /// line; its cells then wrap onto continuation lines, nothing is cut.
+  size_t max_width = 0;
+  bool keep_tail = false; ///< (unused since cells wrap; kept for callers)
 };
 
 /// Append an aligned table: a title row, then `rows` rows whose cells come
 /// from `cell(row, column)` (raw text; cleaned here). Cells are produced
 /// twice (measure, then print) so a table of a million frames needs no
 /// per-cell storage. `after_row` may append extra lines below a row.
+/// `width` (0: no limit) is the line width the table fits by wrapping the
+/// cells of its shrinkable columns.
 void append_table(std::string &out, const std::vector<Column> &columns, size_t rows,
                   const std::function<std::string(size_t, size_t)> &cell, bool ascii,
-                  std::string_view indent,
+                  std::string_view indent, size_t width,
                   const std::function<void(std::string &, size_t)> &after_row = {});
 
 /// Word-wrap cleaned text to `width` columns, each line prefixed by indent

@@ -15,7 +15,7 @@ void append_registers(std::string &out, const ThreadReport &thread) {
 }
 
 void append_chain_end(std::string &out, const ThreadReport &thread, const RenderOptions &options) {
-  append_wrapped(out, chain_end_line(thread, options), kLineWidth, "    ", "  ");
+  append_wrapped(out, chain_end_line(thread, options), line_width(options), "    ", "  ");
 }
 
 } // namespace

@@ -30,7 +30,8 @@ from ..inputs.executable import resolve_executable
 from ..inputs.spool import STDIN, Spools
 from ..lldb_module import load_lldb
 from ..main import debug_enabled
-from ..output import use_color, use_unicode, write_document
+from ..options import color_wanted, sarif_settings, symbol_settings, text_width
+from ..output import use_unicode, write_document
 from ..progress import Progress, progress_wanted
 from ..signals import ending_signals
 from ..workers import CoreJob, JobResult, default_timeout, run_core_jobs
@@ -49,7 +50,7 @@ class _Core:
         return self.result is not None and self.result.ok
 
 
-def _prepare(name: str, exe: Optional[str], spools: Spools) -> _Core:
+def _prepare(name: str, exe: Optional[str], spools: Spools, symbols: dict) -> _Core:
     try:
         given = spools.open(name)
         try:
@@ -59,8 +60,9 @@ def _prepare(name: str, exe: Optional[str], spools: Spools) -> _Core:
         core.path = name
         # The report names a spooled core as LLDB names a plain one: by its full path.
         shown = name if name == STDIN else os.path.abspath(name)
-        return _Core(name, CoreJob(given.path, resolve_executable(core, exe), shown, given.fds),
-                     core.threads)
+        program = resolve_executable(core, exe, symbols.get("sysroot"),
+                                     symbols.get("solib_search_paths", ()))
+        return _Core(name, CoreJob(given.path, program, shown, given.fds), core.threads)
     except InputError as e:
         return _Core(name, error=e.message)
 
@@ -80,7 +82,7 @@ def _text_documents(cores: List[_Core], index: int) -> str:
     return "".join(parts)
 
 
-def _document(fmt: str, cores: List[_Core], index: int, exe: Optional[str]) -> str:
+def _document(fmt: str, cores: List[_Core], index: int, exe: Optional[str], sarif_runs: str) -> str:
     if fmt == "json":
         documents = [c.result.documents[index] for c in cores if c.ok]
         return documents[0] if len(cores) == 1 else join_json(documents)
@@ -88,7 +90,7 @@ def _document(fmt: str, cores: List[_Core], index: int, exe: Optional[str]) -> s
         logs = [c.result.documents[index] if c.ok else
                 failed_sarif_run(c.name, c.job.exe if c.job else exe, f"frameaudit: {c.error}")
                 for c in cores]
-        return logs[0] if len(logs) == 1 else join_sarif(logs)
+        return join_sarif(logs, sarif_runs)
     if fmt == "html":
         return next(c.result.documents[index] for c in cores if c.ok)
     return _text_documents(cores, index)
@@ -100,14 +102,15 @@ def analyze_command(args, layout) -> int:
         raise UsageError("frameaudit analyze: error: --output-html writes the report of one core; give one CORE")
     if args.cores.count(STDIN) > 1:
         raise UsageError("frameaudit analyze: error: '-' (a core on stdin) can be given only once")
+    symbols = symbol_settings(args)
     with Spools() as spools:
-        cores = [_prepare(name, args.exe, spools) for name in args.cores]
+        cores = [_prepare(name, args.exe, spools, symbols) for name in args.cores]
         jobs = [c for c in cores if c.job is not None]
         if not jobs:
             for c in cores[:-1]:
                 sys.stderr.write(f"frameaudit: {c.error}\n")
             raise CliError(cores[-1].error)
-        _analyze(args, layout, jobs, outputs)
+        _analyze(args, layout, jobs, outputs, symbols)
 
     for c in cores:
         if c.ok:
@@ -123,12 +126,16 @@ def analyze_command(args, layout) -> int:
         for c in cores:
             if c.ok and c.result.log.strip():
                 sys.stderr.write(c.result.log)
+    if args.verbose:
+        for c in cores:
+            for line in c.result.notes if c.result else ():
+                sys.stderr.write(f"frameaudit: {line}\n")
 
     good = [c for c in cores if c.ok]
     write_failed = False
     if good:
         for index, out in enumerate(outputs):
-            text = _document(out.format, cores, index, args.exe)
+            text = _document(out.format, cores, index, args.exe, args.sarif_runs)
             try:
                 write_document(text, out.name, utf8=out.format != "text")
             except CliError as e:
@@ -141,18 +148,19 @@ def analyze_command(args, layout) -> int:
     return exit_codes.verdict(errors, warnings, args.fail_on)
 
 
-def _analyze(args, layout, jobs: List[_Core], outputs) -> None:
+def _analyze(args, layout, jobs: List[_Core], outputs, symbols: dict) -> None:
     """Run the workers; each core gets its JobResult."""
     # Fail once, here, if LLDB's Python module is missing (not once per core);
     # this also finds lldb-server for the workers (LLDB_DEBUGSERVER_PATH).
     load_lldb(layout)
     with ending_signals():  # again: importing lldb puts Python's own SIGINT handler back
-        _run_workers(args, layout, jobs, outputs)
+        _run_workers(args, layout, jobs, outputs, symbols)
 
 
-def _run_workers(args, layout, jobs: List[_Core], outputs) -> None:
+def _run_workers(args, layout, jobs: List[_Core], outputs, symbols: dict) -> None:
     formats = {out.format for out in outputs}
-    progress = Progress(progress_wanted("text" if "text" in formats else args.format, len(jobs)))
+    progress = Progress(progress_wanted("text" if "text" in formats else args.format, len(jobs))
+                        and not args.quiet)
     names = [c.name for c in jobs]
     threads = [c.threads for c in jobs]
 
@@ -167,10 +175,13 @@ def _run_workers(args, layout, jobs: List[_Core], outputs) -> None:
         progress.update(text, force=done == total)
 
     renders = [{"format": out.format, "unicode": use_unicode(out.name),
-                "color": out.format == "text" and use_color(out.name)} for out in outputs]
+                "color": out.format == "text" and color_wanted(args, out.name),
+                "width": text_width(args, out.name)} for out in outputs]
+    options = {"renders": renders, "symbols": symbols, "sarif": sarif_settings(args),
+               "verbose": args.verbose}
     timeout = args.timeout or default_timeout()
     try:
-        results = run_core_jobs([c.job for c in jobs], args.jobs, timeout, {"renders": renders},
+        results = run_core_jobs([c.job for c in jobs], args.jobs, timeout, options,
                                 layout, on_progress)
     finally:
         progress.clear()

@@ -40,7 +40,8 @@ from ..errors import CliError, InputError, UsageError
 from ..inputs.executable import inspect_program
 from ..lldb_module import load_lldb
 from ..lldb_session import Debugger
-from ..output import StdoutGuard, use_color, use_unicode, write_document
+from ..options import color_wanted, say, sarif_settings, symbol_settings, text_width
+from ..output import StdoutGuard, use_unicode, write_document
 from ..progress import Progress, progress_wanted
 from ..run_guard import RunGuard
 from ..signals import RUN_ENDING, ending_signals
@@ -215,6 +216,7 @@ def run_command(args, layout) -> int:
         raise UsageError("frameaudit run: error: missing PROGRAM "
                          "(usage: frameaudit run [options] -- PROGRAM [ARGS...])")
     outputs = requested_outputs(args)
+    symbols = symbol_settings(args)
     program = _resolve_program(argv[0])
     lldb = load_lldb(layout)
     core_api.import_core()
@@ -224,14 +226,14 @@ def run_command(args, layout) -> int:
     with ending_signals(RUN_ENDING):
         guard = RunGuard()
         try:
-            return _run(args, lldb, program, argv, environment, outputs, guard)
+            return _run(args, lldb, program, argv, environment, outputs, symbols, guard)
         finally:
             guard.close()
 
 
-def _run(args, lldb, program, argv, environment, outputs, run_guard) -> int:
+def _run(args, lldb, program, argv, environment, outputs, symbols, run_guard) -> int:
     stdout_document = any(o.name is None and o.format != "text" for o in outputs)
-    with StdoutGuard() as guard, Debugger(lldb) as dbg:
+    with StdoutGuard() as guard, Debugger(lldb, symbols) as dbg:
         pipes = [_Pipe(2 if stdout_document else guard.saved), _Pipe(2)]
         stdio = {0: (_stdin_path(), True, False), 1: (pipes[0].path, False, True),
                  2: (pipes[1].path, False, True)}
@@ -243,6 +245,9 @@ def _run(args, lldb, program, argv, environment, outputs, run_guard) -> int:
             for p in pipes:
                 p.launched()
             why, signo, timed_out, fatal = _wait_for_stop(lldb, dbg.process, program, args.timeout)
+            if args.verbose:
+                for line in dbg.applied + dbg.module_lines():
+                    sys.stderr.write(f"frameaudit: {line}\n")
             if dbg.process.GetState() == lldb.eStateExited:
                 status = dbg.process.GetExitStatus()
                 detail = dbg.process.GetExitDescription() or ""
@@ -310,16 +315,18 @@ def _wait_for_stop(lldb, process, program: str, timeout):
     raise CliError(f"{program}: kept stopping for no reason LLDB reports; gave up")
 
 
-def _render(report, outputs):
+def _render(args, report, outputs):
     documents = []
     for out in outputs:
         if out.format == "json":
             documents.append(core_api.render_json(report))
         elif out.format == "sarif":
-            documents.append(core_api.render_sarif([report]))
+            documents.append(core_api.render_sarif([report],
+                                                   min_level=sarif_settings(args)["min_level"]))
         else:
             documents.append(core_api.render_text(report, use_unicode(out.name),
-                                                  use_color(out.name)))
+                                                  color_wanted(args, out.name),
+                                                  text_width(args, out.name)))
     return documents
 
 
@@ -330,20 +337,21 @@ def _audit(args, dbg, program: str, why: str, signo: int, timed_out: bool, outpu
         why = f"interrupted after {args.timeout:g} s (--timeout)"
     elif timed_out:
         why += f" (after --timeout {args.timeout:g} s)"
-    sys.stderr.write(f"frameaudit: {name} stopped: {why}; auditing every thread\n")
-    progress = Progress(progress_wanted(args.format, 1))
+    say(args, f"frameaudit: {name} stopped: {why}; auditing every thread")
+    progress = Progress(progress_wanted(args.format, 1) and not args.quiet)
     target = core_api.make_lldb_target(dbg.target, dbg.process, None)
 
     def on_progress(done, total):
         progress.update(f"frameaudit: auditing {name}: thread {min(done + 1, total)}/{total}")
 
     try:
-        report = core_api.analyze_all_threads(target, on_progress)
+        report = core_api.analyze_all_threads(target, on_progress,
+                                              symbol_settings(args).get("debug_dirs", ()))
     except core_api.core_error_type() as e:  # type: ignore[misc]
         raise CliError(f"{program}: cannot analyse it: {getattr(e, 'message', e)}")
     finally:
         progress.clear()
-    documents = _render(report, outputs)
+    documents = _render(args, report, outputs)
     errors, warnings, _ = core_api.counts(report)
     if timed_out:
         sys.stderr.write(f"frameaudit: {name} did not finish within {args.timeout:g} s "
@@ -387,7 +395,7 @@ def _exited(args, program: str, pid: int, status: int, detail: str, outputs) -> 
         documents.append(core_api.render_json(report) if out.format == "json"
                          else core_api.render_sarif([report]))
     if not any(o.name is None and o.format == "text" for o in outputs):
-        sys.stderr.write(f"frameaudit: {sentence}\n")
+        say(args, f"frameaudit: {sentence}")
     return _write_all(outputs, documents, code)
 
 

@@ -7,7 +7,7 @@ build the core was written from (else LLDB silently shows wrong symbols).
 """
 
 import os
-from typing import Optional
+from typing import Optional, Sequence
 
 from ..errors import FormatProblem, InputError
 from . import elf_file
@@ -42,8 +42,20 @@ def inspect_program(path: str, what: str = "an executable", lldb_checks: bool = 
             raise InputError(path, str(e))
 
 
-def resolve_executable(core: CoreFile, exe: Optional[str]) -> str:
-    """The absolute path of the executable to load `core` with."""
+def _moved(named: str, sysroot: Optional[str], search_dirs: Sequence[str]) -> Optional[str]:
+    """Where --sysroot or --solib-search-path put the program the core names."""
+    candidates = []
+    if sysroot:
+        candidates.append(os.path.join(sysroot, named.lstrip("/")))
+    candidates += [os.path.join(d, os.path.basename(named)) for d in search_dirs]
+    return next((c for c in candidates if os.path.isfile(c)), None)
+
+
+def resolve_executable(core: CoreFile, exe: Optional[str], sysroot: Optional[str] = None,
+                       search_dirs: Sequence[str] = ()) -> str:
+    """The absolute path of the executable to load `core` with: --exe, else
+    the one the core names (under --sysroot first, then as named, then by
+    name in each --solib-search-path directory)."""
     if exe is not None:
         build_id = inspect_program(exe)
         _check_match(core, exe, build_id, given=True)
@@ -52,6 +64,10 @@ def resolve_executable(core: CoreFile, exe: Optional[str]) -> str:
     if not named:
         raise InputError(core.path, f"the {core.format_name} does not name its executable; "
                                     "pass it with --exe PROGRAM")
+    if sysroot and os.path.isfile(os.path.join(sysroot, named.lstrip("/"))):
+        named = os.path.join(sysroot, named.lstrip("/"))
+    elif not os.path.isfile(named):
+        named = _moved(named, None, search_dirs) or named
     if not os.path.isfile(named):
         raise InputError(core.path, f"its executable {named} (named in the core) does not exist here; "
                                     "pass it with --exe PROGRAM")
