@@ -297,6 +297,7 @@ std::vector<commands::ModuleInfo> SBTargetAdapter::modules() {
     if (header.IsValid() && load != LLDB_INVALID_ADDRESS)
       m.load_bias = load - header.GetFileAddress();
     m.references_allocator = module.FindSymbols("sra_alloc").GetSize() > 0;
+    m.debug_info = module.GetNumCompileUnits() > 0;
     out.push_back(std::move(m));
   }
   return out;

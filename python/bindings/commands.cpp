@@ -135,16 +135,17 @@ void bind_commands(py::module_ &parent) {
 
   py::class_<fc::ModuleInfo>(m, "ModuleInfo", "A module of the debugger's target, for lint.")
       .def(py::init([](std::string path, std::string name, uint64_t load_bias,
-                       bool references_allocator) {
+                       bool references_allocator, bool debug_info) {
              return fc::ModuleInfo{std::move(path), std::move(name), load_bias,
-                                   references_allocator};
+                                   references_allocator, debug_info};
            }),
            py::arg("path"), py::arg("name"), py::arg("load_bias") = 0,
-           py::arg("references_allocator") = false)
+           py::arg("references_allocator") = false, py::arg("debug_info") = false)
       .def_readwrite("path", &fc::ModuleInfo::path)
       .def_readwrite("name", &fc::ModuleInfo::name)
       .def_readwrite("load_bias", &fc::ModuleInfo::load_bias)
       .def_readwrite("references_allocator", &fc::ModuleInfo::references_allocator)
+      .def_readwrite("debug_info", &fc::ModuleInfo::debug_info)
       .def("__repr__", [](const fc::ModuleInfo &mi) { return "ModuleInfo(" + mi.path + ")"; });
 
   m.def(

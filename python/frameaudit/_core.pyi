@@ -284,8 +284,9 @@ class commands:  # a submodule: frameaudit._core.commands
         name: str
         load_bias: int
         references_allocator: bool
+        debug_info: bool
         def __init__(self, path: str, name: str, load_bias: int = 0,
-                     references_allocator: bool = False) -> None: ...
+                     references_allocator: bool = False, debug_info: bool = False) -> None: ...
 
     @staticmethod
     def command_help() -> str: ...

@@ -292,7 +292,8 @@ class LLDBTarget(_core.Target):
                 load_bias = (load - header.GetFileAddress()) % _ADDRESS_LIMIT
             out.append(_core.commands.ModuleInfo(
                 path=path, name=module.GetFileSpec().GetFilename(), load_bias=load_bias,
-                references_allocator=module.FindSymbols(_ALLOCATOR).GetSize() > 0))
+                references_allocator=module.FindSymbols(_ALLOCATOR).GetSize() > 0,
+                debug_info=module.GetNumCompileUnits() > 0))
         return out
 
 

@@ -2,9 +2,10 @@
 
 - automationDetails.id names the executable, never the core file or a pid,
   so every CI run of the same crash lands in the same category;
-- at most 20 runs per file: cores of one executable share a run
-  (--sarif-runs per-executable, the default); --sarif-runs per-core gives
-  one run per core and refuses more than 20 with one line and status 2;
+- at most 20 runs per file: by default one run per core up to 20 cores,
+  beyond that the cores of one executable share a run (as with
+  --sarif-runs per-executable); --sarif-runs per-core insists on one run
+  per core and refuses more than 20 with one line and status 2;
 - --sarif-min-level (default warning) keeps notes out of code scanning;
 - partialFingerprints are unique within a run and the same for another
   crash of the same program (new pid, new addresses);

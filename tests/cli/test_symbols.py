@@ -46,7 +46,8 @@ __attribute__((noinline)) static int app_call(int n) { return lib_entry(n) + 3; 
 int main(int argc, char **argv) { (void)argv; return app_call(argc + 10); }
 """
 
-EXPECTED_OWN_FRAMES = ["lib_leaf", "lib_middle", "lib_entry", "app_call", "main"]
+# The walk goes on past main to the app's own _start, as LLDB and gdb do.
+EXPECTED_OWN_FRAMES = ["lib_leaf", "lib_middle", "lib_entry", "app_call", "main", "_start"]
 
 
 def _sh(*cmd, cwd=None):

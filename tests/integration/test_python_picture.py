@@ -236,10 +236,14 @@ def test_outputs_never_replace_what_is_not_a_regular_file(session, core, tmp_pat
         path.mkdir()
     err = session.fails(f'fa map --svg "{path}"')
     assert f"cannot write '{path}'" in err
-    tool = build_dir() / "bin" / "frameaudit"
-    run = subprocess.run([str(tool), "analyze", "--output-html", str(path), str(core)],
-                         capture_output=True, text=True, timeout=300)
-    assert run.returncode == 2 and "frameaudit:" in run.stderr
+    if kind == "directory":
+        # The CLI writes into a FIFO and through a symbolic link to a regular
+        # file by design (docs/user-guide.md, "Where outputs go"; tested for
+        # every format in tests/cli/test_outputs.py); a directory it refuses.
+        tool = build_dir() / "bin" / "frameaudit"
+        run = subprocess.run([str(tool), "analyze", "--output-html", str(path), str(core)],
+                             capture_output=True, text=True, timeout=300)
+        assert run.returncode == 2 and "frameaudit:" in run.stderr
     assert target.read_text() == "keep me\n"
     assert (path.is_fifo() if kind == "fifo" else path.is_symlink() if kind == "symlink"
             else path.is_dir())

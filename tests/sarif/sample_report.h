@@ -44,8 +44,7 @@ inline CallSite make_call_site(uint64_t pc, std::optional<std::string> function,
 }
 
 inline ChainLink make_link(uint64_t address, uint64_t saved_rbp, uint64_t return_address,
-                           std::optional<uint64_t> call_target,
-                           LinkChecks checks = {}) {
+                           std::optional<uint64_t> call_target, LinkChecks checks = {}) {
   ChainLink l;
   l.address = address;
   l.saved_rbp = saved_rbp;
@@ -284,13 +283,23 @@ inline std::vector<Finding> all_findings() {
   add("stack-exhaustion-risk", Severity::Warning,
       "Only 20 KiB of thread #1's 132 KiB stack remain below RSP, less than the 32 KiB reserve");
   {
-    Finding &f = add("missing-symbols", Severity::Warning,
-                     "/usr/lib/libfoo.so holds frame 1 of thread 1 but the debugger did not load it");
+    Finding &f =
+        add("missing-symbols", Severity::Warning,
+            "/usr/lib/libfoo.so holds frame 1 of thread 1 but the debugger did not load it");
     f.thread = 1;
     f.frame = 1;
   }
   add("module-mismatch", Severity::Warning,
       "/usr/lib/libbar.so is not the file the target ran (build ID 1234 here, 5678 in memory)");
+  {
+    Finding &f =
+        add("cfi-mismatch", Severity::Warning,
+            "At frame 2 (level2), a function that keeps a frame pointer, its CFI gives CFA "
+            "0x7ffd5a1c2e20 and return address 0x1234, but the pair at RBP 0x7ffd5a1c2e30 "
+            "holds return address 0x401236 (main). The RBP link is believed.");
+    f.thread = 1;
+    f.frame = 2;
+  }
   return v;
 }
 

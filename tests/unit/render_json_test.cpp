@@ -253,8 +253,8 @@ void check_document(const ojson &doc) {
   EXPECT_EQ(keys(doc), (std::vector<std::string>{"schema", "tool", "target", "threads", "findings",
                                                  "modules", "summary"}));
   for (const ojson &m : doc["modules"])
-    EXPECT_EQ(keys(m), (std::vector<std::string>{"path", "build_id", "load_bias", "matches", "symbols",
-                                                 "line_tables"}));
+    EXPECT_EQ(keys(m), (std::vector<std::string>{"path", "build_id", "load_bias", "matches",
+                                                 "symbols", "line_tables"}));
   EXPECT_EQ(doc["schema"], "frameaudit/1");
   EXPECT_EQ(keys(doc["tool"]), (std::vector<std::string>{"name", "version"}));
   EXPECT_EQ(doc["tool"]["name"], "frameaudit");
@@ -293,10 +293,10 @@ void check_document(const ojson &doc) {
 
     ASSERT_TRUE(t["frames"].is_array());
     for (const ojson &f : t["frames"]) {
-      EXPECT_EQ(keys(f),
-                (std::vector<std::string>{"index", "pc", "cfa", "rsp", "rbp", "function", "inlined",
-                                          "module", "file", "line", "static_size", "span",
-                                          "dynamic_bytes", "kind", "regions", "unwind", "repaired"}));
+      EXPECT_EQ(keys(f), (std::vector<std::string>{"index", "pc", "cfa", "rsp", "rbp", "function",
+                                                   "inlined", "module", "file", "line",
+                                                   "static_size", "span", "dynamic_bytes", "kind",
+                                                   "regions", "unwind", "repaired"}));
       EXPECT_TRUE(f["index"].is_number_unsigned());
       EXPECT_TRUE(is_hex(f["pc"]));
       EXPECT_TRUE(is_hex_or_null(f["cfa"]));
@@ -449,7 +449,7 @@ TEST(RenderJson, ValuesMatchTheReport) {
   EXPECT_EQ(doc["summary"]["frames"], 5u);
   EXPECT_EQ(doc["summary"]["regions"], 3u);
   EXPECT_EQ(doc["summary"]["errors"], 4u);
-  EXPECT_EQ(doc["summary"]["warnings"], 6u);
+  EXPECT_EQ(doc["summary"]["warnings"], 7u);
   EXPECT_EQ(doc["summary"]["notes"], 1u);
 }
 
@@ -565,16 +565,15 @@ TEST(RenderJson, FramesRegionsAndFindingsAreOneLineEach) {
   const Report report = sample::full_report();
   const std::string text = render_json(report);
   // The frames of thread 1, as docs/formats.md shows them.
-  EXPECT_NE(
-      text.find("\n      \"frames\": [\n"
-                "        {\"index\": 0, \"pc\": \"0x401196\", \"cfa\": \"0x7ffc9b1f4e60\", "
-                "\"rsp\": \"0x7ffc9b1f4e40\", \"rbp\": \"0x7ffc9b1f4e50\", \"function\": "
-                "\"level3\", \"inlined\": [], \"module\": \"fixture\", \"file\": "
-                "\"/src/tests/fixtures/fixture.c\", \"line\": 30, \"static_size\": 32, "
-                "\"span\": 32, \"dynamic_bytes\": 0, \"kind\": \"normal\", \"regions\": [], "
-                "\"unwind\": \"context\", \"repaired\": false},\n"
-                "        {\"index\": 1, "),
-      std::string::npos)
+  EXPECT_NE(text.find("\n      \"frames\": [\n"
+                      "        {\"index\": 0, \"pc\": \"0x401196\", \"cfa\": \"0x7ffc9b1f4e60\", "
+                      "\"rsp\": \"0x7ffc9b1f4e40\", \"rbp\": \"0x7ffc9b1f4e50\", \"function\": "
+                      "\"level3\", \"inlined\": [], \"module\": \"fixture\", \"file\": "
+                      "\"/src/tests/fixtures/fixture.c\", \"line\": 30, \"static_size\": 32, "
+                      "\"span\": 32, \"dynamic_bytes\": 0, \"kind\": \"normal\", \"regions\": [], "
+                      "\"unwind\": \"context\", \"repaired\": false},\n"
+                      "        {\"index\": 1, "),
+            std::string::npos)
       << text;
   EXPECT_NE(text.find("\"inlined\": [\"helper\"]"), std::string::npos);
   EXPECT_NE(text.find("\"kind\": \"relocated\", \"regions\": [\"t1.r0\", \"t1.r1\"], \"unwind\": "),

@@ -24,6 +24,9 @@ struct Snapshot {
   uint64_t low = 0;
   std::vector<uint8_t> stack; ///< [low, low + size): the stack as it was
   std::vector<uint64_t> backtrace;
+  /// Another stack frozen too: the one a signal handler interrupted.
+  uint64_t other_low = 0;
+  std::vector<uint8_t> other;
 };
 
 // This process, read-only, with the stack frozen at the snapshot.
@@ -31,15 +34,32 @@ class SelfTarget : public Target {
 public:
   explicit SelfTarget(const Snapshot &s) : s_(s) {}
   TargetInfo info() override { return {}; }
+  // The frozen stacks as they were at the snapshot; everything else (and
+  // what lies between them) is read live, never across into a frozen one.
   size_t read_memory(uint64_t addr, std::span<std::byte> buf) override {
-    if (addr >= s_.low && addr - s_.low < s_.stack.size()) {
-      const size_t n = std::min<size_t>(buf.size(), s_.stack.size() - (addr - s_.low));
-      std::memcpy(buf.data(), s_.stack.data() + (addr - s_.low), n);
-      return n;
+    if (buf.empty())
+      return 0;
+    const std::pair<uint64_t, const std::vector<uint8_t> *> frozen[] = {{s_.low, &s_.stack},
+                                                                        {s_.other_low, &s_.other}};
+    size_t want = buf.size();
+    for (const auto &[low, bytes] : frozen) {
+      if (bytes->empty())
+        continue;
+      if (addr >= low && addr - low < bytes->size()) {
+        const size_t n = std::min<size_t>(buf.size(), bytes->size() - (addr - low));
+        std::memcpy(buf.data(), bytes->data() + (addr - low), n);
+        return n < buf.size() ? n + read_memory(addr + n, buf.subspan(n)) : n;
+      }
+      if (addr < low && low - addr < want)
+        want = static_cast<size_t>(low - addr);
     }
-    iovec local{buf.data(), buf.size()}, remote{reinterpret_cast<void *>(addr), buf.size()};
+    iovec local{buf.data(), want}, remote{reinterpret_cast<void *>(addr), want};
     const ssize_t n = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
-    return n > 0 ? static_cast<size_t>(n) : 0;
+    if (n <= 0)
+      return 0;
+    if (static_cast<size_t>(n) < want || want == buf.size())
+      return static_cast<size_t>(n);
+    return want + read_memory(addr + want, buf.subspan(want));
   }
   std::vector<MemoryRegion> memory_regions() override {
     std::vector<MemoryRegion> out;
@@ -83,7 +103,8 @@ public:
             path = n > 0 ? std::string(exe, static_cast<size_t>(n)) : "";
           }
           if (!path.empty() && path.front() == '/')
-            mods.push_back(Module{path, path.substr(path.rfind('/') + 1), info->dlpi_addr, false});
+            mods.push_back(
+                Module{path, path.substr(path.rfind('/') + 1), info->dlpi_addr, false, false});
           return 0;
         },
         &out);
@@ -98,8 +119,8 @@ private:
 // backtrace() of it). Keeps a frame pointer of its own, so its caller's
 // registers are at hand: RSP is its CFA, RBP the value it saved, RIP its
 // return address.
-__attribute__((noinline, optimize("no-omit-frame-pointer"))) inline void snapshot_caller(Snapshot &snap,
-                                                                                      bool with_backtrace) {
+__attribute__((noinline, optimize("no-omit-frame-pointer"))) inline void
+snapshot_caller(Snapshot &snap, bool with_backtrace) {
   auto *fp = static_cast<uint64_t *>(__builtin_frame_address(0));
   snap.regs.rip = reinterpret_cast<uint64_t>(__builtin_return_address(0));
   snap.regs.rsp = reinterpret_cast<uint64_t>(fp) + 16;

@@ -252,6 +252,14 @@ const std::vector<FindingKindInfo> &finding_kinds() {
        "symbols may not match the stack.",
        "Supply the exact file the target ran with --sysroot or --solib-search-path, or analyse the "
        "core on the machine that wrote it."},
+      {"cfi-mismatch", Severity::Warning,
+       "A frame's CFI and its RBP link lead to different callers.",
+       "The function keeps a frame pointer (its prologue sets RBP up), but its CFI at the pc is "
+       "not the frame-pointer rule, and the return address (or caller's RBP) it gives differs from "
+       "the pair at RBP. One of the two is wrong; the message says which one the walk believed.",
+       "Check the function's CFI (`readelf --debug-dump=frames`, `.cfi_*` directives in "
+       "hand-written assembly) against its prologue; if both are right, look for a write that "
+       "corrupted the saved RBP or return address of that frame."},
   };
   return kinds;
 }

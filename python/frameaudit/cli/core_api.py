@@ -7,6 +7,7 @@ the same as the LLDB commands print; this module only picks what to render
 SARIF) and counts findings for the exit status.
 """
 
+import json
 from typing import Callable, List, Optional, Sequence, Tuple
 
 from .errors import EnvironmentProblem
@@ -139,10 +140,20 @@ def join_json(documents: List[str]) -> str:
 SARIF_MAX_RUNS = 20  # GitHub code scanning rejects a file with more
 
 
+def sarif_runs_for(choice: str, cores: int) -> str:
+    """--sarif-runs auto: one run per core (the documented default) while
+    that stays within SARIF_MAX_RUNS, else the cores of each executable
+    share one run."""
+    if choice != "auto":
+        return choice
+    return "per-core" if cores <= SARIF_MAX_RUNS else "per-executable"
+
+
 def join_sarif(documents: List[str], runs: str = "per-core") -> str:
     """One SARIF log from the per-core logs, as the core would render them
     together: runs merged per executable or numbered per core, unique
     fingerprints, at most SARIF_MAX_RUNS runs (else CliError)."""
+    runs = sarif_runs_for(runs, len(documents))
     core = import_core()
     try:
         return core.merge_sarif(list(documents), runs=runs, max_runs=SARIF_MAX_RUNS)

@@ -101,8 +101,8 @@ def build_parser(version: str) -> argparse.ArgumentParser:
         "analyze", help="audit every thread of core files (kernel, gdb gcore, LLDB minidump)",
         description="Audit every thread of each CORE: frames, sra regions, findings. "
                     "Text shows the report and the stack map of the crashing thread; JSON is one "
-                    "document per core (an array for several); SARIF one run per executable "
-                    "(--sarif-runs).",
+                    "document per core (an array for several); SARIF one run per core (per "
+                    "executable beyond 20 cores, --sarif-runs).",
         epilog="example: frameaudit analyze --format sarif -o crash.sarif core.1234\n" + EPILOG_EXIT,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("cores", nargs="+", metavar="CORE",

@@ -71,10 +71,11 @@ def add_presentation_options(p, sarif: bool = True) -> None:
                    help="also say on stderr where each module and its debug info came from "
                         "and which LLDB settings were applied")
     if sarif:
-        g.add_argument("--sarif-runs", choices=("per-executable", "per-core"),
-                       default="per-executable",
-                       help="SARIF: one run per executable (cores of one program merged; "
-                            "default) or one run per core; more than 20 runs is an error")
+        g.add_argument("--sarif-runs", choices=("auto", "per-executable", "per-core"),
+                       default="auto",
+                       help="SARIF: one run per core, or per executable (the cores of one "
+                            "program merged into one run); auto (default): per core up to "
+                            "the 20 runs GitHub code scanning takes, per executable beyond")
         g.add_argument("--sarif-min-level", choices=("error", "warning", "note"),
                        default="warning",
                        help="SARIF: leave out results below this level (default: warning)")
@@ -149,7 +150,7 @@ def color_wanted(args, output_file: Optional[str]) -> bool:
 
 
 def sarif_settings(args) -> Dict:
-    return {"runs": getattr(args, "sarif_runs", "per-executable"),
+    return {"runs": getattr(args, "sarif_runs", "auto"),
             "min_level": getattr(args, "sarif_min_level", "warning")}
 
 

@@ -131,7 +131,8 @@ std::string render_command_output(const Report &report, const CommandOptions &op
 /// `path` is the module's file, full path; `name` its basename;
 /// `load_bias` = load address of the module's object file header minus its
 /// file address (0 when it is not loaded); `references_allocator` is true when
-/// the module has any symbol named `sra_alloc` (defined, or a PLT stub).
+/// the module has any symbol named `sra_alloc` (defined, or a PLT stub);
+/// `debug_info` is true when the debugger has compile units for it.
 using ModuleInfo = Module;
 
 /// lint: without a module, lints every module that references the allocator;

@@ -80,12 +80,17 @@ struct TargetInfo {
 /// A module (executable or shared library) the debugger loaded for the
 /// target: the file on this machine it read, and where it is mapped.
 struct Module {
-  std::string path;  ///< full path of the file the debugger loaded
-  std::string name;  ///< its basename
+  std::string path;       ///< full path of the file the debugger loaded
+  std::string name;       ///< its basename
   uint64_t load_bias = 0; ///< load address minus file address (0 for a fixed-address executable)
   /// True when the module has a symbol named `sra_alloc` (a definition or a
   /// PLT stub); `lint` lints those by default.
   bool references_allocator = false;
+  /// True when the debugger found debug information (compile units) for it,
+  /// in the file or in a separate debug file it located (a search path
+  /// from an lldbinit, debuginfod): then its symbols are not missing even
+  /// where the core's own search for the debug file finds nothing.
+  bool debug_info = false;
 };
 
 /// The debuggee, read-only. Every method must be safe to call with any

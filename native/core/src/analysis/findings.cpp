@@ -88,7 +88,8 @@ std::optional<AllocatorCallVerdict> unsafe_call(TargetCache &cache, const Functi
 
 bool overrun_reaches(const ThreadReport &t, const ThreadWork &w, uint64_t slot);
 
-void broken_chain(TargetCache &cache, const ThreadWork &w, const ThreadReport &t, std::vector<Finding> &out) {
+void broken_chain(TargetCache &cache, const ThreadWork &w, const ThreadReport &t,
+                  std::vector<Finding> &out) {
   if (t.chain_end == ChainEnd::Outermost || t.frames.empty())
     return;
   const Frame &last = t.frames.back();
@@ -102,7 +103,8 @@ void broken_chain(TargetCache &cache, const ThreadWork &w, const ThreadReport &t
         return;
     }
   }
-  Finding f = make("broken-chain", t.chain_end == ChainEnd::MaxDepth ? Severity::Warning : Severity::Error, t);
+  Finding f = make("broken-chain",
+                   t.chain_end == ChainEnd::MaxDepth ? Severity::Warning : Severity::Error, t);
   locate(f, last);
   std::string msg = "The RBP chain of thread " + std::to_string(t.index) + " stops early (" +
                     to_string(t.chain_end) + "): " + t.chain_end_detail;
@@ -121,8 +123,9 @@ void broken_chain(TargetCache &cache, const ThreadWork &w, const ThreadReport &t
       site += " (" + (slash == std::string::npos ? *s.file : s.file->substr(slash + 1)) + ":" +
               std::to_string(*s.line) + ")";
     }
-    msg += " Likely cause: " + (fn->name ? *fn->name : hex(fn->start)) + " calls sra_alloc at " + site +
-           " and " + (verdict->reason.empty() ? std::string("trusts RSP afterwards") : verdict->reason) +
+    msg += " Likely cause: " + (fn->name ? *fn->name : hex(fn->start)) + " calls sra_alloc at " +
+           site + " and " +
+           (verdict->reason.empty() ? std::string("trusts RSP afterwards") : verdict->reason) +
            "; use SRA_ALLOC() there (see `frameaudit lint`).";
     break;
   }
@@ -162,26 +165,66 @@ void unwinder_mismatch(TargetCache &cache, const ThreadWork &w, const ThreadRepo
     const bool repaired = i > 0 && t.frames[i - 1].repaired;
     Finding f = make("unwinder-mismatch", repaired ? Severity::Note : Severity::Warning, t);
     locate(f, t.frames[i]);
-    f.message = "At frame " + std::to_string(i) + " the debugger's unwinder has pc " + name(phys[i].pc, i) +
-                " but frameaudit has " + name(t.frames[i].pc, i) + "; frames from here on disagree. " +
-                (repaired ? "Frame " + std::to_string(i - 1) +
-                                " trusts RSP after sra_alloc: the debugger applied its CFI to the lowered RSP, "
-                                "frameaudit added the bytes the allocator reserved. frameaudit's frames are "
-                                "believed."
-                          : std::string("A frame that trusts RSP after sra_alloc (or a function without frame "
-                                        "pointer) misleads one of the two unwinders."));
+    f.message =
+        "At frame " + std::to_string(i) + " the debugger's unwinder has pc " + name(phys[i].pc, i) +
+        " but frameaudit has " + name(t.frames[i].pc, i) + "; frames from here on disagree. " +
+        (repaired
+             ? "Frame " + std::to_string(i - 1) +
+                   " trusts RSP after sra_alloc: the debugger applied its CFI to the lowered RSP, "
+                   "frameaudit added the bytes the allocator reserved. frameaudit's frames are "
+                   "believed."
+             : std::string("A frame that trusts RSP after sra_alloc (or a function without frame "
+                           "pointer) misleads one of the two unwinders."));
     out.push_back(std::move(f));
     return;
   }
   // Lengths: past a broken chain the debugger may know more; past the
   // outermost RBP frame it may list start-up code without frame pointers
   // (and front-ends pass at most a prefix of the debugger's frames).
-  if (t.chain_end != ChainEnd::Outermost && t.chain_end != ChainEnd::MaxDepth && phys.size() > t.frames.size()) {
+  if (t.chain_end != ChainEnd::Outermost && t.chain_end != ChainEnd::MaxDepth &&
+      phys.size() > t.frames.size()) {
     Finding f = make("unwinder-mismatch", Severity::Warning, t);
     locate(f, t.frames.back());
-    f.message = "The debugger's unwinder goes on past frame " + std::to_string(t.frames.size() - 1) +
+    f.message = "The debugger's unwinder goes on past frame " +
+                std::to_string(t.frames.size() - 1) +
                 " (next: " + name(phys[t.frames.size()].pc, t.frames.size()) +
                 ") where the RBP chain breaks; compare `bt` with `frameaudit chain`.";
+    out.push_back(std::move(f));
+  }
+}
+
+// A frame whose function keeps a frame pointer, where its CFI and its RBP
+// link lead to different callers (UnwindDisagreement).
+void cfi_mismatch(TargetCache &cache, const ThreadWork &w, const ThreadReport &t,
+                  std::vector<Finding> &out) {
+  auto name = [&](uint64_t pc) {
+    const Symbol &s = cache.symbol(pc == 0 ? pc : pc - 1);
+    return hex(pc) + (s.function ? " (" + *s.function + ")" : std::string());
+  };
+  for (const UnwindDisagreement &d : w.walk.disagreements) {
+    if (d.frame >= t.frames.size())
+      continue;
+    Finding f = make("cfi-mismatch", Severity::Warning, t);
+    locate(f, t.frames[d.frame]);
+    std::string cfi =
+        !d.cfi_cfa ? "its CFI rule gives no CFA"
+        : !d.cfi_return
+            ? "its CFI gives CFA " + hex(*d.cfi_cfa) + " with no readable return address"
+            : "its CFI gives CFA " + hex(*d.cfi_cfa) + " and return address " + name(*d.cfi_return);
+    f.message = "At " + frame_label(t.frames[d.frame]) +
+                ", a function that keeps a frame pointer, " + cfi + ", but the pair at RBP " +
+                hex(d.rbp) + " holds return address " + name(d.rbp_return) + ". ";
+    if (d.cfi_believed)
+      f.message +=
+          "The CFI is believed (its return address passes the link checks, or it ends the thread "
+          "there); the frames above follow it.";
+    else
+      f.message +=
+          "The RBP link is believed: " +
+          std::string(d.cfi_return ? "the CFI's return address is not just after a call in code"
+                                   : "the CFI leads nowhere") +
+          "; the frames above follow the chain.";
+    f.message += " Hand-written CFI, a misread prologue or corrupted stack memory is the cause.";
     out.push_back(std::move(f));
   }
 }
@@ -207,7 +250,8 @@ bool has_cfi(TargetCache &cache, const Frame &fr) {
   return cache.modules().row_at(pc) != nullptr;
 }
 
-void frame_findings(TargetCache &cache, const ThreadReport &t, const ThreadWork &w, std::vector<Finding> &out) {
+void frame_findings(TargetCache &cache, const ThreadReport &t, const ThreadWork &w,
+                    std::vector<Finding> &out) {
   for (const Frame &fr : t.frames) {
     const FunctionFacts *fn = w.walk.facts[fr.index].fn;
     if (fr.repaired) {
@@ -223,11 +267,15 @@ void frame_findings(TargetCache &cache, const ThreadReport &t, const ThreadWork 
         if (!verdict->reason.empty())
           site += " and " + verdict->reason;
       }
-      f.message = frame_label(fr) + " addresses its frame through RSP (its CFI CFA is RSP-based), yet it calls "
-                  "sra_alloc" + site + ": its RSP is " + std::to_string(fr.dynamic_bytes.value_or(0)) +
-                  " bytes lower than its CFI says, so an epilogue that restores RSP with `add $N,%rsp` pops "
-                  "callee-saved registers and the return address from the block. The walk repaired its CFA "
-                  "from the allocator's stub remnants. Use SRA_ALLOC() there (see `frameaudit lint`).";
+      f.message =
+          frame_label(fr) +
+          " addresses its frame through RSP (its CFI CFA is RSP-based), yet it calls "
+          "sra_alloc" +
+          site + ": its RSP is " + std::to_string(fr.dynamic_bytes.value_or(0)) +
+          " bytes lower than its CFI says, so an epilogue that restores RSP with `add $N,%rsp` "
+          "pops "
+          "callee-saved registers and the return address from the block. The walk repaired its CFA "
+          "from the allocator's stub remnants. Use SRA_ALLOC() there (see `frameaudit lint`).";
       out.push_back(std::move(f));
     }
     if (fr.kind == FrameKind::Relocated) {
@@ -236,18 +284,20 @@ void frame_findings(TargetCache &cache, const ThreadReport &t, const ThreadWork 
       std::string ids;
       for (const auto &id : fr.regions)
         ids += (ids.empty() ? "" : ", ") + id;
-      f.message = frame_label(fr) + " was lowered by " + std::to_string(fr.dynamic_bytes.value_or(0)) +
-                  " bytes by sra_alloc" + (ids.empty() ? "" : " (blocks " + ids + ")") +
+      f.message = frame_label(fr) + " was lowered by " +
+                  std::to_string(fr.dynamic_bytes.value_or(0)) + " bytes by sra_alloc" +
+                  (ids.empty() ? "" : " (blocks " + ids + ")") +
                   "; its blocks live until it returns.";
       out.push_back(std::move(f));
     }
     if (fr.kind == FrameKind::Unknown && fr.dynamic_bytes && *fr.dynamic_bytes > 0 && fn &&
-        fn->info.decoded && !fn->info.dynamic_alloca && !fn->calls_allocator && fr.regions.empty() &&
-        !has_cfi(cache, fr) && cache.uses_allocator()) {
+        fn->info.decoded && !fn->info.dynamic_alloca && !fn->calls_allocator &&
+        fr.regions.empty() && !has_cfi(cache, fr) && cache.uses_allocator()) {
       Finding f = make("unexplained-dynamic", Severity::Warning, t);
       locate(f, fr);
-      f.message = frame_label(fr) + " spans " + std::to_string(*fr.span) + " bytes but its prologue sets up " +
-                  std::to_string(*fr.static_size) + "; " + std::to_string(*fr.dynamic_bytes) +
+      f.message = frame_label(fr) + " spans " + std::to_string(*fr.span) +
+                  " bytes but its prologue sets up " + std::to_string(*fr.static_size) + "; " +
+                  std::to_string(*fr.dynamic_bytes) +
                   " bytes are explained by neither alloca nor sra_alloc. Look for a stack pivot, a "
                   "corrupted saved RBP or hand-written assembly in this function.";
       out.push_back(std::move(f));
@@ -257,9 +307,10 @@ void frame_findings(TargetCache &cache, const ThreadReport &t, const ThreadWork 
     if (fr.cfa && *fr.cfa % 16 != 0 && !trampoline && abi_aligned_code(cache, t, fr)) {
       Finding f = make("misaligned-frame", Severity::Warning, t);
       locate(f, fr);
-      f.message = frame_label(fr) + " has CFA " + hex(*fr.cfa) +
-                  ", not 16-byte aligned: its caller's RSP was misaligned at the call (the System V ABI "
-                  "requires 16). Check hand-written assembly or a corrupted saved RBP.";
+      f.message =
+          frame_label(fr) + " has CFA " + hex(*fr.cfa) +
+          ", not 16-byte aligned: its caller's RSP was misaligned at the call (the System V ABI "
+          "requires 16). Check hand-written assembly or a corrupted saved RBP.";
       out.push_back(std::move(f));
     }
   }
@@ -288,7 +339,8 @@ std::vector<std::string> destroyed(const ThreadReport &t, const Region &r, const
   }
   for (auto it = t.regions.rbegin(); it != t.regions.rend(); ++it)
     if (&*it != &r && it->frame == r.frame && it->base >= top && it->base < e)
-      out.push_back("block " + it->id + (it->state == RegionState::Corrupt ? "" : " and its header"));
+      out.push_back("block " + it->id +
+                    (it->state == RegionState::Corrupt ? "" : " and its header"));
   if (!r.frame || *r.frame >= t.frames.size())
     return out;
   const Frame &f = t.frames[*r.frame];
@@ -296,13 +348,15 @@ std::vector<std::string> destroyed(const ThreadReport &t, const Region &r, const
     return out;
   const uint64_t slot = *f.saved_rbp_slot;
   if (e > top && top < slot)
-    out.push_back(std::to_string(std::min(e, slot) - top) + " bytes of " + frame_label(f) + "'s own frame");
+    out.push_back(std::to_string(std::min(e, slot) - top) + " bytes of " + frame_label(f) +
+                  "'s own frame");
   if (e > slot)
     out.push_back(frame_label(f) + "'s saved RBP at " + hex(slot));
   if (e > slot + 8)
     out.push_back("its return address at " + hex(slot + 8));
   if (e > slot + 16) {
-    std::string caller = *r.frame + 1 < t.frames.size() ? frame_label(t.frames[*r.frame + 1]) : "its caller";
+    std::string caller =
+        *r.frame + 1 < t.frames.size() ? frame_label(t.frames[*r.frame + 1]) : "its caller";
     out.push_back(std::to_string(e - slot - 16) + " bytes of " + caller + "'s frame");
   }
   return out;
@@ -320,7 +374,7 @@ std::string join(const std::vector<std::string> &items) {
 bool overrun_reaches(const ThreadReport &t, const ThreadWork &w, uint64_t slot) {
   for (size_t i = 0; i < t.regions.size(); ++i) {
     const RegionFacts &rf = w.region_facts[i];
-    if (rf.overrun_end && t.regions[i].base < slot && *rf.overrun_end > slot)
+    if (rf.overrun_end && t.regions[i].base<slot && * rf.overrun_end> slot)
       return true;
   }
   return false;
@@ -336,7 +390,8 @@ void region_findings(const ThreadReport &t, const ThreadWork &w, std::vector<Fin
     const bool broke_frame = rf.overrun_end && r.frame && *r.frame < t.frames.size() &&
                              t.frames[*r.frame].saved_rbp_slot &&
                              *rf.overrun_end > *t.frames[*r.frame].saved_rbp_slot;
-    Finding f = make("region-overflow", rf.suspect && !broke_frame ? Severity::Warning : Severity::Error, t);
+    Finding f = make("region-overflow",
+                     rf.suspect && !broke_frame ? Severity::Warning : Severity::Error, t);
     f.region = r.id;
     f.frame = r.frame;
     f.function = r.function;
@@ -345,28 +400,33 @@ void region_findings(const ThreadReport &t, const ThreadWork &w, std::vector<Fin
       f.file = r.call_site->file;
       f.line = r.call_site->line;
     }
-    std::string msg = "Block " + r.id + " at " + hex(r.base) +
-                      (r.call_site ? " (allocated at " + where(*r.call_site) + ")" : std::string()) + ": " +
-                      rf.corruption + ".";
+    std::string msg =
+        "Block " + r.id + " at " + hex(r.base) +
+        (r.call_site ? " (allocated at " + where(*r.call_site) + ")" : std::string()) + ": " +
+        rf.corruption + ".";
     if (rf.overrun_end) {
       const uint64_t past = *rf.overrun_end - rf.block_end;
       msg += " A write ran out of the block (at most " + std::to_string(rf.block_end - r.base) +
-             " bytes): the " + std::to_string(past) + " bytes above its end continue " + rf.overrun_pattern +
-             ", so it went at least " + std::to_string(past) + (past == 1 ? " byte" : " bytes") +
-             " past the end, destroying " + join(destroyed(t, r, rf)) + ".";
+             " bytes): the " + std::to_string(past) + " bytes above its end continue " +
+             rf.overrun_pattern + ", so it went at least " + std::to_string(past) +
+             (past == 1 ? " byte" : " bytes") + " past the end, destroying " +
+             join(destroyed(t, r, rf)) + ".";
       if (r.frame && *r.frame < t.frames.size() && t.frames[*r.frame].saved_rbp_slot &&
-          *rf.overrun_end > *t.frames[*r.frame].saved_rbp_slot && t.chain_end != ChainEnd::Outermost &&
-          t.chain_end != ChainEnd::MaxDepth)
-        msg += " The RBP chain stops there (" + std::string(to_string(t.chain_end)) + "): frames above are lost.";
+          *rf.overrun_end > *t.frames[*r.frame].saved_rbp_slot &&
+          t.chain_end != ChainEnd::Outermost && t.chain_end != ChainEnd::MaxDepth)
+        msg += " The RBP chain stops there (" + std::string(to_string(t.chain_end)) +
+               "): frames above are lost.";
       msg += " Check the writes into it against its size.";
     } else if (rf.forged) {
       msg += " The allocator never writes such a header: it was forged, copied or left stale by "
              "something else. Find what writes into the block's header.";
     } else if (rf.suspect) {
-      msg += " In plain mode nothing else records the block: a write past its end may have destroyed the "
+      msg += " In plain mode nothing else records the block: a write past its end may have "
+             "destroyed the "
              "remnant; link libsra_audit.a to know.";
     } else {
-      msg += " Something wrote past the end of the block; check the writes into it against its size.";
+      msg +=
+          " Something wrote past the end of the block; check the writes into it against its size.";
     }
     f.message = std::move(msg);
     out.push_back(std::move(f));
@@ -378,8 +438,8 @@ void region_findings(const ThreadReport &t, const ThreadWork &w, std::vector<Fin
 // in use by nothing, so a pointer into a dead block there is an error; memory
 // a live frame occupies may be what the pointer means now (a local, a newer
 // block at the same address), so a pointer into reused memory is a warning.
-void dangling_pointers(TargetCache &cache, const ThreadReport &t, const ThreadWork &w, const DataWords &data,
-                       std::vector<Finding> &out) {
+void dangling_pointers(TargetCache &cache, const ThreadReport &t, const ThreadWork &w,
+                       const DataWords &data, std::vector<Finding> &out) {
   // Without a recovered block, a pointer into released stack is believed
   // only where sra's users hold it: code and data of a module that calls
   // sra_alloc. Elsewhere stale addresses are routine (a returned callee's
@@ -445,10 +505,12 @@ void dangling_pointers(TargetCache &cache, const ThreadReport &t, const ThreadWo
     return reach;
   };
   const std::vector<uint64_t> dead_reach = with_reach(dead), owned_reach = with_reach(owned);
-  auto hit = [](const std::vector<Span> &spans, const std::vector<uint64_t> &reach, uint64_t v) -> const Region * {
+  auto hit = [](const std::vector<Span> &spans, const std::vector<uint64_t> &reach,
+                uint64_t v) -> const Region * {
     if (spans.empty() || v < spans.front().lo || v >= reach.back())
       return nullptr; // outside every span: most slots (code addresses, small numbers)
-    auto it = std::upper_bound(spans.begin(), spans.end(), v, [](uint64_t x, const Span &s) { return x < s.lo; });
+    auto it = std::upper_bound(spans.begin(), spans.end(), v,
+                               [](uint64_t x, const Span &s) { return x < s.lo; });
     for (size_t i = static_cast<size_t>(it - spans.begin()); i > 0 && reach[i - 1] > v; --i)
       if (v < spans[i - 1].hi)
         return spans[i - 1].r;
@@ -457,7 +519,8 @@ void dangling_pointers(TargetCache &cache, const ThreadReport &t, const ThreadWo
   const Registers &regs = regs0;
   const uint64_t rsp = regs.rsp;
   size_t count = 0;
-  auto report = [&](const Region &r, uint64_t value, std::optional<uint32_t> frame, const std::string &holder) {
+  auto report = [&](const Region &r, uint64_t value, std::optional<uint32_t> frame,
+                    const std::string &holder) {
     const bool released = r.base + r.size <= rsp;
     Finding f = make("dangling-pointer", released ? Severity::Error : Severity::Warning, t);
     f.region = r.id;
@@ -466,14 +529,16 @@ void dangling_pointers(TargetCache &cache, const ThreadReport &t, const ThreadWo
     f.address = value;
     const std::string alloc = r.call_site ? " allocated at " + where(*r.call_site) : std::string();
     if (released)
-      f.message = holder + " holds " + hex(value) + ", inside released block " + r.id + alloc +
-                  ", whose function has returned. The memory is reused by later calls: do not return or "
-                  "keep pointers to SRA_ALLOC blocks beyond their caller.";
+      f.message =
+          holder + " holds " + hex(value) + ", inside released block " + r.id + alloc +
+          ", whose function has returned. The memory is reused by later calls: do not return or "
+          "keep pointers to SRA_ALLOC blocks beyond their caller.";
     else
-      f.message = holder + " holds " + hex(value) + ", inside dead block " + r.id + alloc +
-                  ", whose function has returned; live frames reuse that memory now, so the pointer "
-                  "reads whatever lives there. Do not return or keep pointers to SRA_ALLOC blocks "
-                  "beyond their caller.";
+      f.message =
+          holder + " holds " + hex(value) + ", inside dead block " + r.id + alloc +
+          ", whose function has returned; live frames reuse that memory now, so the pointer "
+          "reads whatever lives there. Do not return or keep pointers to SRA_ALLOC blocks "
+          "beyond their caller.";
     out.push_back(std::move(f));
     ++count;
   };
@@ -488,32 +553,39 @@ void dangling_pointers(TargetCache &cache, const ThreadReport &t, const ThreadWo
     locate(f, t.frames[holder]);
     f.address = value;
     const Frame &owner = t.frames[*r.frame];
-    const std::string alloc = r.call_site ? " (allocated at " + where(*r.call_site) + ")" : std::string();
-    f.message = "The stack slot at " + hex(slot) + " in " + frame_label(t.frames[holder]) + " holds " + hex(value) +
-                ", inside block " + r.id + alloc + " of the younger " + frame_label(owner) +
-                ": a caller cannot have received this block's address before " + frame_label(owner) +
-                " allocated it, so either the pointer is older (a block of a function that has returned, "
-                "whose memory this block reuses) or the block's address escaped to a caller. Either way it "
-                "dangles when " + frame_label(owner) + " returns.";
+    const std::string alloc =
+        r.call_site ? " (allocated at " + where(*r.call_site) + ")" : std::string();
+    f.message =
+        "The stack slot at " + hex(slot) + " in " + frame_label(t.frames[holder]) + " holds " +
+        hex(value) + ", inside block " + r.id + alloc + " of the younger " + frame_label(owner) +
+        ": a caller cannot have received this block's address before " + frame_label(owner) +
+        " allocated it, so either the pointer is older (a block of a function that has returned, "
+        "whose memory this block reuses) or the block's address escaped to a caller. Either way it "
+        "dangles when " +
+        frame_label(owner) + " returns.";
     out.push_back(std::move(f));
     ++count;
   };
   // A pointer into released stack where no block was recovered: the call
   // that owned the memory returned and later calls reused it.
-  auto report_released = [&](uint64_t value, std::optional<uint32_t> frame, const std::string &holder,
-                             const char *evidence) {
+  auto report_released = [&](uint64_t value, std::optional<uint32_t> frame,
+                             const std::string &holder, const char *evidence) {
     Finding f = make("dangling-pointer", Severity::Error, t);
     if (frame)
       locate(f, t.frames[*frame]);
     f.address = value;
-    f.message = holder + " holds " + hex(value) + ", " + std::to_string(rsp - value) + " bytes below RSP in thread " +
-                std::to_string(t.index) + "'s released stack: whatever lived there (a block or a local of a "
-                "function that has returned) is gone, and later calls reuse the memory. Evidence: " +
-                evidence + ". Do not return or keep pointers to SRA_ALLOC blocks or locals beyond their function.";
+    f.message =
+        holder + " holds " + hex(value) + ", " + std::to_string(rsp - value) +
+        " bytes below RSP in thread " + std::to_string(t.index) +
+        "'s released stack: whatever lived there (a block or a local of a "
+        "function that has returned) is gone, and later calls reuse the memory. Evidence: " +
+        evidence +
+        ". Do not return or keep pointers to SRA_ALLOC blocks or locals beyond their function.";
     out.push_back(std::move(f));
     ++count;
   };
-  const std::optional<uint32_t> frame0 = t.frames.empty() ? std::nullopt : std::optional<uint32_t>(0);
+  const std::optional<uint32_t> frame0 =
+      t.frames.empty() ? std::nullopt : std::optional<uint32_t>(0);
   std::vector<std::pair<std::string, uint64_t>> regs_to_check = regs.general;
   regs_to_check.emplace_back("rbp", regs.rbp);
   for (const auto &[name, value] : regs_to_check) {
@@ -527,23 +599,27 @@ void dangling_pointers(TargetCache &cache, const ThreadReport &t, const ThreadWo
     for (const char *c : kCalleeSaved)
       callee_saved = callee_saved || name == c;
     if (callee_saved && in_released(value, true) && frame0 && sra_code(frame_pc(0)))
-      report_released(value, frame0, "Register " + name,
-                      "a callee-saved register (it holds a value of a live frame; no variable information)");
+      report_released(
+          value, frame0, "Register " + name,
+          "a callee-saved register (it holds a value of a live frame; no variable information)");
   }
   // Writable data of the executable and its libraries: globals and statics.
   for (const DataWords::Chunk &c : data.chunks) {
     for (size_t k = 0; k < c.words.size(); ++k) {
       const uint64_t v = c.words[k];
-      if (v < released_lo || (v >= released_hi && (dead.empty() || v < dead.front().lo || v >= dead_reach.back())))
+      if (v < released_lo ||
+          (v >= released_hi && (dead.empty() || v < dead.front().lo || v >= dead_reach.back())))
         continue; // cheap reject: most words are no stack address
       const uint64_t at = c.address + 8 * k;
-      const std::string holder = "The global at " + hex(at) + (c.module.empty() ? "" : " (in " + c.module + ")");
+      const std::string holder =
+          "The global at " + hex(at) + (c.module.empty() ? "" : " (in " + c.module + ")");
       if (count >= kMaxDanglingPerThread)
         return;
       if (const Region *r = hit(dead, dead_reach, v))
         report(*r, v, std::nullopt, holder);
       else if (in_released(v, false) && sra_code(at))
-        report_released(v, std::nullopt, holder, "a word of writable data (no variable information)");
+        report_released(v, std::nullopt, holder,
+                        "a word of writable data (no variable information)");
     }
   }
   // Live slots: [RSP, stack high), 8-byte aligned.
@@ -566,11 +642,13 @@ void dangling_pointers(TargetCache &cache, const ThreadReport &t, const ThreadWo
     if (rel && (!frame || (*frame == 0 && !in_released(*v, true)) || !sra_code(frame_pc(*frame))))
       continue;
     if (rel)
-      report_released(*v, frame, "The stack slot at " + hex(a) + " in " + frame_label(t.frames[*frame]),
+      report_released(*v, frame,
+                      "The stack slot at " + hex(a) + " in " + frame_label(t.frames[*frame]),
                       "a raw stack slot of a live frame (no variable information)");
     else if (r)
       report(*r, *v, frame,
-             "The stack slot at " + hex(a) + (frame ? " in " + frame_label(t.frames[*frame]) : std::string()));
+             "The stack slot at " + hex(a) +
+                 (frame ? " in " + frame_label(t.frames[*frame]) : std::string()));
     else if (frame && *o->frame < *frame)
       report_younger(*o, *v, *frame, a);
     else
@@ -580,39 +658,47 @@ void dangling_pointers(TargetCache &cache, const ThreadReport &t, const ThreadWo
   }
 }
 
-void stack_exhaustion(TargetCache &cache, const ThreadWork &w, const ThreadReport &t, std::vector<Finding> &out) {
+void stack_exhaustion(TargetCache &cache, const ThreadWork &w, const ThreadReport &t,
+                      std::vector<Finding> &out) {
   if (!t.stack)
     return;
-  const uint64_t rsp = t.registers.rsp;
-  uint64_t low = t.stack->low;
+  // A handler on an alternate signal stack (Python's faulthandler, a
+  // crash reporter): that block of heap or static memory is sized for the
+  // handler; what the thread has left is judged on the stack it interrupted.
+  const StackRange stack = w.walk.interrupted_stack.value_or(*t.stack);
+  const uint64_t rsp = w.walk.interrupted_stack ? w.walk.interrupted_rsp : t.registers.rsp;
+  uint64_t low = stack.low;
   const MemoryRegion *region = cache.region_at(rsp);
   // The main thread's stack grows on demand: the mapping the kernel names
   // [stack], or (cores do not carry that name) the anonymous mapping that
   // holds the RSP of the thread whose tid is the process id.
   const auto pid = cache.target().info().pid;
   const bool main_thread = pid && *pid > 0 && t.tid == static_cast<uint64_t>(*pid);
-  const bool grows = region && (region->name == "[stack]" ||
-                                (region->name.empty() && (main_thread || (region->is_stack && *region->is_stack))));
+  const bool grows =
+      region &&
+      (region->name == "[stack]" ||
+       (region->name.empty() && (main_thread || (region->is_stack && *region->is_stack))));
   if (grows) {
     // A stack that already grew past the usual RLIMIT_STACK shows that the
     // limit is larger, by how much the snapshot cannot tell: no evidence of
     // a risk.
-    if (t.stack->high - t.stack->low > kDefaultStackLimit)
+    if (stack.high - stack.low > kDefaultStackLimit)
       return;
     // The main thread's stack can grow down to RLIMIT_STACK below its top,
     // but not into the guard gap above the next mapping down.
-    low = t.stack->high > kDefaultStackLimit ? t.stack->high - kDefaultStackLimit : 0;
+    low = stack.high > kDefaultStackLimit ? stack.high - kDefaultStackLimit : 0;
     const auto &regions = cache.regions();
-    auto it = std::find_if(regions.begin(), regions.end(), [&](const MemoryRegion &r) { return r.start == region->start; });
+    auto it = std::find_if(regions.begin(), regions.end(),
+                           [&](const MemoryRegion &r) { return r.start == region->start; });
     if (it != regions.begin() && it != regions.end()) {
       const uint64_t floor = std::prev(it)->end + kStackGuardGap;
       low = std::max(low, floor);
     }
-    low = std::min(low, t.stack->low);
+    low = std::min(low, stack.low);
   }
   if (rsp < low)
     return;
-  const uint64_t size = t.stack->high - low;
+  const uint64_t size = stack.high - low;
   const uint64_t remaining = rsp - low;
   // sra's reserve matters only to a target that has sra.
   const uint64_t threshold = cache.uses_allocator() ? std::max(kStackReserve, size / 8) : size / 8;
@@ -622,22 +708,25 @@ void stack_exhaustion(TargetCache &cache, const ThreadWork &w, const ThreadRepor
   if (!t.frames.empty())
     locate(f, t.frames[0]);
   f.address = rsp;
-  f.message = "Thread " + std::to_string(t.index) + " has " + std::to_string(remaining) + " bytes of its " +
-              std::to_string(size) + "-byte stack left below RSP (less than " +
-              (threshold == kStackReserve ? std::string("sra's 32 KiB reserve") : std::string("an eighth of the stack")) +
-              "): further sra_alloc calls return NULL and deeper calls may hit the guard page. Allocate "
-              "large blocks on the heap or give the thread a bigger stack.";
-  (void)w;
+  f.message =
+      "Thread " + std::to_string(t.index) + " has " + std::to_string(remaining) + " bytes of its " +
+      std::to_string(size) + "-byte stack left below RSP (less than " +
+      (threshold == kStackReserve ? std::string("sra's 32 KiB reserve")
+                                  : std::string("an eighth of the stack")) +
+      "): further sra_alloc calls return NULL and deeper calls may hit the guard page. Allocate "
+      "large blocks on the heap or give the thread a bigger stack.";
   out.push_back(std::move(f));
 }
 
 } // namespace
 
 void add_findings(TargetCache &cache, const ThreadWork &work, const ThreadReport &thread,
-                  const AnalysisOptions &options, const DataWords &data, std::vector<Finding> &out) {
+                  const AnalysisOptions &options, const DataWords &data,
+                  std::vector<Finding> &out) {
   broken_chain(cache, work, thread, out);
   if (options.compare_unwinder)
     unwinder_mismatch(cache, work, thread, out);
+  cfi_mismatch(cache, work, thread, out);
   frame_findings(cache, thread, work, out);
   region_findings(thread, work, out);
   dangling_pointers(cache, thread, work, data, out);

@@ -23,7 +23,9 @@ struct Holder {
 
 std::string held(const Holder &h) {
   return "frame " + std::to_string(h.first->index) + " of thread " + std::to_string(h.thread) +
-         (h.frames > 1 ? " and " + std::to_string(h.frames - 1) + " more frame" + (h.frames > 2 ? "s" : "") : "");
+         (h.frames > 1
+              ? " and " + std::to_string(h.frames - 1) + " more frame" + (h.frames > 2 ? "s" : "")
+              : "");
 }
 
 Finding module_finding(const char *kind, Severity sev, const Holder &h, std::string message) {
@@ -38,8 +40,8 @@ Finding module_finding(const char *kind, Severity sev, const Holder &h, std::str
   return f;
 }
 
-constexpr const char *kSupplyFile =
-    " Supply the file that ran with --sysroot or --solib-search-path (in LLDB: `target modules add`).";
+constexpr const char *kSupplyFile = " Supply the file that ran with --sysroot or "
+                                    "--solib-search-path (in LLDB: `target modules add`).";
 constexpr const char *kSupplyDebug =
     " Supply its debug file with --debug-dir or --debuginfod (in LLDB: `target symbols add`).";
 
@@ -58,7 +60,8 @@ void report_modules(TargetCache &cache, Report &report) {
       std::string path;
       if (m) {
         path = m->module.path;
-      } else if (const MemoryRegion *r = cache.region_at(pc); r && !r->name.empty() && r->name.front() == '/') {
+      } else if (const MemoryRegion *r = cache.region_at(pc);
+                 r && !r->name.empty() && r->name.front() == '/') {
         path = r->name; // mapped from a file the debugger did not load
       } else {
         continue; // anonymous memory, [vdso], JIT code
@@ -73,14 +76,15 @@ void report_modules(TargetCache &cache, Report &report) {
         h.low = m ? m->low : cache.region_at(pc)->start;
       }
       ++h.frames;
-      if (f.kind == FrameKind::Unknown || f.kind == FrameKind::Dynamic || f.kind == FrameKind::Relocated ||
-          (f.dynamic_bytes && *f.dynamic_bytes != 0))
+      if (f.kind == FrameKind::Unknown || f.kind == FrameKind::Dynamic ||
+          f.kind == FrameKind::Relocated || (f.dynamic_bytes && *f.dynamic_bytes != 0))
         h.uncertain = true;
     }
   std::vector<Holder> holders;
   for (auto &[path, h] : by_path)
     holders.push_back(std::move(h));
-  std::sort(holders.begin(), holders.end(), [](const Holder &a, const Holder &b) { return a.low < b.low; });
+  std::sort(holders.begin(), holders.end(),
+            [](const Holder &a, const Holder &b) { return a.low < b.low; });
   for (Holder &h : holders) {
     ModuleReport &mr = h.module;
     if (const ModuleFacts *m = h.facts) {
@@ -90,33 +94,42 @@ void report_modules(TargetCache &cache, Report &report) {
       const auto in_memory = cache.modules().memory_build_id(*m);
       if (in_memory && mr.build_id)
         mr.matches = *in_memory == *mr.build_id;
-      mr.symbols = cache.modules().has_symbols(*m);
-      mr.line_tables = cache.modules().has_line_tables(*m);
+      // The debugger may have found a debug file our own search did not (a
+      // search path from an lldbinit, debuginfod): its compile units count.
+      mr.symbols = m->module.debug_info || cache.modules().has_symbols(*m);
+      mr.line_tables = m->module.debug_info || cache.modules().has_line_tables(*m);
       if (mr.matches == false) {
         report.findings.push_back(module_finding(
             "module-mismatch", Severity::Warning, h,
-            mr.path + " holds " + held(h) + ", but the file on this machine (build ID " + *mr.build_id +
-                ") is not the one the target ran (build ID " + *in_memory +
-                "): its code, CFI and symbols may not match the stack, so frames, frame kinds and region "
-                "owners there are uncertain." + kSupplyFile));
+            mr.path + " holds " + held(h) + ", but the file on this machine (build ID " +
+                *mr.build_id + ") is not the one the target ran (build ID " + *in_memory +
+                "): its code, CFI and symbols may not match the stack, so frames, frame kinds and "
+                "region "
+                "owners there are uncertain." +
+                kSupplyFile));
       } else if (!mr.symbols) {
         const Severity sev = h.uncertain ? Severity::Warning : Severity::Note;
         report.findings.push_back(module_finding(
             "missing-symbols", sev, h,
-            mr.path + " holds " + held(h) + " but has no function symbols (stripped, and no debug file found)" +
-                (h.uncertain ? ": frames there that sra_alloc may have lowered cannot be told from alloca "
-                               "frames, and regions cannot be attributed to their call sites."
-                             : "; its frames were unwound by CFI, so nothing the audit rests on was lost.") +
+            mr.path + " holds " + held(h) +
+                " but has no function symbols (stripped, and no debug file found)" +
+                (h.uncertain
+                     ? ": frames there that sra_alloc may have lowered cannot be told from alloca "
+                       "frames, and regions cannot be attributed to their call sites."
+                     : "; its frames were unwound by CFI, so nothing the audit rests on was "
+                       "lost.") +
                 kSupplyDebug));
       }
     } else {
-      report.findings.push_back(module_finding(
-          "missing-symbols", Severity::Warning, h,
-          mr.path + " holds " + held(h) +
-              " but the debugger did not load it (the file is missing here, or it does not match the "
-              "target): frames there are unwound without CFI or symbols, frame kinds and region owners "
-              "are uncertain, and the frames above it may be missing." +
-              kSupplyFile));
+      report.findings.push_back(
+          module_finding("missing-symbols", Severity::Warning, h,
+                         mr.path + " holds " + held(h) +
+                             " but the debugger did not load it (the file is missing here, or it "
+                             "does not match the "
+                             "target): frames there are unwound without CFI or symbols, frame "
+                             "kinds and region owners "
+                             "are uncertain, and the frames above it may be missing." +
+                             kSupplyFile));
     }
     report.modules.push_back(std::move(mr));
   }

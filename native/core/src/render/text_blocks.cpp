@@ -65,6 +65,22 @@ Tint severity_tint(Severity severity) {
   return Tint::None;
 }
 
+const char *unwind_abbreviation(UnwindMethod m) {
+  switch (m) {
+  case UnwindMethod::Context:
+    return "ctx";
+  case UnwindMethod::Cfi:
+    return "cfi";
+  case UnwindMethod::FramePointer:
+    return "fp";
+  case UnwindMethod::Decoded:
+    return "dec";
+  case UnwindMethod::Scan:
+    return "scan";
+  }
+  return "?";
+}
+
 size_t line_width(const RenderOptions &options) {
   // "No limit" stays far from overflow in width arithmetic.
   return options.width ? options.width : size_t{1} << 30;
@@ -129,8 +145,8 @@ void append_table(std::string &out, const std::vector<Column> &columns, size_t r
     for (int phase = 0; phase < 2 && total > width_limit; ++phase) {
       for (size_t c = 0; c < ncol; ++c) {
         const size_t title = display_width(columns[c].title);
-        const size_t least = phase == 0 ? std::max(columns[c].max_width, title)
-                                        : std::max<size_t>(title, 8);
+        const size_t least =
+            phase == 0 ? std::max(columns[c].max_width, title) : std::max<size_t>(title, 8);
         floor[c] = columns[c].max_width ? std::min(width[c], least) : width[c];
       }
       while (total > width_limit) {
@@ -349,8 +365,9 @@ void append_frames_table(std::string &out, const ThreadReport &thread,
         case 7:
           return opt_int(f.dynamic_bytes);
         case 8:
-          // How the frame was found (JSON `unwind`; "fp" is frame_pointer).
-          return f.unwind == UnwindMethod::FramePointer ? "fp" : to_string(f.unwind);
+          // How the frame was found (JSON `unwind`), short so the table
+          // fits 80 columns: ctx, cfi, fp, dec, scan.
+          return unwind_abbreviation(f.unwind);
         }
         return "";
       },
@@ -482,10 +499,18 @@ std::string verdict_line(const Summary &s, const RenderOptions &options) {
   }
   // A verdict that rests on missing evidence says so; the findings say which.
   const std::string incomplete = s.incomplete ? ", incomplete" : "";
-  return "Verdict: " + tint(verdict, t, options) + incomplete + "  " + plural(s.errors, "error", "errors") +
-         ", " + plural(s.warnings, "warning", "warnings") + ", " +
-         plural(s.notes, "note", "notes") + " in " + plural(s.threads, "thread", "threads") + ", " +
-         plural(s.frames, "frame", "frames") + ", " + plural(s.regions, "region", "regions");
+  const std::string counts = plural(s.errors, "error", "errors") + ", " +
+                             plural(s.warnings, "warning", "warnings") + ", " +
+                             plural(s.notes, "note", "notes");
+  const std::string scope = "in " + plural(s.threads, "thread", "threads") + ", " +
+                            plural(s.frames, "frame", "frames") + ", " +
+                            plural(s.regions, "region", "regions");
+  // On a narrow line the scope goes onto a line of its own (the colour
+  // codes take no columns).
+  const size_t plain = std::string("Verdict: ").size() + verdict.size() + incomplete.size() + 2 +
+                       counts.size() + 1 + scope.size();
+  return "Verdict: " + tint(verdict, t, options) + incomplete + "  " + counts +
+         (plain > line_width(options) ? "\n         " : " ") + scope;
 }
 
 std::string guarded(const std::function<std::string()> &render) {

@@ -21,6 +21,9 @@ namespace frameaudit::render {
 inline constexpr size_t kLineWidth = 120;
 /// The line width a renderer wraps at: options.width, or no limit for 0.
 size_t line_width(const RenderOptions &options);
+/// The text report's `via` column: ctx, cfi, fp, dec, scan (JSON `unwind`:
+/// context, cfi, frame_pointer, decoded, scan).
+const char *unwind_abbreviation(UnwindMethod m);
 
 /// Box drawing and marks, Unicode or the ASCII fallback.
 struct Glyphs {
@@ -43,7 +46,7 @@ Tint severity_tint(Severity severity);
 /// One column of an aligned table.
 struct Column {
   std::string title;
-  bool right = false;     ///< right-align (numbers)
+  bool right = false; ///< right-align (numbers)
   /// 0: fixed, the widest cell's width. Otherwise the column may shrink
   /// (not below min(this, its widest cell)) when the table is wider than the
   /// line; its cells then wrap onto continuation lines, nothing is cut.

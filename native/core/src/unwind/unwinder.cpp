@@ -49,40 +49,46 @@ int dwarf_number(std::string_view name) {
 }
 
 const char *register_name(int r) {
-  static constexpr const char *kNames[] = {"rax", "rdx", "rcx", "rbx", "rsi", "rdi", "rbp", "rsp", "r8",
-                                           "r9",  "r10", "r11", "r12", "r13", "r14", "r15", "rip"};
+  static constexpr const char *kNames[] = {"rax", "rdx", "rcx", "rbx", "rsi", "rdi",
+                                           "rbp", "rsp", "r8",  "r9",  "r10", "r11",
+                                           "r12", "r13", "r14", "r15", "rip"};
   return r >= 0 && r < kDwarfRegs ? kNames[r] : "?";
 }
 
 // A location rule's offset from the CFA ("saved at CFA - 16"), if it is one.
-std::optional<int64_t> cfa_relative(const CfiRule &rule) { return rule.at_cfa; }
+std::optional<int64_t> cfa_relative(const CfiRule &rule) {
+  return rule.at_cfa;
+}
 
 // The row a frame-pointer function has in its body: the RBP pair step walks
 // it with every link check.
-bool is_pair_row(const CfiRow &row) { return row.pair; }
+bool is_pair_row(const CfiRow &row) {
+  return row.pair;
+}
 
 std::string describe(const CfiRow &row) {
-  std::string cfa = row.cfa_reg >= 0 ? std::string(register_name(row.cfa_reg)) +
-                                           (row.cfa_offset < 0 ? " - " : " + ") +
-                                           std::to_string(row.cfa_offset < 0 ? -row.cfa_offset : row.cfa_offset)
-                                     : "an expression";
+  std::string cfa = row.cfa_reg >= 0
+                        ? std::string(register_name(row.cfa_reg)) +
+                              (row.cfa_offset < 0 ? " - " : " + ") +
+                              std::to_string(row.cfa_offset < 0 ? -row.cfa_offset : row.cfa_offset)
+                        : "an expression";
   return std::string("CFI (") + row.source + "): CFA = " + cfa;
 }
 
 class Walker {
 public:
   Walker(TargetCache &cache, const ThreadSnapshot &thread, const WalkOptions &options)
-      : cache_(cache), thread_(thread), options_(options), stack_(thread.stack), image_(&thread.image) {}
+      : cache_(cache), thread_(thread), options_(options), stack_(thread.stack),
+        image_(&thread.image) {}
 
   WalkResult run();
 
 private:
   bool in_stack(uint64_t addr, uint64_t n) const {
-    return stack_ && addr >= stack_->low && addr <= stack_->high &&
-           n <= stack_->high - addr;
+    return stack_ && addr >= stack_->low && addr <= stack_->high && n <= stack_->high - addr;
   }
-  void push_frame(uint64_t pc, std::optional<uint64_t> rsp, std::optional<uint64_t> rbp, UnwindMethod how,
-                  bool at_instruction = false);
+  void push_frame(uint64_t pc, std::optional<uint64_t> rsp, std::optional<uint64_t> rbp,
+                  UnwindMethod how, bool at_instruction = false);
   // CFI: the row for frame f (nullptr if none, or if the sra-aware decoder
   // must decide: the allocator, its callers and split-off parts).
   const CfiRow *cfi_row_for(const Frame &f, const FunctionFacts *fn);
@@ -103,7 +109,8 @@ private:
   bool enter_context(const Registers &regs, uint64_t &slot, uint64_t &floor);
   // The return address is the sigreturn trampoline: push the signal frame
   // and the interrupted context. False if the walk ended.
-  bool through_signal_frame(uint64_t ret, uint64_t handler_cfa, uint64_t &slot, uint64_t &floor, UnwindMethod how);
+  bool through_signal_frame(uint64_t ret, uint64_t handler_cfa, uint64_t &slot, uint64_t &floor,
+                            UnwindMethod how);
   bool is_sigreturn(uint64_t addr);
   // A signal handler on an alternate signal stack (sigaltstack) interrupted
   // code on another stack: walk on in the mapping holding rsp (once).
@@ -114,6 +121,8 @@ private:
     switched_ = true;
     other_stack_.load(cache_.target(), rsp & ~(StackImage::kPage - 1), r->end);
     stack_ = StackRange{r->start, r->end};
+    r_.interrupted_stack = stack_;
+    r_.interrupted_rsp = rsp;
     image_ = &other_stack_;
     visited_.clear();
     return true;
@@ -148,7 +157,8 @@ private:
   // of growing by copies. Only an estimate: the walk checks every link.
   size_t estimate_depth(uint64_t rbp) const {
     size_t n = 0;
-    for (uint64_t slot = rbp, floor = 0; n < options_.max_depth && slot >= floor && slot % 8 == 0; ++n) {
+    for (uint64_t slot = rbp, floor = 0; n < options_.max_depth && slot >= floor && slot % 8 == 0;
+         ++n) {
       const auto saved = image_->u64(slot), ret = image_->u64(slot + 8);
       if (!saved || !ret || !cache_.is_executable(*ret))
         break; // a garbage chain must not size the vectors
@@ -167,8 +177,10 @@ private:
   enum class Step { UseRbp, Next, Done };
   Step frameless_step(Frame &f, uint64_t rbp);
   Step cfi_step(Frame &f, uint64_t &slot, uint64_t &floor);
-  Step cfi_frame(Frame &f, const CfiRow &row, const RegState &r, uint64_t cfa, bool repaired, uint64_t &slot,
-                 uint64_t &floor);
+  Step checked_cfi_step(Frame &f, const CfiRow &row, const RegState &r, uint64_t &slot,
+                        uint64_t &floor);
+  Step cfi_frame(Frame &f, const CfiRow &row, const RegState &r, uint64_t cfa, bool repaired,
+                 uint64_t &slot, uint64_t &floor);
   std::optional<uint64_t> repaired_cfa(const Frame &f, const CfiRow &row);
   // The function holding frame i's pc (its call, for return addresses).
   uint64_t lookup_pc(const Frame &f) const {
@@ -224,8 +236,8 @@ private:
   bool switched_ = false;
 };
 
-void Walker::push_frame(uint64_t pc, std::optional<uint64_t> rsp, std::optional<uint64_t> rbp, UnwindMethod how,
-                        bool at_instruction) {
+void Walker::push_frame(uint64_t pc, std::optional<uint64_t> rsp, std::optional<uint64_t> rbp,
+                        UnwindMethod how, bool at_instruction) {
   Frame &f = frames_.emplace_back();
   f.index = static_cast<uint32_t>(frames_.size() - 1);
   f.pc = pc;
@@ -252,7 +264,8 @@ void Walker::fill_symbols() {
       f.function_start = facts.fn->start;
     }
     if (f.note.empty() && facts.frameless_offset >= 0)
-      f.note = "no frame pointer: return address at RSP + " + std::to_string(facts.frameless_offset);
+      f.note =
+          "no frame pointer: return address at RSP + " + std::to_string(facts.frameless_offset);
   }
 }
 
@@ -260,21 +273,22 @@ Walker::Ret Walker::check_return(ChainLink &link, uint64_t ret, uint64_t slot) {
   const Frame &f = frames_.back();
   if (!verify(link, CheckKind::ReturnInCode, cache_.is_code(ret),
               [&] { return hex(ret) + " is not in executable memory"; })) {
-    stop(ChainEnd::BadReturnAddress, label(f) + ": the return address " + hex(ret) + " at " + hex(slot) +
-                                         " is not in an executable mapping.");
+    stop(ChainEnd::BadReturnAddress, label(f) + ": the return address " + hex(ret) + " at " +
+                                         hex(slot) + " is not in an executable mapping.");
     return Ret::Bad;
   }
   const auto &calls = cache_.calls_before(ret);
   if (calls.empty() && is_sigreturn(ret)) {
     // A signal handler returns into the sigreturn trampoline, which nothing calls.
-    check(link, CheckKind::SignalTrampoline, true, "returns into the sigreturn trampoline: a signal frame follows");
+    check(link, CheckKind::SignalTrampoline, true,
+          "returns into the sigreturn trampoline: a signal frame follows");
     return Ret::Signal;
   }
   // A passed check's detail would only repeat link.call_target.
   if (!verify(link, CheckKind::CallBeforeReturn, !calls.empty(),
               [&] { return "no call instruction ends at " + hex(ret); })) {
-    stop(ChainEnd::BadReturnAddress, label(f) + ": the return address " + hex(ret) + " at " + hex(slot) +
-                                         " does not follow a call instruction.");
+    stop(ChainEnd::BadReturnAddress, label(f) + ": the return address " + hex(ret) + " at " +
+                                         hex(slot) + " does not follow a call instruction.");
     return Ret::Bad;
   }
   if (options_.record_links)
@@ -295,8 +309,8 @@ bool Walker::is_sigreturn(uint64_t addr) {
 // The kernel's rt_sigframe: the trampoline's address (the handler's return
 // address), then the ucontext, whose mcontext (at +40) holds the interrupted
 // registers: rbp at gregs[10], rsp at gregs[15], rip at gregs[16].
-bool Walker::through_signal_frame(uint64_t ret, uint64_t handler_cfa, uint64_t &slot, uint64_t &floor,
-                                  UnwindMethod how) {
+bool Walker::through_signal_frame(uint64_t ret, uint64_t handler_cfa, uint64_t &slot,
+                                  uint64_t &floor, UnwindMethod how) {
   constexpr uint64_t kGregs = 40, kRbp = 10, kRsp = 15, kRip = 16;
   const uint64_t rbp = slot;
   // Nothing called the trampoline: its own address names it (no pc - 1).
@@ -313,12 +327,14 @@ bool Walker::through_signal_frame(uint64_t ret, uint64_t handler_cfa, uint64_t &
   if (!verify(link, CheckKind::Readable, irbp && irsp && irip,
               [&] { return "the signal frame at " + hex(uc) + " cannot be read"; })) {
     keep(std::move(link));
-    stop(ChainEnd::Unreadable, label(sig) + ": the signal frame at " + hex(uc) + " cannot be read.");
+    stop(ChainEnd::Unreadable,
+         label(sig) + ": the signal frame at " + hex(uc) + " cannot be read.");
     return false;
   }
   link.saved_rbp = *irbp;
   link.return_address = *irip;
-  check(link, CheckKind::SignalFrame, true, "interrupted context: rip " + hex(*irip) + ", rsp " + hex(*irsp));
+  check(link, CheckKind::SignalFrame, true,
+        "interrupted context: rip " + hex(*irip) + ", rsp " + hex(*irsp));
   if (!(in_stack(*irsp, 8) && *irsp > uc) && switch_stack(*irsp)) {
     check(link, CheckKind::InStack, true,
           "the handler ran on an alternate signal stack; the interrupted RSP is on the stack [" +
@@ -326,14 +342,16 @@ bool Walker::through_signal_frame(uint64_t ret, uint64_t handler_cfa, uint64_t &
   } else if (!verify(link, CheckKind::InStack, in_stack(*irsp, 8) && *irsp > uc,
                      [&] { return hex(*irsp) + " is not above the signal frame in this stack"; })) {
     keep(std::move(link));
-    stop(ChainEnd::OutOfStack, label(sig) + ": the interrupted RSP " + hex(*irsp) +
-                                   " is not above the signal frame in this stack (an alternate signal stack?).");
+    stop(ChainEnd::OutOfStack,
+         label(sig) + ": the interrupted RSP " + hex(*irsp) +
+             " is not above the signal frame in this stack (an alternate signal stack?).");
     return false;
   }
   keep(std::move(link));
   sig.cfa = *irsp;
   if (frames_.size() >= options_.max_depth) {
-    stop(ChainEnd::MaxDepth, "the walk stopped at the maximum depth of " + std::to_string(options_.max_depth) +
+    stop(ChainEnd::MaxDepth, "the walk stopped at the maximum depth of " +
+                                 std::to_string(options_.max_depth) +
                                  " frames; the chain goes on.");
     return false;
   }
@@ -343,7 +361,7 @@ bool Walker::through_signal_frame(uint64_t ret, uint64_t handler_cfa, uint64_t &
   regs.rbp = *irbp;
   // gregs: r8..r15 at 0..7, rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip.
   static constexpr std::pair<const char *, int> kSaved[] = {
-      {"r8", 0},  {"r9", 1},  {"r10", 2}, {"r11", 3}, {"r12", 4}, {"r13", 5}, {"r14", 6},
+      {"r8", 0},  {"r9", 1},  {"r10", 2}, {"r11", 3},  {"r12", 4},  {"r13", 5},  {"r14", 6},
       {"r15", 7}, {"rdi", 8}, {"rsi", 9}, {"rbx", 11}, {"rdx", 12}, {"rax", 13}, {"rcx", 14}};
   for (const auto &[name, at] : kSaved)
     if (auto v = image_->u64(uc + kGregs + 8 * static_cast<uint64_t>(at)))
@@ -358,13 +376,16 @@ void Walker::end_at_zero_rbp() {
   if (is_entry(f)) {
     stop(ChainEnd::Outermost, label(f) + " is where the thread begins and RBP is 0 there.");
   } else if (!fn || !fn->info.decoded) {
-    stop(ChainEnd::Outermost, label(f) + " has RBP 0 and its code is unknown: taken as the outermost frame.");
+    stop(ChainEnd::Outermost,
+         label(f) + " has RBP 0 and its code is unknown: taken as the outermost frame.");
   } else if (!fn->info.has_frame_pointer) {
-    stop(ChainEnd::Outermost, label(f) + " keeps no frame pointer and RBP is 0 in it: the chain ends there.");
+    stop(ChainEnd::Outermost,
+         label(f) + " keeps no frame pointer and RBP is 0 in it: the chain ends there.");
   } else {
     stop(ChainEnd::NullRbp,
          label(f) + " sets up a frame pointer, yet its RBP is 0" +
-             (f.index > 0 ? " (the saved RBP at " + hex(frames_[f.index - 1].saved_rbp_slot.value_or(0)) + " is 0)"
+             (f.index > 0 ? " (the saved RBP at " +
+                                hex(frames_[f.index - 1].saved_rbp_slot.value_or(0)) + " is 0)"
                           : std::string()) +
              ": the chain was cut.");
   }
@@ -378,14 +399,16 @@ void Walker::end_at_zero_rbp() {
 Walker::Step Walker::frameless_step(Frame &f, uint64_t rbp) {
   FrameFacts &facts = facts_.back();
   const FunctionFacts *fn = facts.fn;
-  if (!fn || !fn->info.decoded || fn->has_frame_pointer() || fn->fragment || fn->is_allocator || !f.rsp)
+  if (!fn || !fn->info.decoded || fn->has_frame_pointer() || fn->fragment || fn->is_allocator ||
+      !f.rsp)
     return Step::UseRbp;
   const uint64_t code_end = fn->start + fn->code.size();
   const uint64_t at = f.pc < code_end ? f.pc : f.pc - 1;
   if (at < fn->start || at >= code_end)
     return Step::UseRbp;
   const PrologueState st = cache_.state_at(*fn, at);
-  if (!st.rsp_offset_exact || st.in_epilogue || st.rsp_offset_from_cfa < 8 || st.rsp_offset_from_cfa % 8 != 0)
+  if (!st.rsp_offset_exact || st.in_epilogue || st.rsp_offset_from_cfa < 8 ||
+      st.rsp_offset_from_cfa % 8 != 0)
     return Step::UseRbp;
   const uint64_t cfa = *f.rsp + static_cast<uint64_t>(st.rsp_offset_from_cfa);
   if (cfa < *f.rsp || !in_stack(cfa - 8, 8) || !plausible_return(cfa - 8))
@@ -404,8 +427,9 @@ Walker::Step Walker::frameless_step(Frame &f, uint64_t rbp) {
   link.saved_rbp = caller_rbp;
   link.return_address = ret;
   check(link, CheckKind::FrameSize, true,
-        options_.record_links ? "no frame pointer: return address at RSP + " + std::to_string(facts.frameless_offset)
-                              : std::string());
+        options_.record_links
+            ? "no frame pointer: return address at RSP + " + std::to_string(facts.frameless_offset)
+            : std::string());
   check(link, CheckKind::ReturnInCode, true);
   const auto &calls = cache_.calls_before(ret);
   check(link, CheckKind::CallBeforeReturn, true);
@@ -413,7 +437,8 @@ Walker::Step Walker::frameless_step(Frame &f, uint64_t rbp) {
     link.call_target = calls.front().target;
   keep(std::move(link));
   if (frames_.size() >= options_.max_depth) {
-    stop(ChainEnd::MaxDepth, "the walk stopped at the maximum depth of " + std::to_string(options_.max_depth) +
+    stop(ChainEnd::MaxDepth, "the walk stopped at the maximum depth of " +
+                                 std::to_string(options_.max_depth) +
                                  " frames; the chain goes on.");
     return Step::Done;
   }
@@ -451,15 +476,71 @@ Walker::Step Walker::cfi_step(Frame &f, uint64_t &slot, uint64_t &floor) {
       return Step::UseRbp;
     return cfi_frame(f, *row, r, *cfa, /*repaired=*/true, slot, floor);
   }
+  if (fn && fn->has_frame_pointer())
+    return checked_cfi_step(f, *row, r, slot, floor);
   std::optional<uint64_t> cfa;
   if (row->cfa_reg >= 0)
-    cfa = r.has(row->cfa_reg) ? std::optional<uint64_t>(r.value[row->cfa_reg] + static_cast<uint64_t>(row->cfa_offset))
+    cfa = r.has(row->cfa_reg) ? std::optional<uint64_t>(r.value[row->cfa_reg] +
+                                                        static_cast<uint64_t>(row->cfa_offset))
                               : std::nullopt;
   else
     cfa = eval_rule(row->cfa, r, std::nullopt, [this](uint64_t a) { return read_u64(a); });
   if (!cfa)
     return Step::UseRbp;
   return cfi_frame(f, *row, r, *cfa, /*repaired=*/false, slot, floor);
+}
+
+// A function that keeps a frame pointer, by its decoded prologue, but whose
+// CFI row here is not the frame-pointer row: both lead to a caller, and the
+// RBP link is checked against the CFI. CFI goes first, as everywhere; where
+// its return address fails the link checks the RBP chain decides. A
+// difference is kept for the findings (cfi-mismatch).
+Walker::Step Walker::checked_cfi_step(Frame &f, const CfiRow &row, const RegState &r,
+                                      uint64_t &slot, uint64_t &floor) {
+  UnwindDisagreement d;
+  d.frame = f.index;
+  d.rbp = slot;
+  const size_t depth = frames_.size(); // f is frames_.back(); a step may move it
+  std::optional<uint64_t> rbp_ret, rbp_saved;
+  if (slot % 8 == 0 && slot >= *f.rsp && in_stack(slot, 16)) {
+    rbp_ret = image_->u64(slot + 8);
+    rbp_saved = image_->u64(slot);
+  }
+  const bool link_plausible = rbp_ret && rbp_saved && plausible_return_value(*rbp_ret);
+  if (row.cfa_reg >= 0)
+    d.cfi_cfa =
+        r.has(row.cfa_reg)
+            ? std::optional<uint64_t>(r.value[row.cfa_reg] + static_cast<uint64_t>(row.cfa_offset))
+            : std::nullopt;
+  else
+    d.cfi_cfa = eval_rule(row.cfa, r, std::nullopt, [this](uint64_t a) { return read_u64(a); });
+  const uint64_t caller_rbp_by_link = rbp_saved.value_or(0);
+  const auto ra_at = cfa_relative(row.regs[kRip]);
+  auto cfi_ra = [&]() -> std::optional<uint64_t> {
+    if (!d.cfi_cfa || !ra_at)
+      return std::nullopt;
+    const uint64_t at = *d.cfi_cfa + static_cast<uint64_t>(*ra_at);
+    return in_stack(at, 8) ? image_->u64(at) : std::nullopt;
+  };
+  const Step step =
+      d.cfi_cfa ? cfi_frame(f, row, r, *d.cfi_cfa, /*repaired=*/false, slot, floor) : Step::UseRbp;
+  if (!link_plausible || (step == Step::Done && r_.end == ChainEnd::MaxDepth))
+    return step;
+  d.rbp_return = *rbp_ret;
+  if (step == Step::Next && frames_.size() > depth) {
+    const Frame &caller = frames_.back();
+    if (caller.pc == *rbp_ret && caller.rbp.value_or(0) == caller_rbp_by_link)
+      return step; // the same caller (perhaps another CFA: a realigned frame)
+    d.cfi_return = caller.pc;
+    d.cfi_believed = true;
+  } else {
+    // Done: CFI ended the walk (return address undefined or 0, or its link
+    // failed a check); UseRbp: CFI's return address failed the checks.
+    d.cfi_believed = step == Step::Done;
+    d.cfi_return = cfi_ra();
+  }
+  r_.disagreements.push_back(d);
+  return step;
 }
 
 // The true CFA of an RSP-based sra caller: the allocator's stub remnants
@@ -489,8 +570,8 @@ std::optional<uint64_t> Walker::repaired_cfa(const Frame &f, const CfiRow &row) 
   return std::nullopt;
 }
 
-Walker::Step Walker::cfi_frame(Frame &f, const CfiRow &row, const RegState &r, uint64_t cfa, bool repaired,
-                               uint64_t &slot, uint64_t &floor) {
+Walker::Step Walker::cfi_frame(Frame &f, const CfiRow &row, const RegState &r, uint64_t cfa,
+                               bool repaired, uint64_t &slot, uint64_t &floor) {
   FrameFacts &facts = facts_.back();
   if (cfa <= *f.rsp || !in_stack(cfa - 8, 8))
     return Step::UseRbp;
@@ -498,7 +579,8 @@ Walker::Step Walker::cfi_frame(Frame &f, const CfiRow &row, const RegState &r, u
     f.cfa = cfa;
     facts.position = FramePosition::Frameless;
     facts.static_at_pc = static_cast<int64_t>(cfa - *f.rsp);
-    stop(ChainEnd::Outermost, label(f) + ": its CFI leaves the return address undefined: the thread begins here.");
+    stop(ChainEnd::Outermost,
+         label(f) + ": its CFI leaves the return address undefined: the thread begins here.");
     return Step::Done;
   }
   const auto ra_at = cfa_relative(row.regs[kRip]);
@@ -525,8 +607,8 @@ Walker::Step Walker::cfi_frame(Frame &f, const CfiRow &row, const RegState &r, u
   if (repaired) {
     // The static frame is what CFI says; the rest is the allocator's.
     facts.static_at_pc = row.cfa_offset;
-    f.note = "RSP-based frame lowered by sra_alloc: CFA repaired by the " + std::to_string(reserved_) +
-             " bytes its stub remnants prove";
+    f.note = "RSP-based frame lowered by sra_alloc: CFA repaired by the " +
+             std::to_string(reserved_) + " bytes its stub remnants prove";
   } else {
     facts.position = FramePosition::Frameless;
     facts.static_at_pc = static_cast<int64_t>(cfa - *f.rsp);
@@ -547,14 +629,16 @@ Walker::Step Walker::cfi_frame(Frame &f, const CfiRow &row, const RegState &r, u
   if (kind == Ret::Bad)
     return Step::Done;
   if (frames_.size() >= options_.max_depth) {
-    stop(ChainEnd::MaxDepth, "the walk stopped at the maximum depth of " + std::to_string(options_.max_depth) +
+    stop(ChainEnd::MaxDepth, "the walk stopped at the maximum depth of " +
+                                 std::to_string(options_.max_depth) +
                                  " frames; the chain goes on.");
     return Step::Done;
   }
   callee_ = caller;
   slot = caller_rbp;
   if (kind == Ret::Signal)
-    return through_signal_frame(*ret, cfa, slot, floor, UnwindMethod::Cfi) ? Step::Next : Step::Done;
+    return through_signal_frame(*ret, cfa, slot, floor, UnwindMethod::Cfi) ? Step::Next
+                                                                           : Step::Done;
   push_frame(*ret, cfa, caller_rbp, UnwindMethod::Cfi);
   floor = cfa;
   return Step::Next;
@@ -570,15 +654,18 @@ const CfiRow *Walker::cfi_row_for(const Frame &f, const FunctionFacts *fn) {
   return cache_.modules().row_at(lookup_pc(f));
 }
 
-std::optional<uint64_t> Walker::recover(const CfiRule &rule, int reg, const RegState &regs, uint64_t cfa) {
+std::optional<uint64_t> Walker::recover(const CfiRule &rule, int reg, const RegState &regs,
+                                        uint64_t cfa) {
   if (rule.kind == CfiRule::Kind::Same)
     return regs.get(reg);
   if (rule.at_cfa)
     return read_u64(cfa + static_cast<uint64_t>(*rule.at_cfa));
   if (rule.kind != CfiRule::Kind::Expr)
     return std::nullopt;
-  if (rule.ops.size() == 1 && ((rule.ops[0].atom >= 0x50 && rule.ops[0].atom <= 0x6f) || rule.ops[0].atom == 0x90))
-    return regs.get(rule.ops[0].atom == 0x90 ? static_cast<int>(rule.ops[0].number) : rule.ops[0].atom - 0x50);
+  if (rule.ops.size() == 1 &&
+      ((rule.ops[0].atom >= 0x50 && rule.ops[0].atom <= 0x6f) || rule.ops[0].atom == 0x90))
+    return regs.get(rule.ops[0].atom == 0x90 ? static_cast<int>(rule.ops[0].number)
+                                             : rule.ops[0].atom - 0x50);
   auto reader = [this](uint64_t a) { return read_u64(a); };
   auto v = eval_rule(rule, regs, cfa, reader);
   if (!v || rule.value)
@@ -659,9 +746,15 @@ bool Walker::enter_context(const Registers &regs, uint64_t &slot, uint64_t &floo
       if (auto v = callee_.get(r))
         saved.set(r, *v);
     callee_ = saved;
-    if (!z.facts.fn && !cache_.function_at(regs.rip) && plausible_return(regs.rsp)) {
-      // Code without symbols or CFI (JIT code, a stripped leaf): a return
-      // address right at RSP is likelier than a frame pointer.
+    // JIT code (outside every module) keeps a frame pointer where the
+    // engines build frames (V8, the JVM), as LLDB's default plan assumes;
+    // module code without symbols or CFI (a stripped leaf, Go's runtime
+    // assembly) more likely has its return address right at RSP.
+    const bool jit_with_pair = cache_.modules().listed() > 0 &&
+                               !cache_.modules().is_module_code(regs.rip) &&
+                               plausible_pair(regs.rbp, regs.rsp);
+    if (!z.facts.fn && !cache_.function_at(regs.rip) && !jit_with_pair &&
+        plausible_return(regs.rsp)) {
       z.rbp_based = false;
       z.cfa = regs.rsp + 8;
       z.return_slot = regs.rsp;
@@ -675,7 +768,7 @@ bool Walker::enter_context(const Registers &regs, uint64_t &slot, uint64_t &floo
   facts.position = z.facts.position;
   facts.static_at_pc = z.facts.static_at_pc;
   f0.note = z.how;
-  slot = regs.rbp; // the pair address of the frame being finished
+  slot = regs.rbp;  // the pair address of the frame being finished
   floor = regs.rsp; // the pair must lie at or above this
   if (!z.rbp_based && !plausible_return(z.return_slot) && plausible_pair(regs.rbp, regs.rsp)) {
     // The decoded prologue state put the return address where there is
@@ -701,13 +794,14 @@ bool Walker::enter_context(const Registers &regs, uint64_t &slot, uint64_t &floo
   if (!verify(link, CheckKind::InStack, in_stack(z.return_slot, 8),
               [&] { return hex(z.return_slot) + " is outside the stack"; })) {
     keep(std::move(link));
-    stop(ChainEnd::OutOfStack,
-         label(f0) + ": its return address slot " + hex(z.return_slot) + " is outside the thread's stack.");
+    stop(ChainEnd::OutOfStack, label(f0) + ": its return address slot " + hex(z.return_slot) +
+                                   " is outside the thread's stack.");
     return false;
   }
   if (!ret) {
     keep(std::move(link));
-    stop(ChainEnd::Unreadable, label(f0) + ": its return address slot " + hex(z.return_slot) + " cannot be read.");
+    stop(ChainEnd::Unreadable,
+         label(f0) + ": its return address slot " + hex(z.return_slot) + " cannot be read.");
     return false;
   }
   link.return_address = *ret;
@@ -721,7 +815,8 @@ bool Walker::enter_context(const Registers &regs, uint64_t &slot, uint64_t &floo
   if (kind == Ret::Bad)
     return false;
   if (frames_.size() >= options_.max_depth) {
-    stop(ChainEnd::MaxDepth, "the walk stopped at the maximum depth of " + std::to_string(options_.max_depth) +
+    stop(ChainEnd::MaxDepth, "the walk stopped at the maximum depth of " +
+                                 std::to_string(options_.max_depth) +
                                  " frames; the chain goes on.");
     return false;
   }
@@ -739,9 +834,10 @@ WalkResult Walker::run() {
   const Registers &regs = thread_.info.registers;
   push_frame(regs.rip, regs.rsp, regs.rbp, UnwindMethod::Context);
   if (!stack_) {
-    stop(ChainEnd::OutOfStack, "RSP " + hex(regs.rsp) + " is not inside any readable mapping" +
-                                   (thread_.stack_problem.empty() ? "" : " (" + thread_.stack_problem + ")") +
-                                   ": no frame can be walked.");
+    stop(ChainEnd::OutOfStack,
+         "RSP " + hex(regs.rsp) + " is not inside any readable mapping" +
+             (thread_.stack_problem.empty() ? "" : " (" + thread_.stack_problem + ")") +
+             ": no frame can be walked.");
     return finish();
   }
   if (options_.max_depth == 0) {
@@ -753,8 +849,9 @@ WalkResult Walker::run() {
   // at least 16 bytes of live stack, and reserving only costs address space
   // (untouched pages are never faulted in), so the live stack bounds it too.
   const uint64_t live = stack_->high > regs.rsp ? stack_->high - regs.rsp : 0;
-  const size_t expected =
-      std::max<size_t>(estimate_depth(regs.rbp), std::min<uint64_t>(live / 16, options_.max_depth)) + 8;
+  const size_t expected = std::max<size_t>(estimate_depth(regs.rbp),
+                                           std::min<uint64_t>(live / 16, options_.max_depth)) +
+                          8;
   frames_.reserve(expected);
   visited_.reserve(expected);
   facts_.reserve(expected);
@@ -797,15 +894,18 @@ WalkResult Walker::run() {
     }
     ChainLink link;
     link.address = slot;
-    if (!verify(link, CheckKind::Aligned, slot % 8 == 0, [&] { return hex(slot) + " is not 8-byte aligned"; })) {
+    if (!verify(link, CheckKind::Aligned, slot % 8 == 0,
+                [&] { return hex(slot) + " is not 8-byte aligned"; })) {
       keep(std::move(link));
       stop(ChainEnd::Misaligned, label(f) + ": RBP " + hex(slot) + " is not 8-byte aligned.");
       break;
     }
-    if (!verify(link, CheckKind::InStack, in_stack(slot, 16), [&] { return hex(slot) + " is outside the stack"; })) {
+    if (!verify(link, CheckKind::InStack, in_stack(slot, 16),
+                [&] { return hex(slot) + " is outside the stack"; })) {
       keep(std::move(link));
-      stop(ChainEnd::OutOfStack, label(f) + ": RBP " + hex(slot) + " is outside the thread's stack [" +
-                                     hex(stack_->low) + ", " + hex(stack_->high) + ").");
+      stop(ChainEnd::OutOfStack, label(f) + ": RBP " + hex(slot) +
+                                     " is outside the thread's stack [" + hex(stack_->low) + ", " +
+                                     hex(stack_->high) + ").");
       break;
     }
     if (slot < floor) {
@@ -849,7 +949,8 @@ WalkResult Walker::run() {
       break;
     if (frames_.size() >= options_.max_depth) {
       stop(ChainEnd::MaxDepth, "the walk stopped at the maximum depth of " +
-                                   std::to_string(options_.max_depth) + " frames; the chain goes on.");
+                                   std::to_string(options_.max_depth) +
+                                   " frames; the chain goes on.");
       break;
     }
     if (kind == Ret::Signal) {
@@ -868,7 +969,8 @@ WalkResult Walker::run() {
 
 } // namespace
 
-WalkResult walk_rbp_chain(TargetCache &cache, const ThreadSnapshot &thread, const WalkOptions &options) {
+WalkResult walk_rbp_chain(TargetCache &cache, const ThreadSnapshot &thread,
+                          const WalkOptions &options) {
   Walker w(cache, thread, options);
   return w.run();
 }

@@ -51,10 +51,30 @@ struct FrameFacts {
   const FunctionFacts *owner = nullptr;
 };
 
+/// A frame whose function keeps a frame pointer (its decoded prologue sets
+/// RBP up) while its CFI row at the pc is not the frame-pointer row, where
+/// the two lead to different callers: one of them is wrong (hand-written
+/// CFI, a misread prologue, corrupted memory). Same return address and
+/// caller RBP with another CFA (a realigned frame) is no disagreement.
+struct UnwindDisagreement {
+  uint32_t frame = 0;
+  std::optional<uint64_t> cfi_cfa;    ///< none: the CFI rule gave no value
+  std::optional<uint64_t> cfi_return; ///< none: CFI gave no readable return address
+  uint64_t rbp = 0;                   ///< the frame's RBP: the pair [saved RBP][return address]
+  uint64_t rbp_return = 0;
+  bool cfi_believed = false; ///< the walk went on (or ended) by CFI, else by the RBP link
+};
+
 struct WalkResult {
   std::vector<Frame> frames;
   std::vector<FrameFacts> facts; ///< parallel to frames
   std::vector<ChainLink> links;
+  std::vector<UnwindDisagreement> disagreements;
+  /// Frame 0 ran on an alternate signal stack (sigaltstack): the stack the
+  /// handler interrupted, and the RSP it had there. The thread's own stack
+  /// is that one; the alternate stack is only the handler's.
+  std::optional<StackRange> interrupted_stack;
+  uint64_t interrupted_rsp = 0;
   ChainEnd end = ChainEnd::Outermost;
   std::string detail;
 };
@@ -66,7 +86,8 @@ struct WalkOptions {
 };
 
 /// Walk one thread's RBP chain. Iterative and bounded by max_depth.
-WalkResult walk_rbp_chain(TargetCache &cache, const ThreadSnapshot &thread, const WalkOptions &options);
+WalkResult walk_rbp_chain(TargetCache &cache, const ThreadSnapshot &thread,
+                          const WalkOptions &options);
 
 /// "0x7ffd5a1c2e40"
 std::string hex(uint64_t value);
