@@ -97,7 +97,8 @@ def command(debugger, target, on: Optional[bool]) -> str:
         if error.Fail() or not provider_id:
             raise _core.FrameauditError(f"cannot register the frame provider: {error.GetCString()}")
         _registered[key] = provider_id
-        return (f"frameaudit's frame provider is on (id {provider_id}, {walked} threads walked): "
+        threads = "1 thread" if walked == 1 else f"{walked} threads"
+        return (f"frameaudit's frame provider is on (id {provider_id}, {threads} walked): "
                 "bt, frame select, up/down and lldb-dap show frameaudit's frames; after the "
                 "process stops again, `fa provider on` walks them again; `fa provider off` "
                 "removes it.\n")

@@ -9,6 +9,8 @@ import subprocess
 
 import pytest
 
+from fixture_cores import all_cells
+
 from conftest import (CRASH_STOP, audit_json, build_dir, cell_params, core_or_skip, matrix_cells,
                       require_matrix, require_python_frontend)
 
@@ -115,3 +117,35 @@ def test_cli_fails_on_warning(cell):
     clean = cell.fixture == "forged_header" and not cell.audit
     assert out.returncode == (0 if clean else 1), out.stderr
     check_verdict(cell, json.loads(out.stdout), core.truth)
+
+
+def _unsafe_cells():
+    # unsafe_vla calls sra_alloc raw: its ground truth records no blocks.
+    return [pytest.param(c, id=c.name) for c in all_cells() if c.fixture == "unsafe"]
+
+
+@pytest.mark.parametrize("cell", _unsafe_cells())
+def test_unsafe_callers_blocks_stay_live(cell, tmp_path):
+    """An unsafe caller (RSP-based frame, no saved-RBP slot) still owns its
+    blocks: each block the fixture holds at the stop is a live region of
+    the repaired frame, beside the unsafe-caller error."""
+    truth_path = tmp_path / "truth.json"
+    cli = build_dir() / "bin" / "frameaudit"
+    out = subprocess.run([str(cli), "run", "--format", "json", "--", str(cell.path)],
+                         env={"SRA_STOP": CRASH_STOP, "SRA_GROUND_TRUTH": str(truth_path),
+                              "PATH": "/usr/bin:/bin"},
+                         capture_output=True, text=True, timeout=300)
+    doc = json.loads(out.stdout)
+    truth = json.loads(truth_path.read_text())
+    live = [b for b in truth["blocks"] if b["live"]]
+    assert live, "the unsafe fixture holds a block at the stop"
+    frames = {f["index"]: f for t in doc["threads"] for f in t["frames"]}
+    for block in live:
+        region = _region_at(doc, block["ptr"])
+        assert region is not None, f"no region at {block['ptr']}: {doc['threads'][0]['regions']}"
+        assert region["state"] == "live", region
+        assert region["frame"] is not None and frames[region["frame"]]["function"] == block["function"]
+        assert region["reserved"] == block["reserved"]
+    unsafe = _findings(doc, "unsafe-caller")
+    if unsafe:  # -O0 and frame-pointer cells restore RSP from RBP: nothing unsafe to find
+        assert [f["function"] for f in unsafe] == ["unsafe_victim"]

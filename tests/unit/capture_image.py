@@ -16,6 +16,9 @@ by the rules of docs/design/gathering.md:
 
 Usage: capture_image.py EXE STOP OUT.json TRUTH.json
        capture_image.py --matrix MATRIX.json OUTDIR [--stops break,segv] [--filter SUBSTR]
+
+With --matrix, every safe fixture in the CI sample of cells (replay_cells);
+FRAMEAUDIT_FULL_MATRIX=1 in the environment takes every cell.
 """
 
 from __future__ import annotations
@@ -227,6 +230,26 @@ def run_fixture(exe: Path, stop: str, out: Path, truth: Path) -> bool:
         lldb.SBDebugger.Destroy(dbg)
 
 
+def full_matrix() -> bool:
+    return os.environ.get("FRAMEAUDIT_FULL_MATRIX", "") not in ("", "0", "OFF", "off", "false")
+
+
+OPTS = ("O0", "O1", "O2", "O3", "Os")
+FLAGS = ("fp", "nofp", "hard")
+MODES = ("audit", "plain")
+
+
+def replay_cells() -> set:
+    """The cells CI replays, per fixture: every compiler at every -O level
+    once, the frame-pointer flavour and the mode rotating so that each
+    (flags, mode) pair and each flags value with both compilers appears
+    (10 of the 60 cells). FRAMEAUDIT_FULL_MATRIX=1 replays every cell."""
+    cells = set()
+    for i, (compiler, opt) in enumerate((c, o) for c in ("gcc", "clang") for o in OPTS):
+        cells.add(f"{compiler}-{opt}-{FLAGS[i % 3]}-{MODES[(i // 3) % 2]}")
+    return cells
+
+
 def main(argv: list[str]) -> int:
     if argv and argv[0] == "--matrix":
         matrix = json.loads(Path(argv[1]).read_text())
@@ -248,8 +271,11 @@ def main(argv: list[str]) -> int:
         cells = matrix["binaries"] if isinstance(matrix, dict) else matrix
         base = Path(argv[1]).parent
         failures = 0
+        sample = None if full_matrix() else replay_cells()
         for cell in cells:
             if cell.get("unsafe"):
+                continue
+            if sample is not None and cell["name"].split("-", 1)[1] not in sample:
                 continue
             path = Path(cell["path"]) if "path" in cell else base / cell["name"]
             if substr and substr not in path.name:

@@ -19,7 +19,9 @@ constexpr uint64_t kMaxAllocaGap = 64;
 // Stale stubs kept for the stack map (it draws a handful below RSP).
 constexpr size_t kMaxStaleStubs = 64;
 
-uint64_t round16(uint64_t n) { return (n + 15) & ~uint64_t{15}; }
+uint64_t round16(uint64_t n) {
+  return (n + 15) & ~uint64_t{15};
+}
 
 struct Header {
   uint64_t size = 0;
@@ -40,7 +42,7 @@ std::optional<Header> header_at(const StackImage &image, uint64_t addr) {
   std::memcpy(&h.check, p + 12, 4);
   std::memcpy(&h.saved_rbp, p + 16, 8);
   std::memcpy(&h.call_site, p + 24, 8);
-  const uint64_t x = kAuditMagic ^ h.size ^ uint64_t{h.seq} ^ h.saved_rbp ^ h.call_site ^ addr;
+  const uint64_t x = kAuditMagic ^ h.size ^ uint64_t { h.seq } ^ h.saved_rbp ^ h.call_site ^ addr;
   h.valid = h.check == static_cast<uint32_t>(x ^ (x >> 32));
   return h;
 }
@@ -121,14 +123,30 @@ private:
   // newest block (or an allocation in progress); anywhere, a header naming it
   // belongs to that frame. A returned function called from the same depth
   // has the same RBP, so the function decides.
-  bool names_live_frame(uint64_t saved_rbp, uint64_t ret) {
-    auto it = std::lower_bound(live_slots_.begin(), live_slots_.end(), std::make_pair(saved_rbp, uint32_t{0}));
+  //
+  // A frame addressed through RSP (an unsafe caller the walk repaired) has no
+  // slot: there a pair at `address` inside the frame, or below it, that
+  // returns into its function is its own stub.
+  bool names_live_frame(uint64_t saved_rbp, uint64_t ret, uint64_t address) {
+    auto it = std::lower_bound(live_slots_.begin(), live_slots_.end(),
+                               std::make_pair(saved_rbp, uint32_t{0}));
     for (; it != live_slots_.end() && it->first == saved_rbp; ++it) {
       const uint32_t i = it->second;
       if (returns_into(ret, work_.walk.frames[i], work_.walk.facts[i].fn))
         return true;
     }
+    for (uint32_t i : slotless_) {
+      const Frame &f = work_.walk.frames[i];
+      if (address < *f.cfa && returns_into(ret, f, work_.walk.facts[i].fn))
+        return true;
+    }
     return false;
+  }
+
+  /// A frame whose blocks are scanned without a saved-RBP slot: repaired by
+  /// the walk (its CFA is RSP-based, and sra_alloc lowered its RSP).
+  static bool rsp_based_owner(const Frame &f) {
+    return !f.saved_rbp_slot && f.repaired && f.rsp && f.cfa && *f.cfa >= *f.rsp + 8 + kStubSize;
   }
 
   void index_live_slots() {
@@ -140,6 +158,9 @@ private:
     // deep stacks (the sort is a safeguard).
     if (!std::is_sorted(live_slots_.begin(), live_slots_.end()))
       std::sort(live_slots_.begin(), live_slots_.end());
+    for (const Frame &f : work_.walk.frames)
+      if (rsp_based_owner(f))
+        slotless_.push_back(f.index);
   }
 
   Region dead_from_header(const Header &h, uint64_t at, const Pair &p) {
@@ -158,7 +179,8 @@ private:
   // Why a header whose check is valid cannot describe its block ("" if it
   // can): the block would reach below the thread's stack or the owner
   // frame's RSP, or its reserved size disagrees with the next stub down.
-  std::string impossible_size(const Header &h, uint64_t at, uint64_t rsp, uint64_t lower, bool has_next) {
+  std::string impossible_size(const Header &h, uint64_t at, uint64_t rsp, uint64_t lower,
+                              bool has_next) {
     const uint64_t low = work_.snap.stack ? work_.snap.stack->low : image_.low();
     const std::string claim = " passes its check but claims " + std::to_string(h.size) + " bytes";
     if (h.size > at - std::min(at, low))
@@ -168,8 +190,9 @@ private:
              " bytes below its frame's RSP " + hex(rsp) + " (a forged or stale header)";
     const uint64_t base = at - round16(h.size);
     if (has_next && base != lower)
-      return claim + ", so its block would begin at " + hex(base) + ", but the next block's stub down ends at " +
-             hex(lower) + " (a forged or stale header)";
+      return claim + ", so its block would begin at " + hex(base) +
+             ", but the next block's stub down ends at " + hex(lower) +
+             " (a forged or stale header)";
     return {};
   }
 
@@ -182,21 +205,27 @@ private:
   const StackImage &image_;
   const AnalysisOptions &options_;
   std::vector<std::pair<uint64_t, uint32_t>> live_slots_; ///< (saved-RBP slot, frame index), sorted
+  std::vector<uint32_t> slotless_;                        ///< frames rsp_based_owner() scans
 };
 
 void RegionFinder::scan_live_frame(size_t i) {
   const Frame &f = work_.walk.frames[i];
   const FunctionFacts *fn = work_.walk.facts[i].fn;
-  if (!f.saved_rbp_slot || !f.rsp || *f.saved_rbp_slot < *f.rsp + kStubSize)
+  // Without a slot, an RSP-based frame's stubs end below its return address
+  // (at CFA - 8) and each holds whatever RBP was at the call: the stub
+  // itself, not a slot, is what a header must agree with.
+  const bool slotless = rsp_based_owner(f);
+  if (!slotless && (!f.saved_rbp_slot || !f.rsp || *f.saved_rbp_slot < *f.rsp + kStubSize))
     return;
   if (fn && fn->is_allocator)
     return; // an allocation in progress belongs to no one yet
-  const uint64_t slot = *f.saved_rbp_slot, rsp = *f.rsp;
+  const uint64_t slot = slotless ? *f.cfa - 8 : *f.saved_rbp_slot, rsp = *f.rsp;
 
   // The frame's own stubs: its RBP, and a return address right after an
   // allocator call inside its own function. Highest first.
   std::vector<Pair> pairs;
-  for (uint64_t a = (slot - kStubSize) & ~uint64_t{15}; a >= rsp && a + kStubSize <= slot; a -= 16) {
+  for (uint64_t a = (slot - kStubSize) & ~uint64_t{15}; a >= rsp && a + kStubSize <= slot;
+       a -= 16) {
     const auto y = image_.u64(a + 8);
     if (y && returns_into(*y, f, fn)) {
       if (auto p = pair_at(a))
@@ -219,7 +248,8 @@ void RegionFinder::scan_live_frame(size_t i) {
     // Stopped in a split-off part (f.cold): the part holding the allocator
     // call has the prologue.
     const FunctionFacts *caller = cache_.function_at(pairs.front().ret - 1);
-    if (caller && caller->has_frame_pointer() && caller->name && f.function && *caller->name == *f.function) {
+    if (caller && caller->has_frame_pointer() && caller->name && f.function &&
+        *caller->name == *f.function) {
       st = caller->info.static_size;
       setup = caller;
     }
@@ -274,14 +304,15 @@ void RegionFinder::scan_live_frame(size_t i) {
     std::optional<Header> h;
     if (p.address >= rsp + kStubSize)
       h = header_at(image_, p.address - kStubSize);
-    const bool header_ok = h && h->valid && h->saved_rbp == slot && h->call_site == p.ret;
-    const bool audit = p.call.mode == AllocatorMode::Audit ||
-                       (p.call.mode == AllocatorMode::Unknown && header_ok);
+    const uint64_t caller_rbp = slotless ? p.saved_rbp : slot;
+    const bool header_ok = h && h->valid && h->saved_rbp == caller_rbp && h->call_site == p.ret;
+    const bool audit =
+        p.call.mode == AllocatorMode::Audit || (p.call.mode == AllocatorMode::Unknown && header_ok);
     // A valid check proves who wrote the header, not that its size is
     // possible: a forged or stale header can claim any size.
     const std::string impossible =
-        header_ok ? impossible_size(*h, p.address - kStubSize, rsp, k + 1 < pairs.size() ? lower : rsp,
-                                    k + 1 < pairs.size())
+        header_ok ? impossible_size(*h, p.address - kStubSize, rsp,
+                                    k + 1 < pairs.size() ? lower : rsp, k + 1 < pairs.size())
                   : std::string();
     if (header_ok && impossible.empty()) {
       r.evidence = Evidence::Header;
@@ -298,17 +329,18 @@ void RegionFinder::scan_live_frame(size_t i) {
       r.base = lower;
       r.reserved = top - lower;
       r.size = r.reserved >= kHeaderSize ? r.reserved - kHeaderSize : 0;
-      add(std::move(r), "its audit header at " + hex(p.address - kStubSize) +
-                            (!impossible.empty()         ? impossible
-                             : p.saved_rbp != slot ? " has lost the caller's RBP"
-                                                   : " fails its integrity check"),
+      add(std::move(r),
+          "its audit header at " + hex(p.address - kStubSize) +
+              (!impossible.empty()         ? impossible
+               : p.saved_rbp != caller_rbp ? " has lost the caller's RBP"
+                                           : " fails its integrity check"),
           !impossible.empty());
     } else {
       r.evidence = Evidence::Stub;
       r.base = lower;
       r.reserved = top - lower;
       r.size = r.reserved >= kStubSize ? r.reserved - kStubSize : 0;
-      if (p.saved_rbp == slot) {
+      if (slotless || p.saved_rbp == slot) {
         add(std::move(r));
       } else {
         r.state = RegionState::Corrupt;
@@ -346,7 +378,8 @@ void RegionFinder::scan_reused() {
     if (!hd || !hd->valid || hd->size > h - stack.low)
       continue;
     const auto p = pair_at(h + kStubSize);
-    if (!p || p->saved_rbp != hd->saved_rbp || p->ret != hd->call_site || names_live_frame(p->saved_rbp, p->ret))
+    if (!p || p->saved_rbp != hd->saved_rbp || p->ret != hd->call_site ||
+        names_live_frame(p->saved_rbp, p->ret, h + kStubSize))
       continue;
     add(dead_from_header(*hd, h, *p));
   }
@@ -359,13 +392,14 @@ void RegionFinder::scan_released() {
   const StackRange stack = *work_.snap.stack;
   const size_t first_dead = work_.regions.size();
   std::vector<Pair> plain, stale;
-  const uint64_t bottom = std::max(image_.low(), rsp > options_.dead_scan_bytes ? rsp - options_.dead_scan_bytes : 0);
+  const uint64_t bottom =
+      std::max(image_.low(), rsp > options_.dead_scan_bytes ? rsp - options_.dead_scan_bytes : 0);
   for (uint64_t a = (rsp - kStubSize) & ~uint64_t{15}; a >= bottom; a -= 16) {
     if (auto p = pair_at(a)) {
       stale.push_back(*p);
       // A pair of a live frame below RSP is the relocated stub copy of its
       // last block (or an allocation still in progress): not a dead block.
-      if (!names_live_frame(p->saved_rbp, p->ret)) {
+      if (!names_live_frame(p->saved_rbp, p->ret, a)) {
         std::optional<Header> h;
         if (a >= image_.low() + kStubSize)
           h = header_at(image_, a - kStubSize);
