@@ -90,6 +90,25 @@ CI_CELLS = (
 )
 
 
+# The core-format matrix tests (every fixture as a kernel core, a gcore core
+# and a minidump, through each front-end) split CI_CELLS between the two
+# front-ends: each half still has both compilers, both modes, -O0 and -O2,
+# fp and nofp; together they run all four cells. FRAMEAUDIT_FULL_MATRIX=1
+# gives each front-end every cell.
+CORE_CELLS = {
+    "python": (("gcc", "O2", "nofp", "plain"), ("clang", "O0", "fp", "audit")),
+    "native": (("gcc", "O0", "fp", "audit"), ("clang", "O2", "nofp", "plain")),
+}
+
+
+def core_matrix_cells(frontend: str) -> List[Cell]:
+    """The cells `frontend` ("python" or "native") runs on every core format."""
+    cells = safe_cells()
+    if full_matrix():
+        return cells
+    return [c for c in cells if (c.compiler, c.opt, c.flags, c.mode) in CORE_CELLS[frontend]]
+
+
 def safe_cells() -> List[Cell]:
     return [c for c in all_cells() if not c.unsafe]
 

@@ -1,5 +1,5 @@
-"""The Python front-end on cores: every cell of the (CI subset of the)
-matrix as a kernel core, a gdb `gcore` core and an LLDB minidump, at the
+"""The Python front-end on cores: every fixture in its half of the CI cells
+(fixture_cores.CORE_CELLS; the native plugin takes the other half) as a kernel core, a gdb `gcore` core and an LLDB minidump, at the
 deliberate crash (and, for gcore and minidump, at the breakpoint), checked
 against the ground truth the same run wrote. Also: the LLDBTarget used
 without any command (as the CLI uses it) gives the same document as
@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from fixture_cores import check_truth
+from fixture_cores import check_truth, core_matrix_cells
 
 from conftest import (CRASH_STOP, Session, audit_json, cell_params, core_or_skip,
                       import_frameaudit, require_matrix, require_python_frontend,
@@ -25,7 +25,7 @@ def frontend_and_matrix():
 
 
 @pytest.mark.parametrize("fmt", ["kernel", "gcore", "minidump"])
-@pytest.mark.parametrize("cell", cell_params())
+@pytest.mark.parametrize("cell", cell_params(core_matrix_cells("python")))
 def test_core_matches_ground_truth(py_session, cell, fmt):
     core = core_or_skip(cell.path, fmt, CRASH_STOP)
     py_session.load_core(cell.path, core.path)
@@ -37,7 +37,7 @@ def test_core_matches_ground_truth(py_session, cell, fmt):
 
 
 @pytest.mark.parametrize("fmt", ["gcore", "minidump"])
-@pytest.mark.parametrize("cell", cell_params())
+@pytest.mark.parametrize("cell", cell_params(core_matrix_cells("python")))
 def test_core_at_breakpoint_matches_ground_truth(py_session, cell, fmt):
     core = core_or_skip(cell.path, fmt, "break")
     py_session.load_core(cell.path, core.path)

@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "analysis/thread_work.h"
+#include "unwind/huge_pages.h"
 
 namespace frameaudit::detail {
 namespace {
@@ -16,7 +17,9 @@ constexpr uint64_t kMaxDataBytes = 32ull << 20;
 constexpr uint64_t kMaxMappingBytes = 8ull << 20;
 constexpr uint64_t kReadChunk = 64 * 1024;
 
-bool file_backed(const MemoryRegion &r) { return !r.name.empty() && r.name.front() != '['; }
+bool file_backed(const MemoryRegion &r) {
+  return !r.name.empty() && r.name.front() != '[';
+}
 
 } // namespace
 
@@ -38,7 +41,8 @@ DataWords read_data_sections(TargetCache &cache, const std::vector<uint64_t> &st
     // data follows its read-only segment without a gap, and .bss follows
     // its data (a heap, a thread stack or an anonymous mapping does not).
     bool take = file_backed(r);
-    if (!take && r.name.empty() && i > 0 && regions[i - 1].end == r.start && regions[i - 1].readable) {
+    if (!take && r.name.empty() && i > 0 && regions[i - 1].end == r.start &&
+        regions[i - 1].readable) {
       const MemoryRegion &prev = regions[i - 1];
       take = was || (!prev.writable && (prev.name.empty() || file_backed(prev)));
     }
@@ -54,7 +58,7 @@ DataWords read_data_sections(TargetCache &cache, const std::vector<uint64_t> &st
     c.module = file_backed(r) ? r.name : i > 0 ? regions[i - 1].name : std::string();
     if (const auto slash = c.module.rfind('/'); slash != std::string::npos)
       c.module = c.module.substr(slash + 1);
-    c.words.reserve((end - start) / 8);
+    reserve_on_huge_pages(c.words, (end - start) / 8);
     std::vector<std::byte> buf;
     for (uint64_t a = start; a < end; a += kReadChunk) {
       const uint64_t n = std::min(kReadChunk, end - a);

@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include "unwind/huge_pages.h"
+
 namespace frameaudit::detail {
 
 void StackImage::mark(uint64_t a, uint64_t b) {
@@ -40,6 +42,10 @@ void StackImage::load(Target &target, uint64_t low, uint64_t high) {
   holes_ = 0;
   if (high <= low)
     return;
+  // A deep stack is hundreds of MiB: on huge pages, zeroing and reading it
+  // faults 512 times less often.
+  std::vector<uint8_t>().swap(bytes_);
+  reserve_on_huge_pages(bytes_, high - low);
   bytes_.assign(high - low, 0);
   const uint64_t first_page = low & ~(kPage - 1);
   const uint64_t pages = (high - 1 - first_page) / kPage + 1;
@@ -72,7 +78,8 @@ void StackImage::load(Target &target, uint64_t low, uint64_t high) {
     uint64_t lo = (a + n + kChunk - 1) & ~(kChunk - 1), hi = b; // hi: known readable start (empty)
     uint64_t best = b;
     for (int step = 0; step < 16 && lo < hi; ++step) {
-      const uint64_t mid = lo + (hi - lo) / (2 * kChunk) * kChunk; // lo itself when one chunk is left
+      const uint64_t mid =
+          lo + (hi - lo) / (2 * kChunk) * kChunk; // lo itself when one chunk is left
       if (read(mid, b) == b - mid) {
         best = mid;
         hi = mid;

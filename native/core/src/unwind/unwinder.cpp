@@ -15,6 +15,7 @@
 
 #include "unwind/cfi_eval.h"
 #include "unwind/frame_zero.h"
+#include "unwind/huge_pages.h"
 #include "unwind/walk.h"
 
 namespace frameaudit::detail {
@@ -168,8 +169,9 @@ private:
     return n;
   }
   void keep(ChainLink &&link) {
-    if (options_.record_links)
+    if (options_.record_links) {
       links_.push_back(std::move(link));
+    }
   }
   enum class Ret { Ok, Signal, Bad };
   Ret check_return(ChainLink &link, uint64_t ret, uint64_t slot);
@@ -852,11 +854,11 @@ WalkResult Walker::run() {
   const size_t expected = std::max<size_t>(estimate_depth(regs.rbp),
                                            std::min<uint64_t>(live / 16, options_.max_depth)) +
                           8;
-  frames_.reserve(expected);
-  visited_.reserve(expected);
-  facts_.reserve(expected);
+  reserve_on_huge_pages(frames_, expected);
+  reserve_on_huge_pages(visited_, expected);
+  reserve_on_huge_pages(facts_, expected);
   if (options_.record_links)
-    links_.reserve(expected);
+    reserve_on_huge_pages(links_, expected);
   uint64_t slot = 0, floor = 0;
   if (!enter_context(regs, slot, floor))
     return finish();
