@@ -269,15 +269,13 @@ def make_gcore(exe: Path, stop: str, workdir: Path) -> CoreFile:
 
 
 def make_minidump(exe: Path, stop: str, workdir: Path) -> CoreFile:
+    """Saved by a fresh LLDB in a process of its own: a minidump saved from
+    a test process that has launched many programs can list ld.so twice,
+    and LLDB 22 then hangs loading it (native_helpers, "isolation")."""
+    from native_helpers import minidump_isolated
     path = workdir / "lldb.dmp"
-    s = Session()
-    try:
-        truth = workdir / "truth.json"
-        launch_to_stop(s, exe, stop, truth, workdir)
-        s.ok(f'process save-core --plugin-name=minidump --style=full "{path}"')
-    finally:
-        s.close()
-    assert path.exists(), f"LLDB wrote no minidump for {exe.name}"
+    truth = workdir / "truth.json"
+    minidump_isolated(exe, stop, truth, path)
     return CoreFile(path, exe, "minidump", stop, truth)
 
 
@@ -362,7 +360,9 @@ def core_or_skip(exe: Path, fmt: str, stop: str = CRASH_STOP) -> CoreFile:
     try:
         return get_core(exe, fmt, stop)
     except CoreUnavailable as e:
-        if IN_CI and fmt == "kernel" and stop != "break":
+        # In CI a missing kernel core means a misconfigured runner, and a
+        # minidump LLDB cannot load means lost coverage of a core format.
+        if IN_CI and (fmt == "kernel" and stop != "break" or fmt == "minidump"):
             pytest.fail(f"CI=true: {e}")
         pytest.skip(str(e))
 
