@@ -17,8 +17,11 @@ from lldb_harness import Session, native_plugin_path, python_package_dir
 from native_helpers import find_fixture
 
 NESTED = find_fixture("nested", "gcc", "O0", "fp", "audit")
-UNSAFE = [find_fixture("unsafe", cc, "O2", flags, "audit")
-          for cc in ("gcc", "clang") for flags in ("fp", "nofp")]
+# Every cell of the unsafe fixture: both compilers, -O2 and -Os, fp and nofp,
+# audit and plain (docs/user-guide.md, section 5).
+UNSAFE = [find_fixture("unsafe", cc, opt, flags, mode)
+          for cc in ("gcc", "clang") for opt in ("O2", "Os") for flags in ("fp", "nofp")
+          for mode in ("audit", "plain")]
 
 FRAME = re.compile(r"^\s+\*?\s*frame #(\d+): (0x[0-9a-f]+) (?:\S+`)?(\S+?)(?:\(.*?\))?(?: at |\s|$)",
                    re.M)

@@ -107,10 +107,14 @@ std::string render_html(const Report &report) {
   row("pid", report.target.pid ? std::to_string(*report.target.pid) : "-");
   row("tool", "frameaudit " + report.tool_version);
   const Summary &sum = report.summary;
-  row("summary", std::to_string(sum.threads) + " threads, " + std::to_string(sum.frames) +
-                     " frames, " + std::to_string(sum.regions) + " blocks; " +
-                     std::to_string(sum.errors) + " errors, " + std::to_string(sum.warnings) +
-                     " warnings, " + std::to_string(sum.notes) + " notes");
+  auto count = [](uint64_t n, const char *one, const char *many) {
+    return std::to_string(n) + " " + (n == 1 ? one : many);
+  };
+  row("summary",
+      count(sum.threads, "thread", "threads") + ", " + count(sum.frames, "frame", "frames") + ", " +
+          count(sum.regions, "block", "blocks") + "; " + count(sum.errors, "error", "errors") +
+          ", " + count(sum.warnings, "warning", "warnings") + ", " +
+          count(sum.notes, "note", "notes"));
   s += "</table>\n<h2 id=\"findings\">Findings</h2>\n";
   if (report.findings.empty()) {
     s += "<p>No findings.</p>\n";

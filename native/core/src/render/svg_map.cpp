@@ -406,16 +406,19 @@ SvgPanel PanelDrawer::draw() {
   }
 
   // RSP and RBP.
-  auto mark = [&](uint64_t addr, const char *name, const char *cls, double dy) {
+  auto mark = [&](uint64_t addr, const char *name, const char *cls, double dy, bool line = true) {
     if (!drawn(addr))
       return;
     double y = scale.y(addr);
-    out_ += "<line class=\"" + std::string(cls) + "\" x1=\"" + num(x0) + "\" y1=\"" + num(y) +
-            "\" x2=\"" + num(x0 + w + 40) + "\" y2=\"" + num(y) + "\"/>\n";
+    if (line)
+      out_ += "<line class=\"" + std::string(cls) + "\" x1=\"" + num(x0) + "\" y1=\"" + num(y) +
+              "\" x2=\"" + num(x0 + w + 40) + "\" y2=\"" + num(y) + "\"/>\n";
     text(x0 + w + 44, y + 4 + dy, std::string(name) + " " + hex(addr), std::string(cls) + "-label");
   };
+  // Where RBP == RSP (a frame pointer just set up) RBP gets its label only:
+  // its dashed line would hide the RSP mark.
   mark(rsp, "RSP", "rsp", 0);
-  mark(rbp, "RBP", "rbp", rbp == rsp ? 12 : 0);
+  mark(rbp, "RBP", "rbp", rbp == rsp ? 12 : 0, rbp != rsp);
 
   SvgPanel panel;
   panel.height = scale.bottom() + 24;
