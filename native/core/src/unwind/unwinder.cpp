@@ -181,6 +181,14 @@ private:
   Step cfi_step(Frame &f, uint64_t &slot, uint64_t &floor);
   Step checked_cfi_step(Frame &f, const CfiRow &row, const RegState &r, uint64_t &slot,
                         uint64_t &floor);
+  // The row's CFA from the frame's registers (nullopt: a register it needs is unknown).
+  std::optional<uint64_t> row_cfa(const CfiRow &row, const RegState &r) {
+    if (row.cfa_reg < 0)
+      return eval_rule(row.cfa, r, std::nullopt, [this](uint64_t a) { return read_u64(a); });
+    if (!r.has(row.cfa_reg))
+      return std::nullopt;
+    return r.value[row.cfa_reg] + static_cast<uint64_t>(row.cfa_offset);
+  }
   Step cfi_frame(Frame &f, const CfiRow &row, const RegState &r, uint64_t cfa, bool repaired,
                  uint64_t &slot, uint64_t &floor);
   std::optional<uint64_t> repaired_cfa(const Frame &f, const CfiRow &row);
@@ -480,13 +488,7 @@ Walker::Step Walker::cfi_step(Frame &f, uint64_t &slot, uint64_t &floor) {
   }
   if (fn && fn->has_frame_pointer())
     return checked_cfi_step(f, *row, r, slot, floor);
-  std::optional<uint64_t> cfa;
-  if (row->cfa_reg >= 0)
-    cfa = r.has(row->cfa_reg) ? std::optional<uint64_t>(r.value[row->cfa_reg] +
-                                                        static_cast<uint64_t>(row->cfa_offset))
-                              : std::nullopt;
-  else
-    cfa = eval_rule(row->cfa, r, std::nullopt, [this](uint64_t a) { return read_u64(a); });
+  const std::optional<uint64_t> cfa = row_cfa(*row, r);
   if (!cfa)
     return Step::UseRbp;
   return cfi_frame(f, *row, r, *cfa, /*repaired=*/false, slot, floor);
@@ -509,13 +511,7 @@ Walker::Step Walker::checked_cfi_step(Frame &f, const CfiRow &row, const RegStat
     rbp_saved = image_->u64(slot);
   }
   const bool link_plausible = rbp_ret && rbp_saved && plausible_return_value(*rbp_ret);
-  if (row.cfa_reg >= 0)
-    d.cfi_cfa =
-        r.has(row.cfa_reg)
-            ? std::optional<uint64_t>(r.value[row.cfa_reg] + static_cast<uint64_t>(row.cfa_offset))
-            : std::nullopt;
-  else
-    d.cfi_cfa = eval_rule(row.cfa, r, std::nullopt, [this](uint64_t a) { return read_u64(a); });
+  d.cfi_cfa = row_cfa(row, r);
   const uint64_t caller_rbp_by_link = rbp_saved.value_or(0);
   const auto ra_at = cfa_relative(row.regs[kRip]);
   auto cfi_ra = [&]() -> std::optional<uint64_t> {
