@@ -101,6 +101,7 @@ if [ -x "$PY" ]; then
   inc="$("$PY" -c 'import sysconfig; print(sysconfig.get_paths()["include"])' 2>/dev/null)"
   header "$inc/Python.h" python3-dev
   "$PY" -c 'import pytest' >/dev/null 2>&1 && ok pytest || fail python3-pytest "$PY cannot import pytest"
+  "$PY" -c 'import yaml' >/dev/null 2>&1 && ok PyYAML || fail python3-yaml "$PY cannot import yaml"
 else
   fail python3 "$PY is missing"
 fi

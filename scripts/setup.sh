@@ -18,8 +18,9 @@ PACKAGES=(
   # LLDB 22: the plugin's SB headers and library, lldb/lldb-server, the Python module
   lldb-22 liblldb-22-dev python3-lldb-22
   # Python: the bindings and every pytest suite (run with /usr/bin/python3,
-  # the Python LLDB embeds); only the standard library besides pytest and lldb
-  python3 python3-dev python3-pytest pybind11-dev
+  # the Python LLDB embeds); only the standard library besides pytest, lldb
+  # and PyYAML (the CI-guide test reads the guide's YAML jobs)
+  python3 python3-dev python3-pytest python3-yaml pybind11-dev
   # libraries of the core and of the C++ tests and benchmarks
   libzydis-dev nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev
   # the fuzz suite: clang's libFuzzer and sanitizer runtimes (clang 14 on Debian 12)
