@@ -18,8 +18,10 @@ namespace {
 
 Report analyze_target(Target &target, std::vector<uint64_t> threads, bool all_threads,
                       uint64_t max_depth, uint64_t dead_scan_bytes, bool compare_unwinder,
-                      std::optional<py::function> progress, std::vector<std::string> debug_dirs) {
+                      std::optional<py::function> progress, std::vector<std::string> debug_dirs,
+                      bool frame_variables) {
   AnalysisOptions options;
+  options.frame_variables = frame_variables;
   options.debug_dirs = std::move(debug_dirs);
   options.threads = std::move(threads);
   options.all_threads = all_threads;
@@ -93,7 +95,7 @@ void bind_api(py::module_ &m) {
         py::arg("max_depth") = AnalysisOptions{}.max_depth,
         py::arg("dead_scan_bytes") = AnalysisOptions{}.dead_scan_bytes,
         py::arg("compare_unwinder") = true, py::arg("progress") = py::none(),
-        py::arg("debug_dirs") = std::vector<std::string>{},
+        py::arg("debug_dirs") = std::vector<std::string>{}, py::arg("frame_variables") = false,
         R"(Audit the target and return a Report.
 
 threads: thread indexes or tids to audit (each matched against the index
@@ -104,6 +106,8 @@ compare_unwinder: compare with ThreadInfo.debugger_frames.
 progress: called as progress(done, total) per thread.
 debug_dirs: more directories to search for separate debug files
 (.gnu_debuglink names and .build-id/xx/yyyy.debug), after the standard ones.
+frame_variables: fill Frame.variables and Frame.registers (debug-info
+variables in scope with their locations, recovered registers).
 
 Raises FrameauditError when nothing can be analysed (no threads,
 unsupported architecture); everything wrong with the target's memory is

@@ -81,6 +81,33 @@ void bind_report(py::module_ &m) {
                ", return_address=" + hex(l.return_address) + ")";
       });
 
+  py::class_<FrameVariable>(m, "FrameVariable",
+                            "A debug-info variable in scope at a frame's pc and where it lives.")
+      .def_readonly("name", &FrameVariable::name)
+      .def_readonly("type", &FrameVariable::type, "C spelling of its type")
+      .def_readonly("size", &FrameVariable::size)
+      .def_readonly("parameter", &FrameVariable::parameter)
+      .def_readonly("pointer", &FrameVariable::pointer)
+      .def_property_readonly("where",
+                             [](const FrameVariable &v) {
+                               switch (v.where) {
+                               case FrameVariable::Where::Memory: return "memory";
+                               case FrameVariable::Where::Register: return "register";
+                               case FrameVariable::Where::Value: return "value";
+                               case FrameVariable::Where::Unavailable: break;
+                               }
+                               return "unavailable";
+                             },
+                             "memory, register, value or unavailable")
+      .def_readonly("address", &FrameVariable::address, "where it lives (memory)")
+      .def_readonly("reg", &FrameVariable::reg, "the register holding it (register)")
+      .def_readonly("value", &FrameVariable::value,
+                    "its value (register, value), or a pointer's value read from memory")
+      .def_readonly("why", &FrameVariable::why, "why it is unavailable")
+      .def("__repr__", [](const FrameVariable &v) {
+        return "FrameVariable(" + v.type + " " + v.name + ")";
+      });
+
   py::class_<Frame>(m, "Frame", "A physical frame of the RBP walk (innermost is index 0).")
       .def_readonly("index", &Frame::index)
       .def_readonly("pc", &Frame::pc)
@@ -107,6 +134,10 @@ void bind_report(py::module_ &m) {
       .def_readonly("function_start", &Frame::function_start)
       .def_readonly("saved_rbp_slot", &Frame::saved_rbp_slot)
       .def_readonly("note", &Frame::note)
+      .def_readonly("variables", &Frame::variables,
+                    "Debug-info variables in scope (analyze(frame_variables=True) only).")
+      .def_readonly("registers", &Frame::registers,
+                    "(name, value) of the registers the walk recovered (frame_variables=True only).")
       .def("__repr__", [](const Frame &f) {
         return "Frame(#" + std::to_string(f.index) + " " + hex(f.pc) + " " +
                opt_str(f.function) + ", kind=" + to_string(f.kind) + ")";

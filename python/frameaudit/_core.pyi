@@ -109,6 +109,18 @@ class ChainLink:
     call_target: Optional[int]
     checks: List[LinkCheck]
 
+class FrameVariable:
+    name: str
+    type: str
+    size: int
+    parameter: bool
+    pointer: bool
+    where: str
+    address: int
+    reg: str
+    value: Optional[int]
+    why: str
+
 class Frame:
     index: int
     pc: int
@@ -128,6 +140,8 @@ class Frame:
     function_start: Optional[int]
     saved_rbp_slot: Optional[int]
     note: str
+    variables: List[FrameVariable]
+    registers: List[Tuple[str, int]]
 
 class CallSite:
     pc: int
@@ -220,7 +234,7 @@ def analyze(target: Target, *, threads: Sequence[int] = ..., all_threads: bool =
             max_depth: int = 1000000, dead_scan_bytes: int = 65536,
             compare_unwinder: bool = True,
             progress: Optional[Callable[[int, int], None]] = None,
-            debug_dirs: Sequence[str] = ...) -> Report: ...
+            debug_dirs: Sequence[str] = ..., frame_variables: bool = False) -> Report: ...
 def render_json(report: Report) -> str: ...
 def render_json_array(reports: Sequence[Report]) -> str: ...
 def render_sarif(reports: Sequence[Report], *, runs: str = "per-core", min_level: str = "note",

@@ -5,12 +5,16 @@ provider (LLDB 22: SBTarget.RegisterScriptedFrameProvider), so `bt`,
 `frame select`, `up`/`down` and lldb-dap's call stack show the frames of
 frameaudit's walk. Where a frame matches LLDB's own at the same depth (same
 pc and CFA) LLDB's frame is reused, with its variables and registers; where
-they differ (an allocator-lowered frame LLDB unwound wrongly), a frame at
-frameaudit's pc is given instead. `fa bt` prints the same list with the
+they differ (an allocator-lowered frame LLDB unwound wrongly), a scripted
+frame at frameaudit's pc is given instead (LLDB marks it [synthetic]), whose
+variables `frame variable` reads at the locations frameaudit's walk gives
+(the core evaluates the debug info's locations against the frame's
+recovered registers and CFA). `fa bt` prints the same list with the
 [repaired] and sra notes. Older LLDB has no frame providers: the command
 says so and `fa bt` still works.
 """
 
+import re
 from typing import Dict, List, Optional
 
 import lldb
@@ -20,8 +24,9 @@ from .lldb_target import LLDBTarget, _registers, _stop_description, _valid_addre
 
 try:  # LLDB 22+
     from lldb.plugins.scripted_frame_provider import ScriptedFrameProvider as _ProviderBase
+    from lldb.plugins.scripted_process import ScriptedFrame as _FrameBase
 except ImportError:  # pragma: no cover - older LLDB
-    _ProviderBase = object
+    _ProviderBase = _FrameBase = object
 
 CLASS_NAME = __name__ + ".FrameauditFrameProvider"
 
@@ -63,7 +68,8 @@ def refresh(debugger, target) -> int:
         frames = thread.GetFrames() if hasattr(thread, "GetFrames") else None
         if frames is None or not frames.IsValid():
             continue
-        report = _core.analyze(_OneThread(thread, frames), threads=[thread.GetIndexID()])
+        report = _core.analyze(_OneThread(thread, frames), threads=[thread.GetIndexID()],
+                               frame_variables=True)
         if report.threads:
             _walks[_walk_key(process, thread)] = list(report.threads[0].frames)
             walked += 1
@@ -172,4 +178,112 @@ class FrameauditFrameProvider(_ProviderBase):
         if mine is not None and mine.IsValid() and mine.GetPC() == frame.pc and \
                 (frame.cfa is None or _valid_address(mine.GetCFA()) == frame.cfa):
             return index  # LLDB's frame, with its variables and registers
-        return {"idx": index, "pc": frame.pc}
+        if _FrameBase is object:
+            return {"idx": index, "pc": frame.pc}
+        return _RepairedFrame(self.thread, index, frame)
+
+
+_IDENTIFIER = re.compile(r"\s*([A-Za-z_]\w*)(.*)$", re.S)
+
+
+class _RepairedFrame(_FrameBase):
+    """One of frameaudit's frames where LLDB's own unwind went wrong: its pc,
+    and its variables at the locations frameaudit's walk computed.
+
+    It has no register context: LLDB 22 builds a scripted frame's registers
+    on a register description it frees at once, and reading them crashed
+    LLDB, so get_register_info returns None and LLDB makes none. `frame
+    variable` reads what get_variables gives; `expression` needs registers
+    and reports that it cannot read the frame (docs/user-guide.md)."""
+
+    def __init__(self, thread, index, frame):
+        self.index, self.frame = index, frame
+        self._values = None
+        super().__init__(thread, lldb.SBStructuredData())
+        self.target = thread.GetProcess().GetTarget()
+
+    def get_id(self):
+        return self.index
+
+    def get_pc(self):
+        return self.frame.pc
+
+    def is_artificial(self):
+        return False
+
+    def get_register_info(self):
+        return None
+
+    def get_register_context(self):
+        return None
+
+    def _declared(self):
+        """LLDB's own variables of the scopes at the pc, innermost first, by
+        name: they carry the types, and LLDB lists a frame's variables only
+        from values that have a declaration."""
+        target = self.target
+        pc = self.frame.pc - 1 if self.index else self.frame.pc
+        sc = target.ResolveSymbolContextForAddress(target.ResolveLoadAddress(pc),
+                                                   lldb.eSymbolContextEverything)
+        declared = {}
+        block, top = sc.GetBlock(), sc.GetFunction().GetBlock()
+        while block.IsValid():
+            values = block.GetVariables(target, True, True, False)
+            for i in range(values.GetSize()):
+                value = values.GetValueAtIndex(i)
+                declared.setdefault(value.GetName(), value)
+            if block == top:
+                break
+            block = block.GetParent()
+        return declared
+
+    def _frame_values(self):
+        """(ours, declared) for each variable frameaudit located: ours reads
+        the variable where this frame keeps it."""
+        if self._values is not None:
+            return self._values
+        self._values = []
+        try:
+            declared = self._declared()
+            order = lldb.eByteOrderLittle
+            for var in self.frame.variables:
+                decl = declared.get(var.name)
+                if decl is None or var.where == "unavailable":
+                    continue
+                vtype = decl.GetType()
+                if var.where == "memory":
+                    ours = self.target.CreateValueFromAddress(
+                        var.name, lldb.SBAddress(var.address, self.target), vtype)
+                elif var.value is not None:
+                    data = lldb.SBData.CreateDataFromUInt64Array(order, 8, [var.value])
+                    ours = self.target.CreateValueFromData(var.name, data, vtype)
+                else:
+                    continue
+                if ours.IsValid():
+                    self._values.append((ours, decl))
+        except Exception:  # noqa: BLE001 - never break LLDB's frame views
+            self._values = []
+        return self._values
+
+    def get_variables(self, filters=None):
+        values = lldb.SBValueList()
+        pairs = self._frame_values()
+        # Ours first: LLDB looks a listed variable up by name and takes the
+        # first value; the declared ones after make LLDB list them at all.
+        for ours, _ in pairs:
+            values.Append(ours)
+        for _, decl in pairs:
+            values.Append(decl)
+        return values
+
+    def get_value_for_variable_expression(self, expr, options=None, error=None):
+        match = _IDENTIFIER.match(expr or "")
+        if match:
+            for ours, _ in self._frame_values():
+                if ours.GetName() == match.group(1):
+                    rest = match.group(2).strip()
+                    return ours.GetValueForExpressionPath(rest) if rest else ours
+        if isinstance(error, lldb.SBError):
+            error.SetErrorString(f"frameaudit's frame #{self.index} has no variable "
+                                 f"for '{expr}'")
+        return None

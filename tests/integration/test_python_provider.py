@@ -3,10 +3,10 @@ LLDB's own `bt`, `frame select`, `up`/`down` show frameaudit's frames;
 `fa bt` prints the same list in bt's layout without registering anything;
 the native plugin says how to get the provider.
 
-The unsafe fixtures (an unsafe caller of sra_alloc at -O2/-Os, where LLDB's
-unwinder goes wrong) only unwind fully to main with the CFI-first,
-repaired unwinder of the walker rewrite; their test asserts the ground
-truth's call chain and fails until that work is merged."""
+On the unsafe fixtures (an unsafe caller of sra_alloc at -O2/-Os, where
+LLDB's unwinder goes wrong) bt with the provider shows the ground truth's
+call chain, and `frame variable` in the repaired frame shows the victim's
+locals with the values the program wrote."""
 
 import re
 
@@ -106,9 +106,22 @@ def test_unsafe_fixture_bt_reaches_main(exe):
         functions = [f for _, _, f in frames_of(s.ok("fa bt"))]
         s.ok("fa provider on")
         provided = [f for _, _, f in frames_of(s.ok("bt"))]
+        # frame variable in the repaired frame reads the victim's locals where
+        # its static frame keeps them: buf holds bytes 0..63 (unsafe.c), and
+        # `before`, where the debug info still has it, is their sum.
+        victim = provided.index("unsafe_victim")
+        s.ok(f"frame select {victim}")
+        listed = s.ok("frame variable")
+        values = {k: s.ok(f"frame variable -f d buf[{k}]") for k in (0, 1, 17, 63)}
+        before = s.ok("frame variable -f d before") if re.search(r"\bbefore =", listed) else None
     finally:
         s.close()
     for names in (functions, provided):
         joined = " ".join(names)
         assert " ".join(chain) in joined, names
         assert "main" in names, names
+    assert re.search(r"^\(char\[64\]\) buf = ", listed, re.M), listed
+    for k, out in values.items():
+        assert out.strip().endswith(f"buf[{k}] = {k}"), out
+    if before is not None:
+        assert before.strip().endswith("before = 2016"), before

@@ -25,8 +25,11 @@ struct AnalysisOptions {
   bool compare_unwinder = true;
   /// Keep every link of the raw chain with its checks (ThreadReport::links),
   /// which only `fa chain` prints. About 500 bytes per frame; front-ends may
-  /// turn it off for the other commands. (Added after the first version.)
+  /// turn it off for the other commands.
   bool record_links = true;
+  /// Fill every frame's debug-info variables and recovered registers
+  /// (Frame::variables, Frame::registers): the frame provider's values.
+  bool frame_variables = false;
   /// Extra directories searched for separate debug files (debuglink and
   /// .build-id layouts), after the standard ones.
   std::vector<std::string> debug_dirs;

@@ -144,6 +144,29 @@ struct ChainLink {
   LinkChecks checks;
 };
 
+/// A variable or parameter in scope at a frame's pc, per the debug info
+/// (DWARF scopes and location lists read with libdw), and where it lives in
+/// that frame. Filled only with AnalysisOptions::frame_variables; not in the
+/// JSON document.
+struct FrameVariable {
+  enum class Where : uint8_t {
+    Memory,      ///< at `address`
+    Register,    ///< in register `reg`; `value` when the walk recovered it
+    Value,       ///< no storage: the debug info gives `value` itself
+    Unavailable, ///< optimized out here, or a form not evaluated (`why`)
+  };
+  std::string name;
+  std::string type; ///< C spelling ("char[64]", "struct rec *")
+  uint64_t size = 0;
+  bool parameter = false;
+  bool pointer = false; ///< a pointer type, after typedefs and qualifiers
+  Where where = Where::Unavailable;
+  uint64_t address = 0;
+  std::string reg;
+  std::optional<uint64_t> value; ///< Register, Value; and a Memory pointer's value read there
+  std::string why;
+};
+
 struct Frame {
   uint32_t index = 0;
   uint64_t pc = 0;
@@ -170,6 +193,11 @@ struct Frame {
   std::optional<uint64_t> function_start;
   std::optional<uint64_t> saved_rbp_slot;      ///< address of this frame's [saved rbp][ret] pair
   std::string note;                            ///< short explanation of the kind
+  /// With AnalysisOptions::frame_variables: the debug-info variables in
+  /// scope at the pc, and the registers of this frame as far as the walk
+  /// recovered them (by name; RSP is the static frame's in a repaired frame).
+  std::vector<FrameVariable> variables;
+  std::vector<std::pair<std::string, uint64_t>> registers;
 };
 
 struct CallSite {

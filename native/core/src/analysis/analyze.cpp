@@ -71,6 +71,8 @@ Result<Report> analyze_unchecked(Target &target, const AnalysisOptions &options)
     t.stale_stubs = std::move(work.stale_stubs);
     t.stop_reason = work.snap.info.stop_reason;
     t.is_selected = work.snap.info.is_selected;
+    if (options.frame_variables)
+      detail::fill_frame_variables(cache, work, t);
     detail::add_findings(cache, work, t, options, data, report.findings);
     report.threads.push_back(std::move(t));
     ++done;

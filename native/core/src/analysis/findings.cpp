@@ -17,6 +17,9 @@ constexpr uint64_t kDefaultStackLimit = 8ull << 20;
 constexpr uint64_t kStackGuardGap = 1ull << 20;
 // Bounded output: a corrupted stack can hold thousands of stale pointers.
 constexpr size_t kMaxDanglingPerThread = 32;
+/// Frames whose debug-info variables the dangling-pointer rule reads (the
+/// innermost ones); deeper frames are judged by their raw slots.
+constexpr size_t kMaxVariableFrames = 20'000;
 // The System V red zone below RSP that a leaf function may use.
 constexpr uint64_t kRedZone = 128;
 // Callee-saved registers: they hold values of live frames (the innermost
@@ -569,7 +572,7 @@ void dangling_pointers(TargetCache &cache, const ThreadReport &t, const ThreadWo
   // A pointer into released stack where no block was recovered: the call
   // that owned the memory returned and later calls reused it.
   auto report_released = [&](uint64_t value, std::optional<uint32_t> frame,
-                             const std::string &holder, const char *evidence) {
+                             const std::string &holder, const std::string &evidence) {
     Finding f = make("dangling-pointer", Severity::Error, t);
     if (frame)
       locate(f, t.frames[*frame]);
@@ -586,11 +589,51 @@ void dangling_pointers(TargetCache &cache, const ThreadReport &t, const ThreadWo
   };
   const std::optional<uint32_t> frame0 =
       t.frames.empty() ? std::nullopt : std::optional<uint32_t>(0);
+  // Pointer variables of live frames, per the debug info (docs/analysis.md,
+  // "Variables"): read where the frame keeps them at its pc, so a stale slot
+  // of a variable out of scope is never read. A frame with debug info is
+  // judged by its variables alone for pointers into released stack; its raw
+  // slots still count where they point into a recovered dead block.
+  std::vector<bool> described(t.frames.size(), false);
+  std::vector<std::string> registers_named; // frame 0's registers a variable reported
+  const size_t described_frames = std::min<size_t>(t.frames.size(), kMaxVariableFrames);
+  if (any_modules && described_frames > 0) {
+    const std::vector<RegState> frame_regs = frame_registers(cache, w, t.frames, described_frames);
+    for (uint32_t i = 0; i < described_frames && i < w.walk.facts.size(); ++i) {
+      bool has_debug_info = false;
+      const std::vector<FrameVariable> vars =
+          frame_variables(cache, w, t.frames[i], w.walk.facts[i], frame_regs[i], &has_debug_info);
+      described[i] = has_debug_info;
+      for (const FrameVariable &v : vars) {
+        if (!v.pointer || !v.value || *v.value == 0)
+          continue;
+        if (count >= kMaxDanglingPerThread)
+          return;
+        const std::string holder = "The pointer variable " + v.name + " (" + v.type + ") of " +
+                                   frame_label(t.frames[i]);
+        const uint64_t value = *v.value;
+        bool reported = false;
+        if (const Region *r = hit(dead, dead_reach, value)) {
+          report(*r, value, i, holder);
+          reported = true;
+        } else if (in_released(value, i == 0) && sra_code(frame_pc(i))) {
+          report_released(value, i, holder,
+                          "the debug info's pointer variable " + v.name +
+                              ", in scope at the pc and read where the frame keeps it");
+          reported = true;
+        }
+        if (reported && i == 0 && v.where == FrameVariable::Where::Register)
+          registers_named.push_back(v.reg);
+      }
+    }
+  }
   std::vector<std::pair<std::string, uint64_t>> regs_to_check = regs.general;
   regs_to_check.emplace_back("rbp", regs.rbp);
   for (const auto &[name, value] : regs_to_check) {
     if (count >= kMaxDanglingPerThread)
       return;
+    if (std::find(registers_named.begin(), registers_named.end(), name) != registers_named.end())
+      continue; // reported as the variable it holds
     if (const Region *r = hit(dead, dead_reach, value)) {
       report(*r, value, frame0, "Register " + name);
       continue;
@@ -639,7 +682,8 @@ void dangling_pointers(TargetCache &cache, const ThreadReport &t, const ThreadWo
     if (!r && !o && !rel)
       continue;
     const auto frame = frame_holding(t.frames, a);
-    if (rel && (!frame || (*frame == 0 && !in_released(*v, true)) || !sra_code(frame_pc(*frame))))
+    if (rel && (!frame || (*frame == 0 && !in_released(*v, true)) || !sra_code(frame_pc(*frame)) ||
+                described[*frame]))
       continue;
     if (rel)
       report_released(*v, frame,

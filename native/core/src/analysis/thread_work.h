@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "frameaudit/analysis.h"
+#include "unwind/cfi_eval.h"
 #include "unwind/stack_image.h"
 #include "unwind/walk.h"
 
@@ -68,6 +69,23 @@ void classify_frames(TargetCache &cache, ThreadWork &work);
 /// arguments; reserved bytes no intact header or stub covers become a lost
 /// block (corrupt in audit mode). Also attributes overruns of corrupt blocks.
 void account_frames(TargetCache &cache, ThreadWork &work);
+
+/// Registers of every frame as far as the walk recovered them: frame 0's
+/// from the thread; a caller's RSP, RBP and pc from the walk, its
+/// callee-saved registers by its callee's CFI row; an interrupted context's
+/// from the signal frame. A repaired frame's RSP is its static frame's
+/// (CFA - static size), where its variables live. The first `count` frames.
+std::vector<RegState> frame_registers(TargetCache &cache, const ThreadWork &w,
+                                      const std::vector<Frame> &frames, size_t count);
+
+/// The debug-info variables in scope at frame f's pc, evaluated against
+/// regs; empty (and *has_debug_info false) where no DWARF describes the pc.
+std::vector<FrameVariable> frame_variables(TargetCache &cache, const ThreadWork &w, const Frame &f,
+                                           const FrameFacts &facts, const RegState &regs,
+                                           bool *has_debug_info);
+
+/// Frame::variables and Frame::registers of every frame of t.
+void fill_frame_variables(TargetCache &cache, const ThreadWork &w, ThreadReport &t);
 
 /// Stack arguments pushed in the basic block of the call ending at
 /// return_address (they lie below a frame's static part).

@@ -328,3 +328,227 @@ bool ModuleSet::has_line_tables(const ModuleFacts &m) {
 }
 
 } // namespace frameaudit::detail
+
+// Variables in scope (ModuleSet::variables_at): dwarf_getscopes gives the
+// nested scopes at the pc, innermost first, up to the function; each
+// scope's DW_TAG_variable and DW_TAG_formal_parameter children are read with
+// dwarf_attr_integrate (so an inlined instance takes its name and type from
+// its abstract origin) and their location at the pc with
+// dwarf_getlocation_addr (location lists included).
+namespace frameaudit::detail {
+
+namespace {
+
+constexpr int kMaxTypeDepth = 8;
+
+std::string type_name(Dwarf_Die *type, int depth) {
+  if (!type)
+    return "void";
+  if (depth > kMaxTypeDepth)
+    return "...";
+  const char *name = dwarf_diename(type);
+  Dwarf_Attribute attr;
+  Dwarf_Die sub;
+  Dwarf_Die *inner = dwarf_formref_die(dwarf_attr_integrate(type, DW_AT_type, &attr), &sub);
+  switch (dwarf_tag(type)) {
+  case DW_TAG_pointer_type:
+    return type_name(inner, depth + 1) + " *";
+  case DW_TAG_reference_type:
+    return type_name(inner, depth + 1) + " &";
+  case DW_TAG_rvalue_reference_type:
+    return type_name(inner, depth + 1) + " &&";
+  case DW_TAG_const_type:
+  case DW_TAG_volatile_type: {
+    // C spells a qualified pointer "T *const", a qualified object "const T".
+    const char *q = dwarf_tag(type) == DW_TAG_const_type ? "const" : "volatile";
+    if (inner && dwarf_tag(inner) == DW_TAG_pointer_type)
+      return type_name(inner, depth + 1) + q;
+    return std::string(q) + " " + type_name(inner, depth + 1);
+  }
+  case DW_TAG_restrict_type:
+    return type_name(inner, depth + 1) + " restrict";
+  case DW_TAG_array_type: {
+    std::string dims;
+    Dwarf_Die child;
+    if (dwarf_child(type, &child) == 0) {
+      do {
+        if (dwarf_tag(&child) != DW_TAG_subrange_type)
+          continue;
+        Dwarf_Word count = 0, upper = 0;
+        Dwarf_Attribute a;
+        if (dwarf_formudata(dwarf_attr_integrate(&child, DW_AT_count, &a), &count) == 0)
+          dims += "[" + std::to_string(count) + "]";
+        else if (dwarf_formudata(dwarf_attr_integrate(&child, DW_AT_upper_bound, &a), &upper) == 0)
+          dims += "[" + std::to_string(upper + 1) + "]";
+        else
+          dims += "[]";
+      } while (dwarf_siblingof(&child, &child) == 0);
+    }
+    return type_name(inner, depth + 1) + (dims.empty() ? "[]" : dims);
+  }
+  case DW_TAG_structure_type:
+    return std::string("struct ") + (name ? name : "<anonymous>");
+  case DW_TAG_union_type:
+    return std::string("union ") + (name ? name : "<anonymous>");
+  case DW_TAG_enumeration_type:
+    return std::string("enum ") + (name ? name : "<anonymous>");
+  case DW_TAG_class_type:
+    return std::string("class ") + (name ? name : "<anonymous>");
+  case DW_TAG_subroutine_type:
+    return "function";
+  default:
+    return name ? name : "?";
+  }
+}
+
+// One location expression into desc (form, location, reg, implicit, why).
+void read_location(VariableDesc &desc, Dwarf_Attribute *attr, const Dwarf_Op *ops, size_t n) {
+  if (n == 0) {
+    desc.why = "optimized out";
+    return;
+  }
+  for (size_t i = 0; i < n; ++i) {
+    switch (ops[i].atom) {
+    case DW_OP_piece:
+    case DW_OP_bit_piece:
+      desc.why = "split into pieces";
+      return;
+    case DW_OP_entry_value:
+    case DW_OP_GNU_entry_value:
+      desc.why = "the value it had on entry (not recoverable from the stack)";
+      return;
+    case DW_OP_implicit_pointer:
+    case DW_OP_GNU_implicit_pointer:
+    case DW_OP_GNU_parameter_ref:
+    case DW_OP_GNU_variable_value:
+      desc.why = "optimized into an implicit form";
+      return;
+    default:
+      break;
+    }
+  }
+  const uint8_t a = ops[0].atom;
+  if (n == 1 && ((a >= DW_OP_reg0 && a <= DW_OP_reg31) || a == DW_OP_regx)) {
+    desc.form = VariableDesc::Form::Register;
+    desc.reg = a == DW_OP_regx ? static_cast<int>(ops[0].number) : a - DW_OP_reg0;
+    return;
+  }
+  if (n == 1 && a == DW_OP_implicit_value) {
+    Dwarf_Block block;
+    if (dwarf_getlocation_implicit_value(attr, &ops[0], &block) == 0 && block.length <= 8) {
+      uint64_t v = 0;
+      std::memcpy(&v, block.data, block.length);
+      desc.form = VariableDesc::Form::Implicit;
+      desc.implicit = v;
+    } else {
+      desc.why = "an implicit value wider than 8 bytes";
+    }
+    return;
+  }
+  desc.location = copy_rule(ops, n);
+  desc.form = VariableDesc::Form::Expr;
+}
+
+} // namespace
+
+const ScopeVariables *ModuleSet::variables_at(uint64_t pc) {
+  if (auto it = scopes_.find(pc); it != scopes_.end())
+    return it->second.get();
+  std::unique_ptr<ScopeVariables> out;
+  const ModuleFacts *f = module_at(pc);
+  Dwarf_Addr bias = 0;
+  Dwfl_Module *mod = f ? session_->mods[static_cast<size_t>(f - facts_.data())] : nullptr;
+  Dwarf_Die *cu = mod ? dwfl_module_addrdie(mod, pc, &bias) : nullptr;
+  Dwarf_Die *scopes = nullptr;
+  int n = cu ? dwarf_getscopes(cu, pc - bias, &scopes) : -1;
+  if (mod && n <= 0) {
+    // elfutils 0.188 can answer with the wrong unit of a clang DWARF 5
+    // module (one whose DW_AT_ranges it reads as covering the pc): try the
+    // units that claim the pc, in order, until one has a scope there.
+    free(scopes);
+    scopes = nullptr;
+    Dwarf_Die *unit = nullptr;
+    Dwarf_Addr ubias = 0;
+    for (int k = 0; k < 4096 && (unit = dwfl_module_nextcu(mod, unit, &ubias)); ++k) {
+      if (unit == cu || dwarf_haspc(unit, pc - ubias) != 1)
+        continue;
+      n = dwarf_getscopes(unit, pc - ubias, &scopes);
+      if (n > 0) {
+        bias = ubias;
+        break;
+      }
+      free(scopes);
+      scopes = nullptr;
+    }
+  }
+  for (int i = 0; i < n; ++i) {
+    Dwarf_Die *scope = &scopes[i];
+    const int tag = dwarf_tag(scope);
+    if (tag == DW_TAG_compile_unit || tag == DW_TAG_partial_unit)
+      break;
+    if (!out)
+      out = std::make_unique<ScopeVariables>();
+    Dwarf_Die child;
+    if (dwarf_child(scope, &child) == 0) {
+      do {
+        const int ct = dwarf_tag(&child);
+        if (ct != DW_TAG_variable && ct != DW_TAG_formal_parameter)
+          continue;
+        Dwarf_Attribute attr;
+        const char *name = dwarf_formstring(dwarf_attr_integrate(&child, DW_AT_name, &attr));
+        if (!name || std::any_of(out->vars.begin(), out->vars.end(),
+                                 [&](const VariableDesc &v) { return v.name == name; }))
+          continue; // unnamed, or hidden by an inner scope's
+        VariableDesc desc;
+        desc.name = name;
+        desc.parameter = ct == DW_TAG_formal_parameter;
+        Dwarf_Die type_mem, peeled;
+        Dwarf_Die *type = dwarf_formref_die(dwarf_attr_integrate(&child, DW_AT_type, &attr), &type_mem);
+        desc.type = type_name(type, 0);
+        if (type && dwarf_peel_type(type, &peeled) == 0)
+          desc.pointer = dwarf_tag(&peeled) == DW_TAG_pointer_type;
+        Dwarf_Word size = 0;
+        if (type && dwarf_aggregate_size(type, &size) == 0)
+          desc.size = size;
+        Dwarf_Attribute loc;
+        if (dwarf_attr_integrate(&child, DW_AT_location, &loc)) {
+          Dwarf_Op *ops = nullptr;
+          size_t len = 0;
+          const int got = dwarf_getlocation_addr(&loc, pc - bias, &ops, &len, 1);
+          if (got == 1 && len > 0 &&
+              (ops[0].atom == DW_OP_addr || ops[0].atom == DW_OP_addrx || ops[0].atom == DW_OP_GNU_addr_index))
+            continue; // a static: the data sections, not this frame
+          if (got == 1)
+            read_location(desc, &loc, ops, len);
+          else
+            desc.why = "optimized out here";
+        } else if (Dwarf_Word v = 0; dwarf_formudata(dwarf_attr_integrate(&child, DW_AT_const_value, &attr), &v) == 0) {
+          desc.form = VariableDesc::Form::Implicit;
+          desc.implicit = v;
+        } else if (dwarf_attr_integrate(&child, DW_AT_declaration, &attr) || dwarf_attr_integrate(&child, DW_AT_external, &attr)) {
+          continue; // a declaration of a global
+        } else {
+          desc.why = "optimized out";
+        }
+        out->vars.push_back(std::move(desc));
+      } while (dwarf_siblingof(&child, &child) == 0 && out->vars.size() < 4096);
+    }
+    if (tag == DW_TAG_subprogram) {
+      if (const char *fn = dwarf_diename(scope))
+        out->function = fn;
+      Dwarf_Attribute fb;
+      Dwarf_Op *ops = nullptr;
+      size_t len = 0;
+      if (dwarf_attr_integrate(scope, DW_AT_frame_base, &fb) &&
+          dwarf_getlocation_addr(&fb, pc - bias, &ops, &len, 1) == 1 && len > 0)
+        out->frame_base = copy_rule(ops, len);
+      break;
+    }
+  }
+  free(scopes);
+  const ScopeVariables *p = out.get();
+  scopes_.emplace(pc, std::move(out));
+  return p;
+}
+
+} // namespace frameaudit::detail

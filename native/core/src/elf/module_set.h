@@ -73,6 +73,36 @@ struct ModuleFacts {
   bool go = false;
 };
 
+/// A variable or parameter of one scope as the debug info describes it at
+/// one pc: its type and the location expression in force there.
+struct VariableDesc {
+  enum class Form : uint8_t {
+    Expr,        ///< `location` computes its address (or its value if location.value)
+    Register,    ///< lives in DWARF register `reg`
+    Implicit,    ///< DW_OP_implicit_value or DW_AT_const_value: `implicit` is the value
+    Unavailable, ///< optimized out at this pc, or a form not evaluated (`why`)
+  };
+  std::string name;
+  std::string type;
+  uint64_t size = 0;
+  bool parameter = false;
+  bool pointer = false;
+  Form form = Form::Unavailable;
+  CfiRule location; ///< may hold DW_OP_fbreg: relative to the function's frame base
+  int reg = -1;
+  uint64_t implicit = 0;
+  std::string why;
+};
+
+/// The variables in scope at one pc, innermost scope first (a name an inner
+/// scope declares hides the outer one), and the frame base of the function
+/// holding the pc.
+struct ScopeVariables {
+  std::string function;
+  CfiRule frame_base; ///< Kind::Undefined when the function has none
+  std::vector<VariableDesc> vars;
+};
+
 class ModuleSet {
 public:
   /// Modules of target; nothing is opened until first use. debug_dirs are
@@ -102,6 +132,9 @@ public:
   bool has_symbols(const ModuleFacts &m);
   /// DWARF compilation units (and so line tables) in the module or its debug file.
   bool has_line_tables(const ModuleFacts &m);
+  /// The debug-info variables in scope at pc (an exact pc: a return address
+  /// minus one), cached per pc; nullptr where no DWARF describes pc.
+  const ScopeVariables *variables_at(uint64_t pc);
   /// Every module (opens them all).
   const std::vector<ModuleFacts> &modules();
   /// Number of modules the target listed (cheap, no file opened).
@@ -118,6 +151,7 @@ private:
   std::vector<ModuleFacts> facts_; ///< sorted by low
   bool opened_ = false;
   std::unordered_map<uint64_t, std::unique_ptr<CfiRow>> rows_; ///< pc -> row (nullptr: none)
+  std::unordered_map<uint64_t, std::unique_ptr<ScopeVariables>> scopes_; ///< pc -> scope (nullptr: none)
   size_t last_module_ = 0;
   /// Direct-mapped memo of row_at: deep stacks repeat a few return addresses.
   struct Memo {

@@ -8,10 +8,31 @@
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <string_view>
 
 #include "elf/module_set.h"
 
 namespace frameaudit::detail {
+
+/// The DWARF number of a general register by name, or -1.
+inline int dwarf_number(std::string_view name) {
+  static constexpr std::pair<std::string_view, int> kNames[] = {
+      {"rax", kRax}, {"rdx", kRdx}, {"rcx", kRcx}, {"rbx", kRbx}, {"rsi", kRsi}, {"rdi", kRdi},
+      {"rbp", kRbp}, {"rsp", kRsp}, {"r8", kR8},   {"r9", kR9},   {"r10", kR10}, {"r11", kR11},
+      {"r12", kR12}, {"r13", kR13}, {"r14", kR14}, {"r15", kR15}};
+  for (const auto &[n, r] : kNames)
+    if (n == name)
+      return r;
+  return -1;
+}
+
+/// The name of DWARF register r ("?" beyond rip).
+inline const char *register_name(int r) {
+  static constexpr const char *kNames[] = {"rax", "rdx", "rcx", "rbx", "rsi", "rdi",
+                                           "rbp", "rsp", "r8",  "r9",  "r10", "r11",
+                                           "r12", "r13", "r14", "r15", "rip"};
+  return r >= 0 && r < kDwarfRegs ? kNames[r] : "?";
+}
 
 /// Register values of one frame, by DWARF number; `known` bit i says reg i is.
 struct RegState {

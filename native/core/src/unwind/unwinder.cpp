@@ -38,24 +38,6 @@ namespace {
 // stack costs one record of each and no heap beyond the vectors. Symbols are
 // filled in one pass at the end, from the cache's interned copy per address.
 
-int dwarf_number(std::string_view name) {
-  static constexpr std::pair<std::string_view, int> kNames[] = {
-      {"rax", kRax}, {"rdx", kRdx}, {"rcx", kRcx}, {"rbx", kRbx}, {"rsi", kRsi}, {"rdi", kRdi},
-      {"rbp", kRbp}, {"rsp", kRsp}, {"r8", kR8},   {"r9", kR9},   {"r10", kR10}, {"r11", kR11},
-      {"r12", kR12}, {"r13", kR13}, {"r14", kR14}, {"r15", kR15}};
-  for (const auto &[n, r] : kNames)
-    if (n == name)
-      return r;
-  return -1;
-}
-
-const char *register_name(int r) {
-  static constexpr const char *kNames[] = {"rax", "rdx", "rcx", "rbx", "rsi", "rdi",
-                                           "rbp", "rsp", "r8",  "r9",  "r10", "r11",
-                                           "r12", "r13", "r14", "r15", "rip"};
-  return r >= 0 && r < kDwarfRegs ? kNames[r] : "?";
-}
-
 // A location rule's offset from the CFA ("saved at CFA - 16"), if it is one.
 std::optional<int64_t> cfa_relative(const CfiRule &rule) {
   return rule.at_cfa;
