@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The demo command (README "Quick start", CONTRACT §1): installs what is
+# The demo command (README "Quick start"): installs what is
 # missing, builds into build/, builds a fixture that uses the allocator,
 # crashes it to get a real core file, and prints `frameaudit analyze` of it.
 set -euo pipefail

@@ -4,7 +4,7 @@
 # repository, gives it this machine's apt sources and resolv.conf, clones a
 # branch of this repository into it and runs scripts/test.sh there as root
 # with CI=true, as CI would. Proves that scripts/setup.sh installs everything
-# the suites need (issue 10). Needs root; takes 30-60 minutes.
+# the suites need. Needs root; takes 30-60 minutes.
 #
 #   scripts/fresh-check.sh [BRANCH]        # default: the checked-out branch
 #   FRAMEAUDIT_FRESH_ROOT=/path            # where the system goes (default: /work/fresh-root)

@@ -8,7 +8,7 @@
 # Packages are installed with --no-install-recommends, so every package a
 # suite uses is listed here by name, even where another package recommends
 # it today: a Recommends is not a dependency (the AArch64 C library was lost
-# that way once, issue 10).
+# that way once).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The test command (README "Quick start", CONTRACT §1): installs what is
+# The test command (README "Quick start"): installs what is
 # missing, builds into build/, then runs every suite through CTest: core unit
 # tests, allocator tests, the fixture matrix, lint, the LLDB front-ends
 # (Python and native, live and on three core formats), the CLI, SARIF

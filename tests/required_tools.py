@@ -3,7 +3,7 @@ provides it (scripts/setup.sh installs every one).
 
 A suite that needs a tool it cannot find fails with a sentence naming the
 tool and its package: it never skips and never passes without it, so a
-machine that lacks a tool cannot look green (issue 10). Every suite directory
+machine that lacks a tool cannot look green. Every suite directory
 puts tests/ on sys.path and calls require_tool().
 """
 

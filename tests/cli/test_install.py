@@ -1,5 +1,5 @@
 """The installed tool: `cmake --install` into a fresh prefix P, then
-P/bin/frameaudit finds its package and plugin there (CONTRACT section 2),
+P/bin/frameaudit finds its package and plugin there (README "Install"),
 also after the prefix is moved, and analyses a core."""
 
 import json

@@ -16,7 +16,7 @@ set(prefix ${WORK}/prefix)
 file(REMOVE_RECURSE ${WORK})
 run(${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${prefix})
 
-# CONTRACT section 2: the allocator's files, exactly there.
+# README "Install": the allocator's files, exactly there.
 foreach(f include/sra.h lib/libsra.a lib/libsra_audit.a lib/cmake/sra/sraConfig.cmake
           lib/cmake/sra/sraConfigVersion.cmake lib/pkgconfig/sra.pc lib/pkgconfig/sra-audit.pc)
   if(NOT EXISTS ${prefix}/${f})

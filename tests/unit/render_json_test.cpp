@@ -1,4 +1,4 @@
-// render_json_test.cpp: the frameaudit/1 document against CONTRACT section 7:
+// render_json_test.cpp: the frameaudit/1 document against docs/formats.md, "JSON document":
 // every required key, in the contract's order, with the contract's types;
 // nulls for absent values; lowercase hex addresses; valid UTF-8 from hostile
 // names; byte-identical output for the same report.
@@ -247,7 +247,7 @@ std::vector<std::string> lines(const std::string &text) {
   return out;
 }
 
-/// Checks one document against CONTRACT section 7, key by key.
+/// Checks one document against docs/formats.md, "JSON document", key by key.
 void check_document(const ojson &doc) {
   ASSERT_TRUE(doc.is_object());
   EXPECT_EQ(keys(doc), (std::vector<std::string>{"schema", "tool", "target", "threads", "findings",

@@ -1,4 +1,4 @@
-// verdicts_test.cpp: issue 12's rules on hand-made stacks (docs/analysis.md,
+// verdicts_test.cpp: the verdict rules on hand-made stacks (docs/analysis.md,
 // "Coverage", "Overrun attribution", "Findings"): reserved bytes no intact
 // header or stub covers, overruns named after the block they came from
 // (also when they broke the RBP chain), headers with a valid check and an

@@ -1,4 +1,4 @@
-"""The frameaudit command-line tool (CONTRACT section 6): analyze, run, lint, paths.
+"""The frameaudit command-line tool (docs/user-guide.md section 8): analyze, run, lint, paths.
 
 Started by the generated launcher `bin/frameaudit` (build tree or install
 prefix), or as `python3 -m frameaudit.cli` with the package on sys.path.

@@ -1,4 +1,4 @@
-"""Exit statuses (CONTRACT section 6) and the --fail-on verdict."""
+"""Exit statuses (docs/user-guide.md section 8) and the --fail-on verdict."""
 
 OK = 0        # nothing at or above --fail-on
 FINDINGS = 1  # findings at or above --fail-on

@@ -1,4 +1,4 @@
-"""`frameaudit`: the command line (CONTRACT section 6).
+"""`frameaudit`: the command line (docs/user-guide.md section 8).
 
     frameaudit analyze [--exe EXE] [--format text|json|sarif] [-o FILE] [--output-FORMAT FILE]...
                        [--fail-on error|warning|never] [-j N] [--timeout S] CORE...|-

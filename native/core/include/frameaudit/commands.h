@@ -1,7 +1,7 @@
 // commands.h: the `frameaudit` debugger command, shared by every front-end.
 //
 // The native LLDB plugin and the Python commands must offer the same names,
-// help texts, options, error sentences and output (CONTRACT.md section 4).
+// help texts, options, error sentences and output (docs/user-guide.md).
 // Keeping them here, next to the renderers, means a front-end only has to
 // (1) turn the debugger's state into a Target, (2) hand the argument words to
 // parse_options(), (3) call run_analysis_command() or run_lint_command(), and

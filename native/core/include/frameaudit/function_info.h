@@ -21,7 +21,7 @@ enum class EpilogueKind {
   None,       ///< ret with nothing (frameless leaf)
   /// RSP loaded from another register before the ret (GCC's DRAP epilogue
   /// `lea -8(%r10),%rsp`, a restore from a saved stack pointer): does not
-  /// trust the current RSP. Added after the first version of this header.
+  /// trust the current RSP.
   FromOtherRegister,
 };
 

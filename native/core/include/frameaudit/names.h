@@ -7,7 +7,7 @@
 
 namespace frameaudit {
 
-/// The plain name of a function as CONTRACT §7 wants it: no argument list,
+/// The plain name of a function as docs/formats.md, "JSON document" wants it: no argument list,
 /// no trailing qualifiers. "ns::f<int>(int) const" -> "ns::f<int>",
 /// "operator()(int)" -> "operator()", "main" -> "main". Angle brackets and
 /// parentheses inside template arguments are respected.

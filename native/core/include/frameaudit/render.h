@@ -20,7 +20,7 @@ struct RenderOptions {
   size_t width = 120;
 };
 
-/// How reports become SARIF runs (CONTRACT section 8, docs/formats.md).
+/// How reports become SARIF runs (docs/formats.md, "SARIF 2.1.0", docs/formats.md).
 enum class SarifRuns {
   PerCore,       ///< one run per report (what render_sarif(reports) always did)
   PerExecutable, ///< reports of one executable share one run
@@ -37,7 +37,7 @@ struct SarifOptions {
   size_t max_runs = 20;
 };
 
-/// JSON document "frameaudit/1" (CONTRACT section 7), pretty-printed, trailing newline.
+/// JSON document "frameaudit/1" (docs/formats.md, "JSON document"), pretty-printed, trailing newline.
 std::string render_json(const Report &report);
 /// Several documents as one JSON array (CLI analyze with several cores).
 std::string render_json_array(const std::vector<Report> &reports);

@@ -1,5 +1,5 @@
 // report.h: the analysis result. It mirrors the JSON document of
-// CONTRACT.md section 7 one to one (plus a few fields only the text renderers
+// docs/formats.md, "JSON document" one to one (plus a few fields only the text renderers
 // use); renderers read it, analysis writes it, nothing else.
 #pragma once
 

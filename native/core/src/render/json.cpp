@@ -1,4 +1,4 @@
-// json.cpp: the frameaudit/1 JSON document (CONTRACT section 7). Keys in the
+// json.cpp: the frameaudit/1 JSON document (docs/formats.md, "JSON document"). Keys in the
 // contract's order, every required key present (absent values as null),
 // addresses as lowercase hex strings. The only keys beyond the contract are
 // the thread extensions documented in docs/formats.md.
@@ -205,7 +205,7 @@ template <class Item> void put_string_list(std::string &out, const std::vector<I
 
 // --- one-line objects: the elements of frames, regions and findings ----------
 // Each literal below is the separator before a key and the key itself, so the
-// key order reads straight off the code (CONTRACT section 7).
+// key order reads straight off the code (docs/formats.md, "JSON document").
 
 void put_frame(std::string &out, const Frame &f) {
   out += "{\"index\": ";

@@ -1,4 +1,4 @@
-// json_document.h: the frameaudit/1 document (CONTRACT section 7), written
+// json_document.h: the frameaudit/1 document (docs/formats.md, "JSON document"), written
 // straight into a string by render_json; and the pieces of it the SARIF
 // writer reuses (target and summary objects) as ordered nlohmann values.
 #pragma once
@@ -24,7 +24,7 @@ std::string write_json_array(const std::vector<Report> &reports);
 
 /// A string from a report, made valid UTF-8 (nlohmann throws otherwise).
 Json json_string(const std::string &s);
-/// An address as CONTRACT section 7 wants it: "0x7ffd5a1c2e40".
+/// An address as docs/formats.md, "JSON document" wants it: "0x7ffd5a1c2e40".
 Json json_address(uint64_t value);
 
 /// The document's `target` and `summary` objects, as nlohmann values.

@@ -1,4 +1,4 @@
-// sarif.cpp: SARIF 2.1.0 output (CONTRACT section 8) for code-scanning
+// sarif.cpp: SARIF 2.1.0 output (docs/formats.md, "SARIF 2.1.0") for code-scanning
 // services: one run per report (or per executable: reports of one program
 // merged), one rule per finding kind, one result per finding with its
 // source location where known, the addresses in the result's property bag

@@ -1,7 +1,6 @@
 """`frameaudit lint [--format F] [-o FILE] [--output-FORMAT FILE]... [--fail-on S] BINARY...`
 
-Static check of every sra_alloc call site in each binary (CONTRACT section
-5). Every binary is checked first (exists, x86-64 ELF executable or shared
+Static check of every sra_alloc call site in each binary (docs/lint.md). Every binary is checked first (exists, x86-64 ELF executable or shared
 library): a bad one is one line on stderr and exit 2. Output: the core's
 lint text, or one JSON document / one SARIF run covering all binaries.
 """

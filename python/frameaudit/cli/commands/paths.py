@@ -1,6 +1,6 @@
 """`frameaudit paths [--json]`: where the plugin and the Python package are.
 
-One `key: value` a line (CONTRACT section 2): plugin, python (the directory
+One `key: value` a line (README "Install"): plugin, python (the directory
 to `command script import`: the frameaudit package), lldbinit (a line for
 ~/.lldbinit), then version, layout, launcher, lldb and lldb_python. With
 --json the same keys as one JSON object. Works without LLDB installed.
