@@ -10,6 +10,7 @@
 #include "bindings.h"
 #include "frameaudit/lint.h"
 #include "frameaudit/report.h"
+#include "frameaudit/hex.h"
 
 namespace frameaudit::python {
 
@@ -43,11 +44,7 @@ template <class Owner, class Enum> auto enum_name(Enum Owner::*member) {
   return [member](const Owner &owner) { return std::string(to_string(owner.*member)); };
 }
 
-std::string hex(uint64_t v) {
-  std::ostringstream s;
-  s << "0x" << std::hex << v;
-  return s.str();
-}
+using frameaudit::hex;
 
 std::string opt_str(const std::optional<std::string> &s) { return s ? "'" + *s + "'" : "None"; }
 

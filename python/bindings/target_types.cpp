@@ -8,6 +8,7 @@
 
 #include "bindings.h"
 #include "frameaudit/target.h"
+#include "frameaudit/hex.h"
 
 namespace frameaudit::python {
 
@@ -52,11 +53,7 @@ bool same(const TargetInfo &a, const TargetInfo &b) {
   return a.executable == b.executable && a.core == b.core && a.pid == b.pid && a.arch == b.arch;
 }
 
-std::string hex(uint64_t v) {
-  std::ostringstream s;
-  s << "0x" << std::hex << v;
-  return s.str();
-}
+using frameaudit::hex;
 
 std::string hex(const std::optional<uint64_t> &v) { return v ? hex(*v) : "None"; }
 

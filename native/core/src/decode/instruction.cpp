@@ -313,10 +313,5 @@ std::string format_instruction(std::span<const uint8_t> code, uint64_t start, ui
   return buf;
 }
 
-std::string hex(uint64_t value) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(value));
-  return buf;
-}
 
 } // namespace frameaudit::decode

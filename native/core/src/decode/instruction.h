@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "frameaudit/function_info.h"
+#include "frameaudit/hex.h"
 
 namespace frameaudit::decode {
 
@@ -101,7 +102,5 @@ FunctionInfo analyze_function(const std::vector<Insn> &insns, uint64_t start, ui
 /// does not decode.
 std::string format_instruction(std::span<const uint8_t> code, uint64_t start, uint64_t address);
 
-/// Lowercase hex with 0x prefix, the way every message prints addresses.
-std::string hex(uint64_t value);
 
 } // namespace frameaudit::decode

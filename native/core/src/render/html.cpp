@@ -8,17 +8,12 @@
 
 #include "frameaudit/render.h"
 #include "render/svg_map.h"
+#include "frameaudit/hex.h"
 
 namespace frameaudit {
 namespace {
 
 using render::xml_escape;
-
-std::string hex(uint64_t v) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "0x%" PRIx64, v);
-  return buf;
-}
 
 std::string opt_int(const std::optional<int64_t> &v) {
   return v ? std::to_string(*v) : "-";

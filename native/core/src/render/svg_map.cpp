@@ -14,6 +14,7 @@
 #include <set>
 
 #include "frameaudit/render.h"
+#include "frameaudit/hex.h"
 
 namespace frameaudit {
 namespace render {
@@ -63,12 +64,6 @@ const char *block_fill(RegionState state) {
 constexpr const char *kStubFill = "#f5b700";  ///< a frame's [saved rbp][return address]
 constexpr const char *kStaleFill = "#a1887f"; ///< a stale stub below RSP
 constexpr const char *kHeaderFill = "#7c3aed";
-
-std::string hex(uint64_t v) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "0x%" PRIx64, v);
-  return buf;
-}
 
 std::string num(double v) {
   char buf[32];

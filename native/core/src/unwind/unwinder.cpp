@@ -20,12 +20,6 @@
 
 namespace frameaudit::detail {
 
-std::string hex(uint64_t value) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(value));
-  return buf;
-}
-
 std::string frame_label(const Frame &frame) {
   return "frame " + std::to_string(frame.index) + " (" +
          (frame.function ? *frame.function : hex(frame.pc)) + ")";

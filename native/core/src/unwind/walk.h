@@ -11,6 +11,7 @@
 #include "frameaudit/report.h"
 #include "unwind/stack_image.h"
 #include "unwind/target_cache.h"
+#include "frameaudit/hex.h"
 
 namespace frameaudit::detail {
 
@@ -89,8 +90,6 @@ struct WalkOptions {
 WalkResult walk_rbp_chain(TargetCache &cache, const ThreadSnapshot &thread,
                           const WalkOptions &options);
 
-/// "0x7ffd5a1c2e40"
-std::string hex(uint64_t value);
 /// "frame 3 (level2)" or "frame 3 (0x401136)"
 std::string frame_label(const Frame &frame);
 
