@@ -11,7 +11,7 @@
 #include "unwind/thread_snapshot.h"
 
 #ifndef FRAMEAUDIT_VERSION
-#define FRAMEAUDIT_VERSION "0.1.0"
+#error "FRAMEAUDIT_VERSION comes from project(VERSION) in the top CMakeLists.txt"
 #endif
 
 namespace frameaudit {
