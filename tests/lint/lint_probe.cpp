@@ -4,7 +4,7 @@
 // product tool: `frameaudit lint` is.
 //
 //   frameaudit_lint_probe [--alloc NAME]... [--no-lines] [--no-signature]
-//                         [--bias N] [--repeat N] FILE...
+//                         [--bias N] [--repeat N] [--debug-dir DIR]... FILE...
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -55,6 +55,8 @@ int main(int argc, char **argv) {
       names.push_back(argv[++i]);
     else if (a == "--no-lines")
       o.read_line_table = false;
+    else if (a == "--debug-dir" && i + 1 < argc)
+      o.debug_dirs.push_back(argv[++i]);
     else if (a == "--no-signature")
       o.match_signature = false;
     else if (a == "--bias" && i + 1 < argc)

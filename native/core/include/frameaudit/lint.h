@@ -49,8 +49,13 @@ struct LintOptions {
   /// Recognise the allocator by its entry code (looks_like_allocator) at
   /// function starts when no symbol names it (stripped binaries).
   bool match_signature = true;
-  /// Read file/line of call sites from DWARF .debug_line when present.
+  /// Read file/line of call sites from the DWARF line tables: the file's
+  /// own (compressed or not) or a separate debug file's.
   bool read_line_table = true;
+  /// More directories to search for separate debug files (debuglink and
+  /// .build-id/xx/yyyy.debug layouts), after the file's own directory, its
+  /// .debug subdirectory and /usr/lib/debug.
+  std::vector<std::string> debug_dirs;
 };
 Result<LintResult> lint_elf_file(const std::string &path, const LintOptions &options);
 

@@ -15,7 +15,6 @@
 namespace frameaudit {
 namespace {
 
-using decode::hex;
 using decode::Insn;
 using decode::Op;
 

@@ -1,12 +1,12 @@
-// elf_image.h: a small, bounds-checked reader of ELF64 x86-64 files for
-// lint: sections, program headers, symbols, relocations, and reading bytes
-// by virtual address. Every offset and size from the file is checked before
-// use; a malformed file yields an Error or empty results, never a crash.
+// elf_image.h: lint's view of one ELF64 x86-64 file through libelf:
+// sections, program headers, symbols, relocations, and reading bytes by
+// virtual address. libelf reads the structures; this class checks the file
+// is one lint can judge (class, byte order, machine) and that every header
+// and section it names lies inside the file, so a malformed file yields an
+// Error or empty results, never a crash. The header needs no libelf include.
 #pragma once
 
 #include <cstdint>
-#include <memory>
-#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -14,9 +14,12 @@
 
 #include "frameaudit/result.h"
 
+struct Elf; // libelf's handle (libelf.h: typedef struct Elf Elf)
+
 namespace frameaudit::lint {
 
 struct ElfSection {
+  size_t index = 0; ///< section header index (sections() is indexed by it)
   std::string name;
   uint32_t type = 0;
   uint64_t flags = 0;
@@ -40,7 +43,7 @@ struct ElfSegment {
 };
 
 struct ElfSymbol {
-  std::string_view name; ///< points into the mapped file
+  std::string_view name; ///< points into libelf's string table data
   uint64_t value = 0;
   uint64_t size = 0;
   uint8_t type = 0; ///< STT_*
@@ -56,24 +59,27 @@ struct ElfRelocation {
   int64_t addend = 0;
 };
 
-/// A mapped ELF file. Movable, not copyable; the mapping lives as long as
-/// the object (symbol names and spans point into it).
+/// An ELF file opened with libelf (ELF_C_READ_MMAP on a descriptor this
+/// object owns). Movable, not copyable; symbol names and spans point into
+/// libelf's data and live as long as the object.
 class ElfImage {
 public:
-  /// Map and validate `path`: ELF64, little endian, x86-64, headers inside
-  /// the file.
+  /// Open and validate `path`: ELF64, little endian, x86-64, headers and
+  /// sections inside the file.
   static Result<ElfImage> open(const std::string &path);
 
   ElfImage(ElfImage &&) noexcept;
   ElfImage &operator=(ElfImage &&) noexcept;
   ~ElfImage();
 
+  const std::string &path() const { return path_; }
   uint16_t type() const { return type_; } ///< ET_EXEC (2) or ET_DYN (3), ...
   const std::vector<ElfSection> &sections() const { return sections_; }
   const std::vector<ElfSegment> &segments() const { return segments_; }
   const ElfSection *section(std::string_view name) const;
 
-  /// The section's bytes in the file (empty for SHT_NOBITS or if out of bounds).
+  /// The section's bytes as stored in the file (elf_getdata; empty for
+  /// SHT_NOBITS or when libelf cannot read it).
   std::span<const uint8_t> data(const ElfSection &s) const;
   /// Bytes at [vaddr, vaddr + size) from the file, through the section or
   /// load segment that holds them; empty if not all present in the file.
@@ -82,19 +88,23 @@ public:
   /// PF_X segment when the file has no section headers).
   bool is_code(uint64_t vaddr) const;
 
-  /// Symbols of a SHT_SYMTAB or SHT_DYNSYM section (bounded by the section size).
+  /// Symbols of a SHT_SYMTAB or SHT_DYNSYM section.
   std::vector<ElfSymbol> symbols(const ElfSection &symtab) const;
   /// Relocations of a SHT_RELA section.
   std::vector<ElfRelocation> relocations(const ElfSection &rela) const;
 
-  std::span<const uint8_t> file() const { return {base_, size_}; }
+  /// The libelf handle (for libdw: CFI).
+  ::Elf *elf() const { return elf_; }
 
 private:
   ElfImage() = default;
-  Result<bool> parse(const std::string &path);
-  void unmap();
+  Result<bool> parse();
+  void close();
 
-  const uint8_t *base_ = nullptr;
+  std::string path_;
+  int fd_ = -1;
+  ::Elf *elf_ = nullptr;
+  const uint8_t *raw_ = nullptr; ///< elf_rawfile: the whole file as libelf mapped it
   size_t size_ = 0;
   uint16_t type_ = 0;
   std::vector<ElfSection> sections_;

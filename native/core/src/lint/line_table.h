@@ -1,15 +1,14 @@
-// line_table.h: source file and line of a code address from DWARF
-// .debug_line (versions 2 to 5), so `frameaudit lint` can name the source
-// line of each call site without a debugger. Bounds-checked throughout;
-// anything it cannot read simply yields no location.
+// line_table.h: source file and line of a code address from the DWARF line
+// tables (libdw), so `frameaudit lint` can name the source line of each call
+// site without a debugger: in the file itself (compressed sections too) or
+// in a separate debug file found by .gnu_debuglink or build ID. Anything
+// libdw cannot read simply yields no location.
 #pragma once
 
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include "lint/elf_image.h"
 
 namespace frameaudit::lint {
 
@@ -20,9 +19,12 @@ struct SourceLocation {
 
 class LineTable {
 public:
-  /// Read every line program of the file; std::nullopt without (readable,
-  /// uncompressed) .debug_line.
-  static std::optional<LineTable> load(const ElfImage &image);
+  /// Every line table of the file at `path` or of its separate debug file
+  /// (next to it, in its .debug directory, under /usr/lib/debug, or in
+  /// `debug_dirs`, by debuglink or .build-id/xx/yyyy.debug); std::nullopt
+  /// without any DWARF.
+  static std::optional<LineTable> load(const std::string &path,
+                                       const std::vector<std::string> &debug_dirs = {});
 
   /// The row covering `address` (the last row at or before it within its
   /// sequence); std::nullopt if no sequence covers it or its line is 0.
@@ -39,7 +41,6 @@ private:
   };
   std::vector<Row> rows_; // sorted by address, end-of-sequence rows first at equal addresses
   std::vector<std::string> files_;
-  friend class LineProgramReader;
 };
 
 } // namespace frameaudit::lint

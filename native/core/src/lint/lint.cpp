@@ -251,7 +251,7 @@ void scan_code(const ElfImage &img, const Allocator &a, std::vector<uint64_t> &h
 
 std::string message_for(const LintCallSite &site, const std::string &who) {
   return "raw sra_alloc " + std::string(site.tail_call ? "tail call" : "call") + " at " +
-         decode::hex(site.address) + " in " + who + " is unsafe: " + site.reason +
+         hex(site.address) + " in " + who + " is unsafe: " + site.reason +
          ". Use SRA_ALLOC(), which makes the frame dynamic.";
 }
 
@@ -300,7 +300,7 @@ Result<LintResult> lint_elf_file(const std::string &path, const LintOptions &opt
 
   std::optional<lint::LineTable> lines;
   if (opt.read_line_table)
-    lines = lint::LineTable::load(img);
+    lines = lint::LineTable::load(path, opt.debug_dirs);
 
   const std::vector<uint64_t> targets(alloc.targets.begin(), alloc.targets.end());
   for (const Function *f : callers) {
@@ -337,7 +337,7 @@ Result<LintResult> lint_elf_file(const std::string &path, const LintOptions &opt
       fd.line = site.line;
       fd.message =
           message_for(site, site.function ? *site.function
-                                          : "the function at " + decode::hex(site.function_start));
+                                          : "the function at " + hex(site.function_start));
       res.findings.push_back(std::move(fd));
     }
   }
