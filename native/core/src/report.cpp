@@ -148,7 +148,7 @@ void summarize(Report &report) {
     s.regions += t.regions.size();
   }
   for (const auto &f : report.findings) {
-    if (f.kind == "missing-symbols" || f.kind == "module-mismatch")
+    if (f.kind == finding_kind::kMissingSymbols || f.kind == finding_kind::kModuleMismatch)
       ++s.incomplete;
     switch (f.severity) {
     case Severity::Error:
@@ -167,7 +167,7 @@ void summarize(Report &report) {
 
 const std::vector<FindingKindInfo> &finding_kinds() {
   static const std::vector<FindingKindInfo> kinds = {
-      {"broken-chain", Severity::Error,
+      {finding_kind::kBrokenChain, Severity::Error,
        "The RBP chain of a thread breaks before the outermost frame.",
        "A saved RBP or return address on the stack fails a check (alignment, inside the stack, "
        "strictly increasing, return address after a call in executable code). Frames above the "
@@ -177,7 +177,7 @@ const std::vector<FindingKindInfo> &finding_kinds() {
        "unsafe caller is the usual cause; replace it with SRA_ALLOC(). Otherwise look at the frame "
        "just below the break for a stack buffer overflow (build with -fstack-protector-all or "
        "AddressSanitizer and rerun). Frames above the break are not trustworthy."},
-      {"unwinder-mismatch", Severity::Warning,
+      {finding_kind::kUnwinderMismatch, Severity::Warning,
        "The debugger's unwinder and the RBP chain disagree.",
        "LLDB's own backtrace and the frame-pointer walk give different frames. After a relocating "
        "allocation the CFI of an RSP-based caller no longer describes its frame, so one of the two "
@@ -185,20 +185,20 @@ const std::vector<FindingKindInfo> &finding_kinds() {
        "Trust the frame-pointer walk (`fa chain`) for this thread. If the diverging frame calls "
        "sra_alloc, check that it uses SRA_ALLOC() and that it is built with frame pointers "
        "(-fno-omit-frame-pointer); otherwise the debug info or the core may not match the binary."},
-      {"relocated-frame", Severity::Note,
+      {finding_kind::kRelocatedFrame, Severity::Note,
        "A frame's RSP was lowered by the stack relocation allocator.",
        "The frame holds blocks from sra_alloc: its RSP is below what its prologue set up. This is "
        "expected when the caller is safe (SRA_ALLOC); listed so the blocks can be found.",
        "Nothing to fix when the caller uses SRA_ALLOC(): this marks where the allocator's blocks "
        "are. Run `frameaudit lint` on the module if the caller uses raw sra_alloc."},
-      {"region-overflow", Severity::Error, "A write ran past the end of an allocated block.",
+      {finding_kind::kRegionOverflow, Severity::Error, "A write ran past the end of an allocated block.",
        "The audit header directly above the block fails its integrity check, or the stub remnant "
        "above a plain block no longer holds the caller's RBP and return address. Something wrote "
        "past the block's end.",
        "Find the write past the block: check the sizes passed to sra_alloc/SRA_ALLOC at the call "
        "site against what the code writes into the block, and rerun the test with the audit "
        "allocator (libsra_audit.a) or AddressSanitizer to stop at the write."},
-      {"dangling-pointer", Severity::Error, "A pointer into a released block is still held.",
+      {finding_kind::kDanglingPointer, Severity::Error, "A pointer into a released block is still held.",
        "A live frame slot or a register of the thread holds an address inside a block whose "
        "function already returned (a dead block). Using it reads or writes memory that later calls "
        "reuse. Error when the block lies in released stack below RSP; warning when live frames "
@@ -208,7 +208,7 @@ const std::vector<FindingKindInfo> &finding_kinds() {
        "Do not keep or return a pointer to a stack block after the function that allocated it "
        "returns: allocate in the caller that outlives its users, or copy the data to heap memory "
        "(malloc) before returning."},
-      {"unsafe-caller", Severity::Error, "sra_alloc is called from a function that trusts RSP.",
+      {finding_kind::kUnsafeCaller, Severity::Error, "sra_alloc is called from a function that trusts RSP.",
        "The caller restores RSP with `add $N,%rsp` (or only pops) on a return path, or addresses "
        "its frame through RSP after the call. After the allocation lowers RSP those instructions "
        "read the wrong slots: callee-saved registers and the return are corrupted. Use "
@@ -216,27 +216,27 @@ const std::vector<FindingKindInfo> &finding_kinds() {
        "Replace the raw sra_alloc() call with SRA_ALLOC(), or build the caller so its frame is "
        "dynamic and its epilogue restores RSP from RBP (for example with a VLA or alloca in it and "
        "-fno-omit-frame-pointer); then rerun `frameaudit lint` on the binary."},
-      {"unexplained-dynamic", Severity::Warning, "A frame is larger than its prologue explains.",
+      {finding_kind::kUnexplainedDynamic, Severity::Warning, "A frame is larger than its prologue explains.",
        "The frame's span (CFA - RSP) exceeds its static size, and neither a compiler-known alloca "
        "nor an allocator call explains it. This can be a stack pivot or corruption.",
        "Check the frame for a stack pivot, a longjmp into a dead frame or memory corruption; if "
        "the function uses inline assembly or a custom allocator that moves RSP, this may be "
        "expected."},
-      {"misaligned-frame", Severity::Warning,
+      {finding_kind::kMisalignedFrame, Severity::Warning,
        "A frame's RSP or CFA breaks the 16-byte ABI alignment.",
        "At a call the System V ABI requires RSP to be 16-byte aligned. A frame whose CFA is not "
        "16-byte aligned crashes SSE code and points to a corrupted or hand-written frame.",
        "Check hand-written assembly and signal or thread entry points in the frame's module for a "
        "missing 16-byte alignment of RSP before calls; otherwise the frame is corrupt: look for a "
        "stack buffer overflow just below it."},
-      {"stack-exhaustion-risk", Severity::Warning, "The thread is close to the end of its stack.",
+      {finding_kind::kStackExhaustionRisk, Severity::Warning, "The thread is close to the end of its stack.",
        "Less than the allocator's safety reserve (32 KiB) or an eighth of the stack remains below "
        "RSP (for the main thread's growable stack, below an assumed 8 MiB limit). Further "
        "allocations will fail and deeper calls may hit the guard page.",
        "Reduce what the thread allocates on its stack (large SRA_ALLOC or VLA sizes, deep "
        "recursion), or give the thread a bigger stack (pthread_attr_setstacksize, `ulimit -s` for "
        "the main thread)."},
-      {"missing-symbols", Severity::Warning,
+      {finding_kind::kMissingSymbols, Severity::Warning,
        "A module that holds frames was not found or has no symbols.",
        "The debugger did not load the file a frame runs in, or the file has no function symbols "
        "and "
@@ -245,14 +245,14 @@ const std::vector<FindingKindInfo> &finding_kinds() {
        "Supply the file (--sysroot, --solib-search-path) or its debug file (--debug-dir, "
        "--debuginfod; "
        "in LLDB `target symbols add`)."},
-      {"module-mismatch", Severity::Warning,
+      {finding_kind::kModuleMismatch, Severity::Warning,
        "The file on this machine is not the one the target ran.",
        "The module's build ID in the target's memory differs from the build ID of the file the "
        "debugger loaded (the library was rebuilt or replaced after the crash). Its code, CFI and "
        "symbols may not match the stack.",
        "Supply the exact file the target ran with --sysroot or --solib-search-path, or analyse the "
        "core on the machine that wrote it."},
-      {"cfi-mismatch", Severity::Warning,
+      {finding_kind::kCfiMismatch, Severity::Warning,
        "A frame's CFI and its RBP link lead to different callers.",
        "The function keeps a frame pointer (its prologue sets RBP up), but its CFI at the pc is "
        "not the frame-pointer rule, and the return address (or caller's RBP) it gives differs from "

@@ -1,4 +1,4 @@
-// lint.h: static check of a module's allocator callers (CONTRACT.md section 5).
+// lint.h: static check of a module's allocator callers (docs/lint.md).
 #pragma once
 
 #include <cstdint>
@@ -22,7 +22,7 @@ struct LintCallSite {
   std::optional<std::string> file;
   std::optional<uint32_t> line;
   /// The instruction that makes the caller unsafe (the RSP-trusting restore
-  /// or ret, or the RSP-based access), + load_bias. Added after v1.
+  /// or ret, or the RSP-based access), + load_bias.
   std::optional<uint64_t> culprit;
   bool tail_call = false; ///< a `jmp` to the allocator rather than a call
 };

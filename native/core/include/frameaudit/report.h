@@ -251,8 +251,24 @@ struct ThreadReport {
   bool is_selected = false;
 };
 
+/// The kinds of finding, one spelling each (docs/analysis.md, "Findings").
+namespace finding_kind {
+inline constexpr const char *kBrokenChain = "broken-chain";
+inline constexpr const char *kUnwinderMismatch = "unwinder-mismatch";
+inline constexpr const char *kRelocatedFrame = "relocated-frame";
+inline constexpr const char *kRegionOverflow = "region-overflow";
+inline constexpr const char *kDanglingPointer = "dangling-pointer";
+inline constexpr const char *kUnsafeCaller = "unsafe-caller";
+inline constexpr const char *kUnexplainedDynamic = "unexplained-dynamic";
+inline constexpr const char *kMisalignedFrame = "misaligned-frame";
+inline constexpr const char *kStackExhaustionRisk = "stack-exhaustion-risk";
+inline constexpr const char *kMissingSymbols = "missing-symbols";
+inline constexpr const char *kModuleMismatch = "module-mismatch";
+inline constexpr const char *kCfiMismatch = "cfi-mismatch";
+} // namespace finding_kind
+
 struct Finding {
-  std::string kind; ///< "broken-chain", "region-overflow", ...
+  std::string kind; ///< a finding_kind
   Severity severity = Severity::Warning;
   std::optional<uint32_t> thread; ///< thread index
   std::optional<uint32_t> frame;

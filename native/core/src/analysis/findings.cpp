@@ -106,7 +106,7 @@ void broken_chain(TargetCache &cache, const ThreadWork &w, const ThreadReport &t
         return;
     }
   }
-  Finding f = make("broken-chain",
+  Finding f = make(finding_kind::kBrokenChain,
                    t.chain_end == ChainEnd::MaxDepth ? Severity::Warning : Severity::Error, t);
   locate(f, last);
   std::string msg = "The RBP chain of thread " + std::to_string(t.index) + " stops early (" +
@@ -166,7 +166,7 @@ void unwinder_mismatch(TargetCache &cache, const ThreadWork &w, const ThreadRepo
     // A frame the walk repaired just below: the debugger followed the CFI
     // that sra_alloc invalidated, and its frames are the wrong ones.
     const bool repaired = i > 0 && t.frames[i - 1].repaired;
-    Finding f = make("unwinder-mismatch", repaired ? Severity::Note : Severity::Warning, t);
+    Finding f = make(finding_kind::kUnwinderMismatch, repaired ? Severity::Note : Severity::Warning, t);
     locate(f, t.frames[i]);
     f.message =
         "At frame " + std::to_string(i) + " the debugger's unwinder has pc " + name(phys[i].pc, i) +
@@ -186,7 +186,7 @@ void unwinder_mismatch(TargetCache &cache, const ThreadWork &w, const ThreadRepo
   // (and front-ends pass at most a prefix of the debugger's frames).
   if (t.chain_end != ChainEnd::Outermost && t.chain_end != ChainEnd::MaxDepth &&
       phys.size() > t.frames.size()) {
-    Finding f = make("unwinder-mismatch", Severity::Warning, t);
+    Finding f = make(finding_kind::kUnwinderMismatch, Severity::Warning, t);
     locate(f, t.frames.back());
     f.message = "The debugger's unwinder goes on past frame " +
                 std::to_string(t.frames.size() - 1) +
@@ -207,7 +207,7 @@ void cfi_mismatch(TargetCache &cache, const ThreadWork &w, const ThreadReport &t
   for (const UnwindDisagreement &d : w.walk.disagreements) {
     if (d.frame >= t.frames.size())
       continue;
-    Finding f = make("cfi-mismatch", Severity::Warning, t);
+    Finding f = make(finding_kind::kCfiMismatch, Severity::Warning, t);
     locate(f, t.frames[d.frame]);
     std::string cfi =
         !d.cfi_cfa ? "its CFI rule gives no CFA"
@@ -259,7 +259,7 @@ void frame_findings(TargetCache &cache, const ThreadReport &t, const ThreadWork 
     const FunctionFacts *fn = w.walk.facts[fr.index].fn;
     if (fr.repaired) {
       // The walk proved it: this frame's CFI is RSP-based, yet sra_alloc lowered its RSP.
-      Finding f = make("unsafe-caller", Severity::Error, t);
+      Finding f = make(finding_kind::kUnsafeCaller, Severity::Error, t);
       locate(f, fr);
       std::string site;
       if (const auto verdict = unsafe_call(cache, fn)) {
@@ -282,7 +282,7 @@ void frame_findings(TargetCache &cache, const ThreadReport &t, const ThreadWork 
       out.push_back(std::move(f));
     }
     if (fr.kind == FrameKind::Relocated) {
-      Finding f = make("relocated-frame", Severity::Note, t);
+      Finding f = make(finding_kind::kRelocatedFrame, Severity::Note, t);
       locate(f, fr);
       std::string ids;
       for (const auto &id : fr.regions)
@@ -296,7 +296,7 @@ void frame_findings(TargetCache &cache, const ThreadReport &t, const ThreadWork 
     if (fr.kind == FrameKind::Unknown && fr.dynamic_bytes && *fr.dynamic_bytes > 0 && fn &&
         fn->info.decoded && !fn->info.dynamic_alloca && !fn->calls_allocator &&
         fr.regions.empty() && !has_cfi(cache, fr) && cache.uses_allocator()) {
-      Finding f = make("unexplained-dynamic", Severity::Warning, t);
+      Finding f = make(finding_kind::kUnexplainedDynamic, Severity::Warning, t);
       locate(f, fr);
       f.message = frame_label(fr) + " spans " + std::to_string(*fr.span) +
                   " bytes but its prologue sets up " + std::to_string(*fr.static_size) + "; " +
@@ -308,7 +308,7 @@ void frame_findings(TargetCache &cache, const ThreadReport &t, const ThreadWork 
     // The sigreturn trampoline's "CFA" is the interrupted RSP, which can be anything.
     const bool trampoline = w.walk.facts[fr.index].position == FramePosition::Signal;
     if (fr.cfa && *fr.cfa % 16 != 0 && !trampoline && abi_aligned_code(cache, t, fr)) {
-      Finding f = make("misaligned-frame", Severity::Warning, t);
+      Finding f = make(finding_kind::kMisalignedFrame, Severity::Warning, t);
       locate(f, fr);
       f.message =
           frame_label(fr) + " has CFA " + hex(*fr.cfa) +
@@ -393,7 +393,7 @@ void region_findings(const ThreadReport &t, const ThreadWork &w, std::vector<Fin
     const bool broke_frame = rf.overrun_end && r.frame && *r.frame < t.frames.size() &&
                              t.frames[*r.frame].saved_rbp_slot &&
                              *rf.overrun_end > *t.frames[*r.frame].saved_rbp_slot;
-    Finding f = make("region-overflow",
+    Finding f = make(finding_kind::kRegionOverflow,
                      rf.suspect && !broke_frame ? Severity::Warning : Severity::Error, t);
     f.region = r.id;
     f.frame = r.frame;
@@ -525,7 +525,7 @@ void dangling_pointers(TargetCache &cache, const ThreadReport &t, const ThreadWo
   auto report = [&](const Region &r, uint64_t value, std::optional<uint32_t> frame,
                     const std::string &holder) {
     const bool released = r.base + r.size <= rsp;
-    Finding f = make("dangling-pointer", released ? Severity::Error : Severity::Warning, t);
+    Finding f = make(finding_kind::kDanglingPointer, released ? Severity::Error : Severity::Warning, t);
     f.region = r.id;
     if (frame)
       locate(f, t.frames[*frame]);
@@ -551,7 +551,7 @@ void dangling_pointers(TargetCache &cache, const ThreadReport &t, const ThreadWo
   // block's address escaped to a caller). Memory cannot tell the two apart;
   // either way it dangles when the younger frame returns.
   auto report_younger = [&](const Region &r, uint64_t value, uint32_t holder, uint64_t slot) {
-    Finding f = make("dangling-pointer", Severity::Warning, t);
+    Finding f = make(finding_kind::kDanglingPointer, Severity::Warning, t);
     f.region = r.id;
     locate(f, t.frames[holder]);
     f.address = value;
@@ -573,7 +573,7 @@ void dangling_pointers(TargetCache &cache, const ThreadReport &t, const ThreadWo
   // that owned the memory returned and later calls reused it.
   auto report_released = [&](uint64_t value, std::optional<uint32_t> frame,
                              const std::string &holder, const std::string &evidence) {
-    Finding f = make("dangling-pointer", Severity::Error, t);
+    Finding f = make(finding_kind::kDanglingPointer, Severity::Error, t);
     if (frame)
       locate(f, t.frames[*frame]);
     f.address = value;
@@ -748,7 +748,7 @@ void stack_exhaustion(TargetCache &cache, const ThreadWork &w, const ThreadRepor
   const uint64_t threshold = cache.uses_allocator() ? std::max(kStackReserve, size / 8) : size / 8;
   if (remaining >= threshold)
     return;
-  Finding f = make("stack-exhaustion-risk", Severity::Warning, t);
+  Finding f = make(finding_kind::kStackExhaustionRisk, Severity::Warning, t);
   if (!t.frames.empty())
     locate(f, t.frames[0]);
   f.address = rsp;

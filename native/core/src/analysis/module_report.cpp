@@ -100,7 +100,7 @@ void report_modules(TargetCache &cache, Report &report) {
       mr.line_tables = m->module.debug_info || cache.modules().has_line_tables(*m);
       if (mr.matches == false) {
         report.findings.push_back(module_finding(
-            "module-mismatch", Severity::Warning, h,
+            finding_kind::kModuleMismatch, Severity::Warning, h,
             mr.path + " holds " + held(h) + ", but the file on this machine (build ID " +
                 *mr.build_id + ") is not the one the target ran (build ID " + *in_memory +
                 "): its code, CFI and symbols may not match the stack, so frames, frame kinds and "
@@ -110,7 +110,7 @@ void report_modules(TargetCache &cache, Report &report) {
       } else if (!mr.symbols) {
         const Severity sev = h.uncertain ? Severity::Warning : Severity::Note;
         report.findings.push_back(module_finding(
-            "missing-symbols", sev, h,
+            finding_kind::kMissingSymbols, sev, h,
             mr.path + " holds " + held(h) +
                 " but has no function symbols (stripped, and no debug file found)" +
                 (h.uncertain
@@ -122,7 +122,7 @@ void report_modules(TargetCache &cache, Report &report) {
       }
     } else {
       report.findings.push_back(
-          module_finding("missing-symbols", Severity::Warning, h,
+          module_finding(finding_kind::kMissingSymbols, Severity::Warning, h,
                          mr.path + " holds " + held(h) +
                              " but the debugger did not load it (the file is missing here, or it "
                              "does not match the "

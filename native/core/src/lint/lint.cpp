@@ -1,4 +1,4 @@
-// lint.cpp: `frameaudit lint` over one ELF file (CONTRACT.md section 5):
+// lint.cpp: `frameaudit lint` over one ELF file (docs/lint.md):
 // find the allocator (symbol, PLT stub, GOT slot, or by its entry code in a
 // stripped binary), find every call to it, and judge each caller with
 // check_allocator_caller. Also the Report wrapper.
@@ -329,7 +329,7 @@ Result<LintResult> lint_elf_file(const std::string &path, const LintOptions &opt
       if (site.safe)
         continue;
       Finding fd;
-      fd.kind = "unsafe-caller";
+      fd.kind = finding_kind::kUnsafeCaller;
       fd.severity = Severity::Error;
       fd.function = site.function;
       fd.address = site.address;

@@ -62,7 +62,7 @@ std::string frame_annotation(const Frame &frame, bool repaired) {
 std::set<std::pair<uint32_t, uint32_t>> differing_frames(const Report &report) {
   std::set<std::pair<uint32_t, uint32_t>> out;
   for (const auto &f : report.findings)
-    if (f.kind == "unwinder-mismatch" && f.thread && f.frame)
+    if (f.kind == finding_kind::kUnwinderMismatch && f.thread && f.frame)
       out.insert({*f.thread, *f.frame});
   return out;
 }
