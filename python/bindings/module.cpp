@@ -3,6 +3,8 @@
 // a frameaudit.Target subclass (frameaudit.lldb_target does that for LLDB).
 #include "bindings.h"
 
+#include "sra.h"
+
 PYBIND11_MODULE(_core, m) {
   namespace fp = frameaudit::python;
   m.doc() = "frameaudit's analysis core: audit stacks that use the sra stack allocator.";
@@ -13,4 +15,9 @@ PYBIND11_MODULE(_core, m) {
   fp::bind_lint_types(m);
   fp::bind_api(m);
   fp::bind_commands(m);
+  // The allocator's layout, from its own header (docs/allocator.md).
+  m.attr("SRA_AUDIT_HEADER_SIZE") = SRA_AUDIT_HEADER_SIZE;
+  m.attr("SRA_STUB_SIZE") = SRA_STUB_SIZE;
+  m.attr("SRA_STACK_RESERVE") = SRA_STACK_RESERVE;
+  m.attr("SRA_AUDIT_MAGIC") = SRA_AUDIT_MAGIC;
 }

@@ -341,3 +341,8 @@ class commands:  # a submodule: frameaudit._core.commands
         def already_loaded(this_front_end: str) -> str: ...
         @staticmethod
         def internal_error(what: str) -> str: ...
+
+SRA_AUDIT_HEADER_SIZE: int
+SRA_STUB_SIZE: int
+SRA_STACK_RESERVE: int
+SRA_AUDIT_MAGIC: int

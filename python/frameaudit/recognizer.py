@@ -29,11 +29,13 @@ from typing import Dict, List, Optional, Tuple
 
 import lldb
 
+from . import _core
+
 __all__ = ["SraAllocRecognizer", "AllocatorState", "describe", "frame_annotation", "register"]
 
 ALLOCATOR = "sra_alloc"
-STACK_RESERVE = 32 * 1024
-_AUDIT_MAGIC = "0x5352416175646974"
+STACK_RESERVE = _core.SRA_STACK_RESERVE
+_AUDIT_MAGIC = hex(_core.SRA_AUDIT_MAGIC)
 _HOOK = "${script.frame:%s.frame_annotation}"
 
 
@@ -50,7 +52,7 @@ class _Layout:
 
     @property
     def extra(self) -> int:
-        return 32 if self.audit else 16
+        return _core.SRA_AUDIT_HEADER_SIZE if self.audit else _core.SRA_STUB_SIZE
 
 
 # (module path, start address) -> _Layout

@@ -238,6 +238,8 @@ def test_stub_matches_the_module(fa):
     """Every public name of _core is in _core.pyi and the other way round."""
     stub = ast.parse((python_package_dir() / "_core.pyi").read_text())
     declared = {n.name for n in stub.body if isinstance(n, (ast.ClassDef, ast.FunctionDef))}
+    declared |= {n.target.id for n in stub.body
+                 if isinstance(n, ast.AnnAssign) and isinstance(n.target, ast.Name)}
     module = {n for n in dir(fa._core) if not n.startswith("_")}
     assert module - declared == set(), "missing from _core.pyi"
     assert declared - module == set(), "in _core.pyi but not in the module"

@@ -21,7 +21,9 @@
 #include <string>
 #include <vector>
 
+#include "frameaudit/hex.h"
 #include "frameaudit/target.h"
+#include "sra.h"
 
 namespace fa_test {
 
@@ -32,18 +34,12 @@ using frameaudit::Symbol;
 using frameaudit::TargetInfo;
 using frameaudit::ThreadInfo;
 
-constexpr uint64_t kAuditMagic = 0x5352416175646974ull;
-
 /// "0x7ffd..." as the core spells addresses in messages.
-inline std::string hexstr(uint64_t v) {
-  std::ostringstream o;
-  o << "0x" << std::hex << v;
-  return o.str();
-}
+inline std::string hexstr(uint64_t v) { return frameaudit::hex(v); }
 
+/// The audit header's check, as the allocator computes it (sra.h).
 inline uint32_t audit_check(uint64_t size, uint32_t seq, uint64_t saved_rbp, uint64_t call_site, uint64_t addr) {
-  const uint64_t x = kAuditMagic ^ size ^ uint64_t{seq} ^ saved_rbp ^ call_site ^ addr;
-  return static_cast<uint32_t>(x ^ (x >> 32));
+  return sra_audit_check(size, seq, saved_rbp, call_site, addr);
 }
 
 /// How a function returns. NoReturn: nothing after the body (it ends in a

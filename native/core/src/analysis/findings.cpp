@@ -5,11 +5,11 @@
 
 #include "analysis/thread_work.h"
 #include "frameaudit/lint.h"
+#include "sra_layout.h"
 
 namespace frameaudit::detail {
 namespace {
 
-constexpr uint64_t kStackReserve = 32 * 1024; // SRA_STACK_RESERVE
 // The main thread's [stack] mapping grows on demand up to RLIMIT_STACK,
 // which a snapshot does not show; assume the usual default.
 constexpr uint64_t kDefaultStackLimit = 8ull << 20;

@@ -13,12 +13,11 @@
 
 #include "analysis/thread_work.h"
 #include "decode/instruction.h"
+#include "sra_layout.h"
 
 namespace frameaudit::detail {
 namespace {
 
-constexpr uint64_t kHeaderSize = 32; // SRA_AUDIT_HEADER_SIZE
-constexpr uint64_t kStubSize = 16;   // SRA_STUB_SIZE
 constexpr uint64_t kMaxAllocaGap = 64;
 // How far above a damaged remnant an overrun is followed: through the
 // frame's static part and its saved pair into the caller's frame.
@@ -49,7 +48,7 @@ public:
   Accountant(TargetCache &cache, ThreadWork &work) : cache_(cache), work_(work) {
     const AllocatorMode mode = cache.allocator_mode();
     audit_ = mode == AllocatorMode::Audit;
-    remnant_ = audit_ ? kHeaderSize : kStubSize;
+    remnant_ = audit_ ? kAuditHeaderSize : kStubSize;
   }
 
   void run() {

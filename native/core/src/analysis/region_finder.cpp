@@ -7,13 +7,11 @@
 #include <algorithm>
 
 #include "analysis/thread_work.h"
+#include "sra_layout.h"
 
 namespace frameaudit::detail {
 namespace {
 
-constexpr uint64_t kAuditMagic = 0x5352416175646974ull; // SRA_AUDIT_MAGIC
-constexpr uint64_t kHeaderSize = 32;                    // SRA_AUDIT_HEADER_SIZE
-constexpr uint64_t kStubSize = 16;                      // SRA_STUB_SIZE
 // The most a compiler's zero-sized alloca has been seen to move RSP.
 constexpr uint64_t kMaxAllocaGap = 64;
 // Stale stubs kept for the stack map (it draws a handful below RSP).
@@ -33,17 +31,17 @@ struct Header {
 };
 
 std::optional<Header> header_at(const StackImage &image, uint64_t addr) {
-  const uint8_t *p = image.data(addr, kHeaderSize);
+  const uint8_t *p = image.data(addr, kAuditHeaderSize);
   if (!p)
     return std::nullopt;
+  const AuditHeader a = read_audit_header(p, addr);
   Header h;
-  std::memcpy(&h.size, p, 8);
-  std::memcpy(&h.seq, p + 8, 4);
-  std::memcpy(&h.check, p + 12, 4);
-  std::memcpy(&h.saved_rbp, p + 16, 8);
-  std::memcpy(&h.call_site, p + 24, 8);
-  const uint64_t x = kAuditMagic ^ h.size ^ uint64_t { h.seq } ^ h.saved_rbp ^ h.call_site ^ addr;
-  h.valid = h.check == static_cast<uint32_t>(x ^ (x >> 32));
+  h.size = a.h.size;
+  h.seq = a.h.seq;
+  h.check = a.h.check;
+  h.saved_rbp = a.h.saved_rbp;
+  h.call_site = a.h.call_site;
+  h.valid = a.valid;
   return h;
 }
 
@@ -169,7 +167,7 @@ private:
     r.state = RegionState::Dead;
     r.size = h.size;
     r.base = at - round16(h.size);
-    r.reserved = at + kHeaderSize - r.base;
+    r.reserved = at + kAuditHeaderSize - r.base;
     r.sequence = h.seq;
     r.call_site = call_site(p.ret);
     r.function = r.call_site->function;
@@ -328,7 +326,7 @@ void RegionFinder::scan_live_frame(size_t i) {
       r.state = RegionState::Corrupt;
       r.base = lower;
       r.reserved = top - lower;
-      r.size = r.reserved >= kHeaderSize ? r.reserved - kHeaderSize : 0;
+      r.size = r.reserved >= kAuditHeaderSize ? r.reserved - kAuditHeaderSize : 0;
       add(std::move(r),
           "its audit header at " + hex(p.address - kStubSize) +
               (!impossible.empty()         ? impossible
@@ -373,7 +371,7 @@ void RegionFinder::scan_reused() {
   }
   top = std::min(top, image_.high());
   const StackRange stack = *work_.snap.stack;
-  for (uint64_t h = (rsp + 15) & ~uint64_t{15}; h + kHeaderSize <= top; h += 16) {
+  for (uint64_t h = (rsp + 15) & ~uint64_t{15}; h + kAuditHeaderSize <= top; h += 16) {
     const auto hd = header_at(image_, h);
     if (!hd || !hd->valid || hd->size > h - stack.low)
       continue;

@@ -15,6 +15,7 @@
 
 #include "frameaudit/render.h"
 #include "frameaudit/hex.h"
+#include "sra_layout.h"
 
 namespace frameaudit {
 namespace render {
@@ -31,7 +32,6 @@ constexpr double kPanelWidth = kAxisWidth + kColumnWidth + kMarkWidth;
 constexpr double kCharWidth = 6.6; ///< 11px monospace
 constexpr size_t kHeadFrames = 24;
 constexpr size_t kTailFrames = 8;
-constexpr uint64_t kHeaderSize = 32; ///< SRA_AUDIT_HEADER_SIZE
 
 const char *frame_fill(FrameKind kind) {
   switch (kind) {
@@ -245,7 +245,7 @@ SvgPanel PanelDrawer::draw() {
     if (r.evidence == Evidence::Header) {
       uint64_t h = r.base + ((r.size + 15) & ~uint64_t{15});
       add(h);
-      add(h + kHeaderSize);
+      add(h + frameaudit::detail::kAuditHeaderSize);
     }
   }
   for (const auto &s : thread_.stale_stubs) {
@@ -345,8 +345,8 @@ SvgPanel PanelDrawer::draw() {
            "label inv");
     if (r->evidence == Evidence::Header) {
       uint64_t h = r->base + ((r->size + 15) & ~uint64_t{15});
-      if (drawn(h) && drawn(h + kHeaderSize)) {
-        double hy0 = scale.y(h + kHeaderSize), hy1 = scale.y(h);
+      if (drawn(h) && drawn(h + frameaudit::detail::kAuditHeaderSize)) {
+        double hy0 = scale.y(h + frameaudit::detail::kAuditHeaderSize), hy1 = scale.y(h);
         rect(x0 + 24, hy0, hy1, w - 190, kHeaderFill, link_ + "svg-" + id + "-header",
              "audit header of " + id + " at " + hex(h), "header");
         if (hy1 - hy0 >= 11)

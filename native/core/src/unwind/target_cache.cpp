@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "frameaudit/names.h"
+#include "sra_layout.h"
 
 namespace frameaudit::detail {
 namespace {
@@ -18,7 +19,7 @@ constexpr uint64_t kMaxFunctionBytes = 256 * 1024;
 // x86 instructions are at most 15 bytes long.
 constexpr size_t kMaxInsn = 15;
 // SRA_AUDIT_MAGIC ("SRAaudit") as the audit build's movabs stores it.
-constexpr uint8_t kAuditMagic[8] = {0x74, 0x69, 0x64, 0x75, 0x61, 0x41, 0x52, 0x53};
+constexpr std::array<uint8_t, 8> kAuditMagic = audit_magic_bytes();
 // A PLT stub is 16 bytes; sra_alloc itself is far larger.
 constexpr size_t kMinAllocatorBody = 32;
 
