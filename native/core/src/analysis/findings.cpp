@@ -600,6 +600,12 @@ void dangling_pointers(TargetCache &cache, const ThreadReport &t, const ThreadWo
   if (any_modules && described_frames > 0) {
     const std::vector<RegState> frame_regs = frame_registers(cache, w, t.frames, described_frames);
     for (uint32_t i = 0; i < described_frames && i < w.walk.facts.size(); ++i) {
+      // Only the allocator's users: elsewhere a pointer into released stack
+      // is not believed without a recovered block (above), and the raw
+      // slots find those; reading a library's debug info (libc's is
+      // compressed) would cost more than the whole walk.
+      if (!sra_code(frame_pc(i)))
+        continue;
       bool has_debug_info = false;
       const std::vector<FrameVariable> vars =
           frame_variables(cache, w, t.frames[i], w.walk.facts[i], frame_regs[i], &has_debug_info);
