@@ -596,10 +596,18 @@ void dangling_pointers(TargetCache &cache, const ThreadReport &t, const ThreadWo
   // slots still count where they point into a recovered dead block.
   std::vector<bool> described(t.frames.size(), false);
   std::vector<std::string> registers_named; // frame 0's registers a variable reported
-  const size_t described_frames = std::min<size_t>(t.frames.size(), kMaxVariableFrames);
-  if (any_modules && described_frames > 0) {
+  // Registers are recovered only as deep as the last frame of the
+  // allocator's users among the innermost kMaxVariableFrames.
+  size_t described_frames = 0;
+  if (any_modules)
+    for (size_t i = std::min<size_t>(t.frames.size(), kMaxVariableFrames); i > 0; --i)
+      if (sra_code(frame_pc(static_cast<uint32_t>(i - 1)))) {
+        described_frames = i;
+        break;
+      }
+  if (described_frames > 0) {
     const std::vector<RegState> frame_regs = frame_registers(cache, w, t.frames, described_frames);
-    for (uint32_t i = 0; i < described_frames && i < w.walk.facts.size(); ++i) {
+    for (uint32_t i = 0; i < frame_regs.size(); ++i) {
       // Only the allocator's users: elsewhere a pointer into released stack
       // is not believed without a recovered block (above), and the raw
       // slots find those; reading a library's debug info (libc's is

@@ -4,6 +4,7 @@
 // including a separate debug file found through the debuginfo path), and each
 // row from dwarf_cfi_addrframe, dwarf_frame_cfa and dwarf_frame_register.
 #include "elf/module_set.h"
+#include "elf/dwfl_session.h"
 
 #include "unwind/cfi_eval.h"
 
@@ -21,15 +22,10 @@
 namespace frameaudit::detail {
 
 struct ModuleSet::Session {
-  Dwfl *dwfl = nullptr;
-  std::string debuginfo_path;
-  char *debuginfo_path_ptr = nullptr;
-  Dwfl_Callbacks callbacks{};
+  explicit Session(const std::vector<std::string> &debug_dirs) : dwfl_session(debug_dirs) {}
+  DwflSession dwfl_session;
+  Dwfl *dwfl = dwfl_session.get();
   std::vector<Dwfl_Module *> mods; ///< parallel to facts_
-  ~Session() {
-    if (dwfl)
-      dwfl_end(dwfl);
-  }
 };
 
 namespace {
@@ -124,17 +120,8 @@ void ModuleSet::open_all() {
   opened_ = true;
   if (listed_.empty())
     return;
-  session_ = std::make_unique<Session>();
+  session_ = std::make_unique<Session>(debug_dirs_);
   Session &s = *session_;
-  s.debuginfo_path = ":.debug:/usr/lib/debug";
-  for (const std::string &d : debug_dirs_)
-    s.debuginfo_path += ":" + d;
-  s.debuginfo_path_ptr = s.debuginfo_path.data();
-  s.callbacks.find_elf = dwfl_build_id_find_elf;
-  s.callbacks.find_debuginfo = dwfl_standard_find_debuginfo;
-  s.callbacks.section_address = dwfl_offline_section_address;
-  s.callbacks.debuginfo_path = &s.debuginfo_path_ptr;
-  s.dwfl = dwfl_begin(&s.callbacks);
   if (!s.dwfl)
     return;
   dwfl_report_begin(s.dwfl);

@@ -8,6 +8,8 @@
 // into one table sorted by address.
 #include "lint/line_table.h"
 
+#include "elf/dwfl_session.h"
+
 #include <elfutils/libdwfl.h>
 
 #include <algorithm>
@@ -19,36 +21,17 @@ namespace {
 constexpr size_t kMaxRows = 50'000'000;
 constexpr int kMaxUnits = 10'000'000;
 
-struct Session {
-  std::string path;
-  char *path_ptr = nullptr;
-  Dwfl_Callbacks callbacks{};
-  Dwfl *dwfl = nullptr;
-  ~Session() {
-    if (dwfl)
-      dwfl_end(dwfl);
-  }
-};
-
 } // namespace
 
 std::optional<LineTable> LineTable::load(const std::string &path,
                                          const std::vector<std::string> &debug_dirs) {
-  Session s;
-  s.path = ":.debug:/usr/lib/debug";
-  for (const std::string &d : debug_dirs)
-    s.path += ":" + d;
-  s.path_ptr = s.path.data();
-  s.callbacks.find_elf = dwfl_build_id_find_elf;
-  s.callbacks.find_debuginfo = dwfl_standard_find_debuginfo;
-  s.callbacks.section_address = dwfl_offline_section_address;
-  s.callbacks.debuginfo_path = &s.path_ptr;
-  s.dwfl = dwfl_begin(&s.callbacks);
-  if (!s.dwfl)
+  detail::DwflSession session(debug_dirs);
+  Dwfl *dwfl = session.get();
+  if (!dwfl)
     return std::nullopt;
-  dwfl_report_begin(s.dwfl);
-  Dwfl_Module *mod = dwfl_report_elf(s.dwfl, "lint", path.c_str(), -1, 0, true);
-  dwfl_report_end(s.dwfl, nullptr, nullptr);
+  dwfl_report_begin(dwfl);
+  Dwfl_Module *mod = dwfl_report_elf(dwfl, "lint", path.c_str(), -1, 0, true);
+  dwfl_report_end(dwfl, nullptr, nullptr);
   if (!mod)
     return std::nullopt;
   Dwarf_Addr bias = 0;

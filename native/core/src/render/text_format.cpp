@@ -228,12 +228,6 @@ std::string pad_left(std::string_view cleaned, size_t width) {
   return out;
 }
 
-std::string hex(uint64_t value) {
-  std::array<char, 24> buf{};
-  std::snprintf(buf.data(), buf.size(), "0x%llx", static_cast<unsigned long long>(value));
-  return buf.data();
-}
-
 std::string thousands(uint64_t value) {
   std::string digits = std::to_string(value);
   std::string out;

@@ -10,6 +10,8 @@
 #include <string>
 #include <string_view>
 
+#include "frameaudit/hex.h"
+
 namespace frameaudit::render {
 
 /// Valid UTF-8: every byte that does not start a well-formed sequence becomes
@@ -38,8 +40,7 @@ size_t prefix_bytes(std::string_view cleaned, size_t width);
 std::string pad_right(std::string_view cleaned, size_t width);
 std::string pad_left(std::string_view cleaned, size_t width);
 
-/// "0x7ffd5a1c2e40": lowercase, no padding (CONTRACT section 7).
-std::string hex(uint64_t value);
+using frameaudit::hex; // "0x7ffd5a1c2e40" (frameaudit/hex.h)
 /// 9980 -> "9,980"; no locale.
 std::string thousands(uint64_t value);
 /// 2097152 -> "2.0 MiB"; exact bytes below 1 KiB ("48 B").
