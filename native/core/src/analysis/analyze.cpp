@@ -43,8 +43,8 @@ Result<Report> analyze_unchecked(Target &target, const AnalysisOptions &options)
   detail::WalkOptions walk_options;
   walk_options.max_depth = options.max_depth;
   walk_options.record_links = options.record_links;
-  // Globals are read once, for every thread's dangling-pointer rule.
-  const detail::DataWords data = detail::read_data_sections(cache, stack_pointers);
+  // Globals are read at most once, for every thread's dangling-pointer rule.
+  detail::DataWords data(cache, stack_pointers);
   const size_t total = selected->size();
   size_t done = 0;
   for (ThreadInfo &info : *selected) {

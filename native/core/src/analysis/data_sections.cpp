@@ -1,6 +1,8 @@
 // data_sections.cpp: the writable data of the executable and its libraries
-// (.data, .bss), where globals and statics live, read once per analysis for
-// the dangling-pointer rule (docs/analysis.md, "Findings"). The memory map
+// (.data, .bss), where globals and statics live, read at most once per
+// analysis for the dangling-pointer rule (docs/analysis.md, "Findings"): the
+// allocator's users' data when a thread has released stack, everyone else's
+// only when a dead block was recovered. The memory map
 // shows them as writable mappings of the module files, each followed by the
 // anonymous mapping that holds the rest of .bss.
 #include <algorithm>
@@ -23,8 +25,22 @@ bool file_backed(const MemoryRegion &r) {
 
 } // namespace
 
-DataWords read_data_sections(TargetCache &cache, const std::vector<uint64_t> &stack_pointers) {
-  DataWords out;
+const std::vector<DataChunk> &DataWords::part(bool users) {
+  std::optional<std::vector<DataChunk>> &slot = users ? users_ : others_;
+  if (slot)
+    return *slot;
+  std::vector<DataChunk> &out = slot.emplace();
+  TargetCache &cache = *cache_;
+  const std::vector<uint64_t> &stack_pointers = stack_pointers_;
+  // A hand-made image has no modules to tell users from others: all its
+  // data is the users'.
+  const bool any_modules = cache.modules().listed() > 0;
+  auto belongs = [&](uint64_t addr) {
+    if (!any_modules)
+      return users;
+    const ModuleFacts *m = cache.modules().module_at(addr);
+    return (m && m->module.references_allocator) == users;
+  };
   const auto &regions = cache.regions();
   uint64_t budget = kMaxDataBytes;
   bool prev_taken = false;
@@ -49,11 +65,13 @@ DataWords read_data_sections(TargetCache &cache, const std::vector<uint64_t> &st
     if (!take || r.end <= r.start)
       continue;
     prev_taken = true;
+    if (!belongs(r.start))
+      continue;
     const uint64_t start = (r.start + 7) & ~uint64_t{7};
     const uint64_t end = std::min({r.end & ~uint64_t{7}, start + kMaxMappingBytes, start + budget});
     if (end <= start)
       continue;
-    DataWords::Chunk c;
+    DataChunk c;
     c.address = start;
     c.module = file_backed(r) ? r.name : i > 0 ? regions[i - 1].name : std::string();
     if (const auto slash = c.module.rfind('/'); slash != std::string::npos)
@@ -81,7 +99,7 @@ DataWords read_data_sections(TargetCache &cache, const std::vector<uint64_t> &st
     }
     budget -= std::min(budget, c.words.size() * 8);
     if (!c.words.empty())
-      out.chunks.push_back(std::move(c));
+      out.push_back(std::move(c));
   }
   return out;
 }

@@ -442,7 +442,7 @@ void region_findings(const ThreadReport &t, const ThreadWork &w, std::vector<Fin
 // a live frame occupies may be what the pointer means now (a local, a newer
 // block at the same address), so a pointer into reused memory is a warning.
 void dangling_pointers(TargetCache &cache, const ThreadReport &t, const ThreadWork &w,
-                       const DataWords &data, std::vector<Finding> &out) {
+                       DataWords &data, std::vector<Finding> &out) {
   // Without a recovered block, a pointer into released stack is believed
   // only where sra's users hold it: code and data of a module that calls
   // sra_alloc. Elsewhere stale addresses are routine (a returned callee's
@@ -661,24 +661,32 @@ void dangling_pointers(TargetCache &cache, const ThreadReport &t, const ThreadWo
           "a callee-saved register (it holds a value of a live frame; no variable information)");
   }
   // Writable data of the executable and its libraries: globals and statics.
-  for (const DataWords::Chunk &c : data.chunks) {
-    for (size_t k = 0; k < c.words.size(); ++k) {
-      const uint64_t v = c.words[k];
-      if (v < released_lo ||
-          (v >= released_hi && (dead.empty() || v < dead.front().lo || v >= dead_reach.back())))
-        continue; // cheap reject: most words are no stack address
-      const uint64_t at = c.address + 8 * k;
-      const std::string holder =
-          "The global at " + hex(at) + (c.module.empty() ? "" : " (in " + c.module + ")");
-      if (count >= kMaxDanglingPerThread)
-        return;
-      if (const Region *r = hit(dead, dead_reach, v))
-        report(*r, v, std::nullopt, holder);
-      else if (in_released(v, false) && sra_code(at))
-        report_released(v, std::nullopt, holder,
-                        "a word of writable data (no variable information)");
+  // Others' data can only hold a pointer into a recovered dead block.
+  auto scan_data = [&](const std::vector<DataChunk> &chunks, bool users) {
+    for (const DataChunk &c : chunks) {
+      for (size_t k = 0; k < c.words.size(); ++k) {
+        const uint64_t v = c.words[k];
+        if (v < released_lo ||
+            (v >= released_hi && (dead.empty() || v < dead.front().lo || v >= dead_reach.back())))
+          continue; // cheap reject: most words are no stack address
+        const uint64_t at = c.address + 8 * k;
+        const std::string holder =
+            "The global at " + hex(at) + (c.module.empty() ? "" : " (in " + c.module + ")");
+        if (count >= kMaxDanglingPerThread)
+          return false;
+        if (const Region *r = hit(dead, dead_reach, v))
+          report(*r, v, std::nullopt, holder);
+        else if (users && in_released(v, false))
+          report_released(v, std::nullopt, holder,
+                          "a word of writable data (no variable information)");
+      }
     }
-  }
+    return true;
+  };
+  if ((released_hi != 0 || !dead.empty()) && !scan_data(data.of_allocator_users(), true))
+    return;
+  if (!dead.empty() && !scan_data(data.of_others(), false))
+    return;
   // Live slots: [RSP, stack high), 8-byte aligned.
   const StackImage &img = w.snap.image;
   if (img.empty() || rsp >= img.high())
@@ -779,8 +787,7 @@ void stack_exhaustion(TargetCache &cache, const ThreadWork &w, const ThreadRepor
 } // namespace
 
 void add_findings(TargetCache &cache, const ThreadWork &work, const ThreadReport &thread,
-                  const AnalysisOptions &options, const DataWords &data,
-                  std::vector<Finding> &out) {
+                  const AnalysisOptions &options, DataWords &data, std::vector<Finding> &out) {
   broken_chain(cache, work, thread, out);
   if (options.compare_unwinder)
     unwinder_mismatch(cache, work, thread, out);

@@ -2,7 +2,9 @@
 // snapshot -> walk -> frame sizes -> regions -> frame kinds -> findings.
 #pragma once
 
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "frameaudit/analysis.h"
@@ -91,32 +93,49 @@ void fill_frame_variables(TargetCache &cache, const ThreadWork &w, ThreadReport 
 /// return_address (they lie below a frame's static part).
 int64_t outgoing_argument_bytes(const FunctionFacts &fn, uint64_t return_address);
 
+/// A run of words of writable data.
+struct DataChunk {
+  uint64_t address = 0;
+  std::vector<uint64_t> words; ///< 8-byte aligned words from address
+  std::string module;          ///< mapping name
+};
+
 /// The writable data of the executable and its libraries (writable
 /// file-backed mappings and the anonymous mapping right after each: .data,
-/// .bss), read once per analysis, bounded. Mappings holding one of
+/// .bss), bounded, split by who may hold a pointer the dangling rule
+/// believes there: modules that call sra_alloc (every pointer into released
+/// stack counts) and the rest (only a pointer into a recovered dead block
+/// counts). Each part is read on first use, so an analysis without a dead
+/// block never reads a library's data. Mappings holding one of
 /// `stack_pointers` (every thread's RSP) are stacks, never data.
-struct DataWords {
-  struct Chunk {
-    uint64_t address = 0;
-    std::vector<uint64_t> words; ///< 8-byte aligned words from address
-    std::string module;          ///< mapping name
-  };
-  std::vector<Chunk> chunks;
+class DataWords {
+public:
+  DataWords(TargetCache &cache, std::vector<uint64_t> stack_pointers)
+      : cache_(&cache), stack_pointers_(std::move(stack_pointers)) {}
+  /// Data of the allocator's users (all data for a target without modules).
+  const std::vector<DataChunk> &of_allocator_users() { return part(true); }
+  /// Data of every other module.
+  const std::vector<DataChunk> &of_others() { return part(false); }
+
+private:
+  const std::vector<DataChunk> &part(bool users);
+  TargetCache *cache_;
+  std::vector<uint64_t> stack_pointers_;
+  std::optional<std::vector<DataChunk>> users_, others_;
 };
-DataWords read_data_sections(TargetCache &cache, const std::vector<uint64_t> &stack_pointers);
 
 /// Sort regions high to low, give them ids, list them on their frames.
 void number_regions(ThreadWork &work, uint32_t thread_index);
 
 /// Every finding about one thread.
 void add_findings(TargetCache &cache, const ThreadWork &work, const ThreadReport &thread,
-                  const AnalysisOptions &options, const DataWords &data, std::vector<Finding> &out);
+                  const AnalysisOptions &options, DataWords &data, std::vector<Finding> &out);
 
-/// The frame (index) whose [rsp, cfa) holds addr, if any.
 /// List the modules holding frames in report.modules, with a finding for
 /// each one that is missing, mismatched or without symbols.
 void report_modules(TargetCache &cache, Report &report);
 
+/// The frame (index) whose [rsp, cfa) holds addr, if any.
 std::optional<uint32_t> frame_holding(const std::vector<Frame> &frames, uint64_t addr);
 
 } // namespace frameaudit::detail
