@@ -2,6 +2,7 @@
 the CLI tests that need a core but not the fixture matrix: inputs (compressed,
 piped), outputs, signals, LLDB's own crashes."""
 
+import os
 import subprocess
 import time
 from dataclasses import dataclass
@@ -59,3 +60,32 @@ def parent_of(pid: int) -> int:
         return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
     except (OSError, IndexError, ValueError):
         return -1
+
+
+WORKER_NAME = "frameaudit-wkr"  # what a worker calls itself (core_worker.py, PR_SET_NAME)
+
+
+def workers_of(pid: int):
+    """The analysis workers of the CLI `pid`: children forked from it that
+    took the worker's name."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            comm = Path(f"/proc/{entry}/comm").read_text().strip()
+        except OSError:
+            continue
+        if comm == WORKER_NAME and parent_of(int(entry)) == pid:
+            found.append(int(entry))
+    return found
+
+
+def wait_for(predicate, seconds=30.0):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    return predicate()

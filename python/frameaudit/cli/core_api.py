@@ -85,6 +85,11 @@ def render_json(report) -> str:
     return import_core().render_json(report)
 
 
+def render_json_array(reports: Sequence) -> str:
+    """The JSON array of these reports' documents, each indented by two spaces."""
+    return import_core().render_json_array(list(reports))
+
+
 def render_sarif(reports: Sequence, min_level: str = "note", runs: str = "per-core",
                  category: str = "frameaudit") -> str:
     return import_core().render_sarif(list(reports), runs=runs, min_level=min_level,
@@ -135,6 +140,86 @@ def join_json(documents: List[str]) -> str:
     if not documents:
         return "[]\n"
     return "[\n" + ",\n".join("  " + d.rstrip("\n").replace("\n", "\n  ") for d in documents) + "\n]\n"
+
+
+# --- SARIF logs of one run each, joined by concatenation -------------------
+#
+# A log the core renders for one report is
+#     {\n  "$schema": ...,\n  "version": "2.1.0",\n  "runs": [\n    RUN\n  ]\n}\n
+# and merge_sarif(per-core) of several such logs prints their runs, each as
+# it was, joined by ",\n" (the same indent, the same depth), with one change:
+# runs that share a category (automationDetails.id, "frameaudit/<exe>/") are
+# numbered "frameaudit/<exe>/1/", ".../2/", ... (their fingerprints are
+# already unique per run). So the log can be assembled from the per-core
+# texts without parsing them: sarif_layout() says where a log's run and its
+# id are, sarif_join_parts() lays out the joined log as pieces.
+
+_SARIF_RUNS_OPEN = b'\n  "runs": [\n'
+_SARIF_RUNS_CLOSE = b'\n  ]\n}\n'
+_SARIF_NEXT_RUN = b'\n    },\n    {\n'
+_SARIF_ID = b'\n      "automationDetails": {\n        "id": "'
+
+
+def sarif_layout(data: bytes) -> Optional[dict]:
+    """Where the one run of a one-run SARIF log text is: {"run": [start, end],
+    "id": [start, end] (the category's characters), "category", "head",
+    "tail"}; None if the text is not laid out as the core lays it out."""
+    opening = data.find(_SARIF_RUNS_OPEN)
+    if opening < 0 or not data.endswith(_SARIF_RUNS_CLOSE):
+        return None
+    start, end = opening + len(_SARIF_RUNS_OPEN), len(data) - len(_SARIF_RUNS_CLOSE)
+    if not data.startswith(b"    {\n", start) or data.find(_SARIF_NEXT_RUN, start, end) >= 0:
+        return None
+    at = data.find(_SARIF_ID, start, end)
+    if at < 0:
+        return None
+    id_start = at + len(_SARIF_ID)
+    id_end = data.find(b'"', id_start, end)
+    if id_end < 0 or b"\\" in data[id_start:id_end]:
+        return None
+    return {"run": [start, end], "id": [id_start, id_end],
+            "category": data[id_start:id_end].decode("utf-8", errors="replace"),
+            "head": data[:start].decode("utf-8", errors="replace"),
+            "tail": data[end:].decode("utf-8", errors="replace")}
+
+
+def _category_of(run_id: str) -> str:
+    slash = run_id.rfind("/")
+    return run_id if slash < 0 else run_id[:slash + 1]
+
+
+def sarif_join_parts(layouts: List[Optional[dict]], runs: str) -> Optional[list]:
+    """The joined log of these one-run logs (in order) as merge_sarif would
+    print it, as pieces: bytes, or (index, start, end) for a range of log
+    `index`'s text. None when it cannot be done by concatenation (runs merged
+    per executable, more runs than SARIF_MAX_RUNS, a log laid out otherwise):
+    then join_sarif() of the texts, which parses them."""
+    runs = sarif_runs_for(runs, len(layouts))
+    if (runs != "per-core" or not layouts or len(layouts) > SARIF_MAX_RUNS
+            or any(lay is None for lay in layouts)):
+        return None
+    head, tail = layouts[0]["head"], layouts[0]["tail"]
+    if any(lay["head"] != head or lay["tail"] != tail for lay in layouts):
+        return None
+    total: dict = {}
+    for lay in layouts:
+        category = _category_of(lay["category"])
+        total[category] = total.get(category, 0) + 1
+    seen: dict = {}
+    parts: list = [head.encode()]
+    for index, lay in enumerate(layouts):
+        if index:
+            parts.append(b",\n")
+        (start, end), (id_start, id_end) = lay["run"], lay["id"]
+        category = _category_of(lay["category"])
+        if total[category] > 1 and category:
+            seen[category] = seen.get(category, 0) + 1
+            parts += [(index, start, id_start), f"{category}{seen[category]}/".encode(),
+                      (index, id_end, end)]
+        else:
+            parts.append((index, start, end))
+    parts.append(tail.encode())
+    return parts
 
 
 SARIF_MAX_RUNS = 20  # GitHub code scanning rejects a file with more

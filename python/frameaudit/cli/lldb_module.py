@@ -6,22 +6,25 @@ in order: $FRAMEAUDIT_LLDB_PYTHON, the directory found at configure time
 (`lldb-22 -P`), then `-P` of the configured lldb, of `lldb-22` and of `lldb`
 asked now (LLDB may have moved since the build).
 
+find_lldb() does the same search without importing anything (the
+`analyze` parent only needs to know that its workers will find LLDB;
+importing it costs 50-80 ms and about 100 MiB).
+
 Also points LLDB at its lldb-server: Debian installs it as
 /usr/lib/llvm-22/bin/lldb-server but liblldb looks for a versioned name on
 PATH, so launching (`frameaudit run`) fails without LLDB_DEBUGSERVER_PATH.
 """
 
 import os
-import shutil
-import subprocess
 import sys
-from typing import List, Optional
+from typing import Callable, List, Optional
 
 from .errors import EnvironmentProblem
 from .layout import Layout
 
 
 def _ask_lldb(executable: str) -> Optional[str]:
+    import subprocess
     try:
         out = subprocess.run([executable, "-P"], capture_output=True, text=True, timeout=30,
                              stdin=subprocess.DEVNULL)
@@ -42,6 +45,7 @@ def candidate_dirs(layout: Layout) -> List[str]:
 
 
 def _lldb_executables(layout: Layout) -> List[str]:
+    import shutil
     names = [layout.lldb_executable] if layout.lldb_executable else []
     names += ["lldb-22", "lldb"]
     out = []
@@ -66,6 +70,62 @@ def _try_import(directory: str) -> Optional[str]:
         return f"{directory}: {e}"
 
 
+def _missing(tried: List[str]) -> EnvironmentProblem:
+    detail = "; ".join(tried) if tried else "no lldb found on PATH"
+    version = f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    return EnvironmentProblem(
+        f"cannot import LLDB's Python module into {sys.executable} ({version}): {detail}; "
+        "install python3-lldb-22, or set FRAMEAUDIT_LLDB_PYTHON to the output of `lldb-22 -P`")
+
+
+def _search(layout: Layout, use: Callable[[str], Optional[str]]) -> None:
+    """Offer each directory that may hold LLDB's module, in the order of
+    this file's header, to use(dir) (None: taken, else why not) until one is
+    taken; EnvironmentProblem naming every refusal when none is."""
+    tried = []
+    dirs = candidate_dirs(layout)
+    for d in dirs:
+        why = use(d)
+        if why is None:
+            return
+        tried.append(why)
+    for exe in _lldb_executables(layout):
+        d = _ask_lldb(exe)
+        if not d or d in dirs:
+            continue
+        dirs.append(d)
+        why = use(d)
+        if why is None:
+            return
+        tried.append(why)
+    raise _missing(tried)
+
+
+def _put_on_path(directory: str) -> Optional[str]:
+    if not os.path.isdir(os.path.join(directory, "lldb")):
+        return f"{directory} has no lldb package"
+    sys.path.insert(0, directory)
+    return None
+
+
+def find_lldb(layout: Layout) -> None:
+    """Make sure `import lldb` will find a module, without importing it
+    (the `analyze` parent only needs to know that its workers will): the
+    directory load_lldb would use is put on sys.path, so a worker forked
+    from us imports it at once; EnvironmentProblem, with load_lldb's
+    sentence, when there is none. A module that is there but does not import
+    (built for another Python) is the worker's to report."""
+    if "lldb" in sys.modules:
+        return
+    import importlib.util
+    try:
+        if importlib.util.find_spec("lldb") is not None:
+            return
+    except (ImportError, ValueError):
+        pass
+    _search(layout, _put_on_path)
+
+
 def load_lldb(layout: Layout):
     """Return the lldb module or raise EnvironmentProblem with one sentence."""
     if "lldb" in sys.modules:
@@ -76,29 +136,7 @@ def load_lldb(layout: Layout):
         return lldb
     except ImportError:
         sys.modules.pop("lldb", None)
-    tried = []
-    dirs = candidate_dirs(layout)
-    for d in dirs:
-        why = _try_import(d)
-        if why is None:
-            break
-        tried.append(why)
-    else:
-        for exe in _lldb_executables(layout):
-            d = _ask_lldb(exe)
-            if not d or d in dirs:
-                continue
-            dirs.append(d)
-            why = _try_import(d)
-            if why is None:
-                break
-            tried.append(why)
-        else:
-            detail = "; ".join(tried) if tried else "no lldb found on PATH"
-            version = f"python{sys.version_info[0]}.{sys.version_info[1]}"
-            raise EnvironmentProblem(
-                f"cannot import LLDB's Python module into {sys.executable} ({version}): {detail}; "
-                "install python3-lldb-22, or set FRAMEAUDIT_LLDB_PYTHON to the output of `lldb-22 -P`")
+    _search(layout, _try_import)
     import lldb
     _set_debugserver(layout, lldb)
     return lldb

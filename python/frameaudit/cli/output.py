@@ -79,12 +79,17 @@ class StdoutGuard:
             self._saved = None
 
 
-def write_document(text: str, output_file: Optional[str], utf8: bool = False) -> None:
-    """Write the whole document (destinations.py says how). JSON and SARIF
-    (utf8=True) and files are UTF-8 whatever the locale; text to stdout
-    follows stdout's encoding, replacing what it cannot show."""
+def document_encoding(output_file: Optional[str], utf8: bool = False) -> str:
+    """JSON and SARIF (utf8=True) and files are UTF-8 whatever the locale;
+    text to stdout follows stdout's encoding (what it cannot show is replaced)."""
     to_stdout = output_file is None or output_file == destinations.STDOUT
-    encoding = "utf-8"
     if to_stdout and not utf8:
-        encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
-    destinations.write(output_file, text.encode(encoding, errors="replace"))
+        return getattr(sys.stdout, "encoding", None) or "utf-8"
+    return "utf-8"
+
+
+def write_document(text: str, output_file: Optional[str], utf8: bool = False) -> None:
+    """Write the whole document (destinations.py says how), encoded as
+    document_encoding() says."""
+    destinations.write(output_file,
+                       text.encode(document_encoding(output_file, utf8), errors="replace"))

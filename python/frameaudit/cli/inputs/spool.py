@@ -23,17 +23,10 @@ the core and what to do.
 """
 
 import errno
-import gzip
 import io
-import lzma
 import os
-import shutil
 import stat
-import subprocess
 import sys
-import tempfile
-import threading
-import zlib
 from dataclasses import dataclass, field
 from typing import BinaryIO, List, Optional
 
@@ -151,6 +144,9 @@ class _Tool:
     stdin by a thread; its stdout is read()."""
 
     def __init__(self, name: str, argv: List[str], package: str, src, core_name: str):
+        import shutil
+        import subprocess
+        import threading
         self.name, self.core_name = name, core_name
         tool = shutil.which(argv[0])
         if tool is None:
@@ -198,6 +194,7 @@ class _Tool:
 
 def _private_file() -> tuple:
     """An open, already unlinked file in a fresh private directory: (fd, directory)."""
+    import tempfile
     directory = tempfile.mkdtemp(prefix="frameaudit-spool-")
     try:
         fd = os.open(os.path.join(directory, "core"),
@@ -209,6 +206,12 @@ def _private_file() -> tuple:
 
 
 def _spool(name: str, src, compression: Optional[str]) -> CoreInput:
+    # Only a compressed or piped core needs these (a plain core, the common
+    # case, is never spooled): imported here, not by every run.
+    import gzip
+    import lzma
+    import tempfile
+    import zlib
     limit = spool_limit()
     try:
         fd, where = _private_file()
