@@ -253,6 +253,7 @@ void bind_lint_types(py::module_ &m) {
       .def_readonly("reason", &LintCallSite::reason)
       .def_readonly("file", &LintCallSite::file)
       .def_readonly("line", &LintCallSite::line)
+      .def_readonly("judged", &LintCallSite::judged)
       .def("__repr__", [](const LintCallSite &c) {
         return "LintCallSite(" + hex(c.address) + " " + opt_str(c.function) +
                (c.safe ? ", safe)" : ", unsafe)");

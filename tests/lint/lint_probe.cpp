@@ -99,6 +99,7 @@ int main(int argc, char **argv) {
                                  {"reason", c.reason},
                                  {"culprit", c.culprit ? json(*c.culprit) : json(nullptr)},
                                  {"tail_call", c.tail_call},
+                                 {"judged", c.judged},
                                  {"file", opt(c.file)},
                                  {"line", c.line ? json(*c.line) : json(nullptr)}});
     }

@@ -300,6 +300,16 @@ inline std::vector<Finding> all_findings() {
     f.thread = 1;
     f.frame = 2;
   }
+  {
+    Finding &f = add("unjudged-caller", Severity::Warning,
+                     "lint stopped following the paths of bounded at its bound of 6464 steps "
+                     "(docs/lint.md, \"Work\"): no verdict for 1 of its 1 call to sra_alloc, the "
+                     "first at 0x11fe. Check them by hand or use SRA_ALLOC() there.");
+    f.function = "bounded";
+    f.address = 0x11fe;
+    f.file = "/home/me/frameaudit/tests/fixtures/bound.c";
+    f.line = 6;
+  }
   return v;
 }
 

@@ -260,6 +260,15 @@ const std::vector<FindingKindInfo> &finding_kinds() {
        "Check the function's CFI (`readelf --debug-dump=frames`, `.cfi_*` directives in "
        "hand-written assembly) against its prologue; if both are right, look for a write that "
        "corrupted the saved RBP or return address of that frame."},
+      {finding_kind::kUnjudgedCaller, Severity::Warning,
+       "lint stopped at its bound on work in a function that calls sra_alloc.",
+       "Following the control flow from the function's calls to sra_alloc visited more states than "
+       "lint's bound per function (64 per instruction plus 4,096, docs/lint.md): the call sites "
+       "where no unsafe path was found before it stopped have no verdict. Functions that compilers "
+       "emit stay far below the bound; hand-written or generated code with many diverging stack "
+       "depths can reach it.",
+       "Check the named call sites by hand (every path from the call must restore RSP from RBP "
+       "before it returns or addresses its frame through RSP), or use SRA_ALLOC() there."},
   };
   return kinds;
 }

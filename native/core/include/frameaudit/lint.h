@@ -25,13 +25,18 @@ struct LintCallSite {
   /// or ret, or the RSP-based access), + load_bias.
   std::optional<uint64_t> culprit;
   bool tail_call = false; ///< a `jmp` to the allocator rather than a call
+  /// false when the bound on work per function stopped lint before a
+  /// verdict (docs/lint.md, "Work"); `safe` is then true and `reason` says so.
+  bool judged = true;
 };
 
 struct LintResult {
   std::string module;      ///< path as given
   uint64_t code_bytes = 0; ///< bytes of executable code scanned
   std::vector<LintCallSite> call_sites;
-  std::vector<Finding> findings; ///< one unsafe-caller finding per unsafe call site
+  /// One unsafe-caller finding per unsafe call site, and one unjudged-caller
+  /// warning per function whose bound on work left call sites without a verdict.
+  std::vector<Finding> findings;
 };
 
 /// Lint one ELF file (executable or shared object, PIE or not, stripped or
@@ -69,13 +74,19 @@ struct AllocatorCallVerdict {
   /// e.g. "return path at 0x401253 restores RSP with `addq $0x28, %rsp` at
   /// 0x40124d ...". Empty when safe.
   std::string reason;
+  /// false when the bound on work per function (docs/lint.md, "Work") stopped
+  /// lint before it found an unsafe path or followed them all; `safe` is then
+  /// true (nothing found) and `reason` says why there is no verdict.
+  bool judged = true;
 };
 
 /// Verdict on a whole function that calls the allocator.
 struct AllocatorCallerCheck {
   FunctionInfo function; ///< the decoded function (rsp_accesses_after_alloc filled)
   std::vector<AllocatorCallVerdict>
-      calls; ///< one per call / tail jump to the allocator, address order
+      calls;               ///< one per call / tail jump to the allocator, address order
+  uint64_t work = 0;       ///< states followed, over all its calls
+  uint64_t work_bound = 0; ///< the bound on `work` for this function (docs/lint.md, "Work")
   bool unsafe() const {
     for (const auto &c : calls)
       if (!c.safe)

@@ -265,6 +265,7 @@ inline constexpr const char *kStackExhaustionRisk = "stack-exhaustion-risk";
 inline constexpr const char *kMissingSymbols = "missing-symbols";
 inline constexpr const char *kModuleMismatch = "module-mismatch";
 inline constexpr const char *kCfiMismatch = "cfi-mismatch";
+inline constexpr const char *kUnjudgedCaller = "unjudged-caller";
 } // namespace finding_kind
 
 struct Finding {

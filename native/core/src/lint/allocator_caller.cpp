@@ -6,7 +6,9 @@
 // from each call, follow the control flow (bounded, no recursion) tracking
 // how far the function itself has pushed below the lowered RSP since.
 #include <algorithm>
-#include <deque>
+#include <cstdint>
+#include <iterator>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "decode/instruction.h"
@@ -28,13 +30,22 @@ struct Work {
   int64_t first_pop = -1; // index of the first pop after it
 };
 
+// One place that makes a call unsafe; its sentence is written only for the
+// event a verdict shows (formatting instructions costs more than finding them).
 struct Event {
   uint64_t culprit = 0;
-  std::string reason;
-  bool access = false; // an RSP-based access rather than a return path
+  bool access = false;                   // an RSP-based access rather than a return path
+  uint64_t at = 0;                       // the place: the ret, tail jump or access (one event each)
+  bool tail = false;                     // the return path is a tail jump
+  int64_t last_add = -1, first_pop = -1; // the path's epilogue (see Work)
 };
 
 constexpr int64_t kDepthLimit = 1 << 18;
+
+// The bound on work per function (docs/lint.md, "Work"): states followed,
+// summed over all its allocator calls.
+constexpr size_t kStepsPerInstruction = 64;
+constexpr size_t kStepsBase = 4096;
 
 uint64_t state_key(const Work &w) {
   const int64_t d = std::clamp<int64_t>(w.depth, -kDepthLimit, kDepthLimit) + kDepthLimit;
@@ -56,6 +67,20 @@ public:
     for (const Epilogue &e : out.function.epilogues)
       if (e.tail_call)
         tail_jumps_.insert(e.ret_address);
+    budget_ = kStepsPerInstruction * insns_.size() + kStepsBase;
+    std::vector<std::pair<size_t, size_t>> calls; // instruction index, its start
+    for (size_t i = 0; i < insns_.size(); ++i)
+      if (insns_[i].op == Op::Call && is_allocator_transfer(insns_[i]))
+        calls.emplace_back(i, start_for(i, sra_alloc_gap_check(i)));
+    // Calls first in address order, then the starts their paths reach with
+    // another dynamic-area flag; follow() may add more as it goes.
+    for (size_t id = 0; id < starts_.size(); ++id)
+      follow(id, out.function);
+    const std::vector<Summary> summaries = summarize_starts();
+    out.work = steps_;
+    out.work_bound = budget_;
+
+    size_t next_call = 0;
     for (size_t i = 0; i < insns_.size(); ++i) {
       const Insn &in = insns_[i];
       if (!is_allocator_transfer(in))
@@ -70,7 +95,22 @@ public:
                    "), so the block is carved out of the frame of its own caller, which does not "
                    "expect its RSP to move";
       } else {
-        follow(i, v, out.function);
+        const Summary &sum = summaries[component_[calls[next_call++].second]];
+        if (sum.first) {
+          v.safe = false;
+          v.culprit = sum.first->culprit;
+          v.reason = reason(*sum.first);
+          if (sum.capped)
+            v.reason +=
+                " (and at least " + std::to_string(kCountedPlaces - 1) + " more such places)";
+          else if (sum.places.size() > 1)
+            v.reason += " (and " + std::to_string(sum.places.size() - 1) + " more such " +
+                        (sum.places.size() == 2 ? "place" : "places") + ")";
+        } else if (sum.incomplete) {
+          // Not every path was followed: say so rather than guess.
+          v.judged = false;
+          v.reason = unjudged_reason();
+        }
       }
       out.calls.push_back(std::move(v));
     }
@@ -123,26 +163,37 @@ private:
     return indirect_;
   }
 
-  std::string return_reason(const Work &w, const Insn &ret, bool tail, uint64_t &culprit) const {
-    const std::string where = (tail ? "its tail call at " : "its return path at ") +
-                              hex(ret.address) + " (`" + text(ret.address) + "`)";
-    if (w.last_add >= 0) {
-      const Insn &add = insns_[static_cast<size_t>(w.last_add)];
-      culprit = add.address;
+  uint64_t return_culprit(const Work &w, const Insn &ret) const {
+    if (w.last_add >= 0)
+      return insns_[static_cast<size_t>(w.last_add)].address;
+    if (w.first_pop >= 0)
+      return insns_[static_cast<size_t>(w.first_pop)].address;
+    return ret.address;
+  }
+
+  std::string reason(const Event &e) const {
+    if (e.access) {
+      return "it addresses its frame through RSP after the call (`" + text(e.at) + "` at " +
+             hex(e.at) +
+             "): sra_alloc lowered RSP, so this reaches the allocated block, not the frame slot "
+             "the compiler meant";
+    }
+    const std::string where = (e.tail ? "its tail call at " : "its return path at ") + hex(e.at) +
+                              " (`" + text(e.at) + "`)";
+    if (e.last_add >= 0) {
+      const Insn &add = insns_[static_cast<size_t>(e.last_add)];
       return where + " restores RSP with `" + text(add.address) + "` at " + hex(add.address) +
              " instead of from RBP: after sra_alloc lowered RSP, the pops and the return read the "
              "allocated block, not the saved registers and return address";
     }
-    if (w.first_pop >= 0) {
-      const Insn &pop = insns_[static_cast<size_t>(w.first_pop)];
-      culprit = pop.address;
+    if (e.first_pop >= 0) {
+      const Insn &pop = insns_[static_cast<size_t>(e.first_pop)];
       return where + " restores RSP only by pops (from `" + text(pop.address) + "` at " +
              hex(pop.address) +
              "), never from RBP: after sra_alloc lowered RSP they read the allocated block, not "
              "the "
              "saved registers and return address";
     }
-    culprit = ret.address;
     return where +
            " does not restore RSP at all: after sra_alloc lowered RSP the return address is "
            "read from the allocated block";
@@ -191,11 +242,43 @@ private:
     return false;
   }
 
-  void follow(size_t call_index, AllocatorCallVerdict &verdict, FunctionInfo &fi) {
+  // One exploration start: the instruction after an allocator call, RSP just
+  // lowered (depth 0), with or without a dynamic area on the way there. A call
+  // reached from another call starts the same exploration again, so each start
+  // is followed once and its results shared (see docs/lint.md, "Work").
+  struct Start {
+    size_t call_index = 0;
+    bool dynamic_area = false;
+    bool followed = false;
+    bool incomplete = false;   // the bound on work stopped it
+    std::vector<Event> events; // one per place (ret, tail jump, access), by `at`
+    std::vector<size_t> exits; // starts reached through further allocator calls
+  };
+
+  size_t start_for(size_t call_index, bool dynamic_area) {
+    const uint64_t key = (static_cast<uint64_t>(call_index) << 1) | (dynamic_area ? 1 : 0);
+    auto [it, fresh] = start_ids_.emplace(key, starts_.size());
+    if (fresh) {
+      Start s;
+      s.call_index = call_index;
+      s.dynamic_area = dynamic_area;
+      starts_.push_back(std::move(s));
+    }
+    return it->second;
+  }
+
+  // Follow the paths from one start until RSP is restored from RBP, the path
+  // returns, or it reaches another allocator call (an exit: that call's own
+  // start). Each (instruction, depth, flag) state is visited once per start;
+  // every step counts against the function's budget.
+  void follow(size_t id, FunctionInfo &fi) {
+    starts_[id].followed = true;
     std::vector<Event> events;
+    std::vector<size_t> exits;
     std::unordered_set<uint64_t> seen;
     std::unordered_set<uint64_t> reported;
-    std::deque<Work> work;
+    std::vector<Work> work; // a FIFO: work[head..] is still to do
+    size_t head = 0;
     auto push = [&](Work w) {
       if (w.index >= insns_.size())
         return; // fell off the end of the function
@@ -203,21 +286,17 @@ private:
         work.push_back(w);
     };
     Work first;
-    first.index = call_index + 1;
-    first.dynamic_area = sra_alloc_gap_check(call_index);
+    first.index = starts_[id].call_index + 1;
+    first.dynamic_area = starts_[id].dynamic_area;
     push(first);
-    // Bounded: each (instruction, depth, flag) state is visited once, and
-    // the total work is capped for pathological inputs.
-    size_t steps = 0;
-    const size_t max_steps = 64 * insns_.size() + 4096;
-    bool gave_up = false;
-    while (!work.empty()) {
-      if (++steps > max_steps) {
-        gave_up = true;
+    bool incomplete = false;
+    while (head < work.size()) {
+      if (steps_ >= budget_) {
+        incomplete = true;
         break;
       }
-      Work w = work.front();
-      work.pop_front();
+      ++steps_;
+      const Work w = work[head++];
       const Insn &in = insns_[w.index];
 
       // RSP-based memory operands: fine below what the function pushed
@@ -232,14 +311,9 @@ private:
                                    : (in.rsp_disp < 0 ||
                                       in.rsp_disp + static_cast<int64_t>(in.rsp_size) <= w.depth);
         if (!ok && reported.insert(in.address).second) {
-          const std::string t = text(in.address);
-          fi.rsp_accesses_after_alloc.push_back(RspAccess{in.address, t});
-          events.push_back({in.address,
-                            "it addresses its frame through RSP after the call (`" + t + "` at " +
-                                hex(in.address) +
-                                "): sra_alloc lowered RSP, so this reaches the allocated block, "
-                                "not the frame slot the compiler meant",
-                            true});
+          if (accesses_listed_.insert(in.address).second)
+            fi.rsp_accesses_after_alloc.push_back(RspAccess{in.address, text(in.address)});
+          events.push_back({in.address, true, in.address});
         }
       }
 
@@ -251,10 +325,9 @@ private:
       case Op::MovRbpToRsp:
         continue; // RSP is what the compiler expects again: this path is safe
       case Op::Ret: {
-        uint64_t culprit = 0;
-        std::string why = return_reason(w, in, false, culprit);
         if (reported.insert(in.address).second)
-          events.push_back({culprit, why});
+          events.push_back(
+              {return_culprit(w, in), false, in.address, false, w.last_add, w.first_pop});
         continue;
       }
       case Op::Trap:
@@ -267,10 +340,9 @@ private:
         continue;
       case Op::Jmp: {
         if (tail_jumps_.count(in.address)) {
-          uint64_t culprit = 0;
-          std::string why = return_reason(w, in, true, culprit);
           if (reported.insert(in.address).second)
-            events.push_back({culprit, why});
+            events.push_back(
+                {return_culprit(w, in), false, in.address, true, w.last_add, w.first_pop});
           continue;
         }
         if (in.target) {
@@ -284,9 +356,13 @@ private:
         continue;
       }
       case Op::Call:
+        if (is_allocator_transfer(in)) {
+          // Another allocation: RSP lowered again, and from here on the paths
+          // are that call's own (with this path's dynamic area).
+          exits.push_back(start_for(w.index, w.dynamic_area));
+          continue;
+        }
         next.last_add = next.first_pop = -1;
-        if (is_allocator_transfer(in))
-          next.depth = 0; // another allocation: RSP lowered again
         if (w.index + 1 >= insns_.size())
           continue; // a noreturn call at the very end
         push(next);
@@ -323,25 +399,137 @@ private:
       }
       push(next);
     }
+    std::sort(events.begin(), events.end(),
+              [](const Event &a, const Event &b) { return a.at < b.at; });
+    std::sort(exits.begin(), exits.end());
+    exits.erase(std::unique(exits.begin(), exits.end()), exits.end());
+    Start &s = starts_[id];
+    s.events = std::move(events);
+    s.exits = std::move(exits);
+    s.incomplete = incomplete;
+  }
 
-    if (events.empty()) {
-      if (gave_up) {
-        // Too many paths to follow: say nothing rather than guess.
-        verdict.reason.clear();
-      }
-      return;
+  // What every start reaches, through the starts it exits to: the first
+  // event by the message order (return paths first, then by culprit), the
+  // number of distinct places (counted up to kCountedPlaces), and whether the
+  // bound cut any of it. The exits form a graph with cycles (loops around
+  // calls); its strongly connected components, found by Tarjan's algorithm
+  // without recursion, come out callees first, so one pass sums them up.
+  struct Summary {
+    std::optional<Event> first;
+    std::vector<uint64_t> places; // sorted, at most kCountedPlaces
+    bool capped = false;
+    bool incomplete = false;
+  };
+  static constexpr size_t kCountedPlaces = 16;
+
+  static bool before(const Event &a, const Event &b) {
+    if (a.access != b.access)
+      return !a.access;
+    return a.culprit != b.culprit ? a.culprit < b.culprit : a.at < b.at;
+  }
+
+  static void merge(Summary &into, const Summary &from) {
+    if (from.first && (!into.first || before(*from.first, *into.first)))
+      into.first = from.first;
+    into.incomplete = into.incomplete || from.incomplete;
+    into.capped = into.capped || from.capped;
+    std::vector<uint64_t> both;
+    both.reserve(into.places.size() + from.places.size());
+    std::set_union(into.places.begin(), into.places.end(), from.places.begin(), from.places.end(),
+                   std::back_inserter(both));
+    if (both.size() > kCountedPlaces) {
+      both.resize(kCountedPlaces);
+      into.capped = true;
     }
-    // The return paths first (the corruption happens there for sure), then
-    // by address, so the message is the same whatever order paths ran in.
-    std::stable_sort(events.begin(), events.end(), [](const Event &a, const Event &b) {
-      return a.access != b.access ? !a.access : a.culprit < b.culprit;
-    });
-    verdict.safe = false;
-    verdict.culprit = events.front().culprit;
-    verdict.reason = events.front().reason;
-    if (events.size() > 1)
-      verdict.reason += " (and " + std::to_string(events.size() - 1) + " more such " +
-                        (events.size() == 2 ? "place" : "places") + ")";
+    into.places = std::move(both);
+  }
+
+  // One summary per component; component_ maps each start to its own.
+  std::vector<Summary> summarize_starts() {
+    const size_t n = starts_.size();
+    std::vector<size_t> component(n, SIZE_MAX), index(n, SIZE_MAX), low(n, 0);
+    std::vector<Summary> summaries; // per component
+    std::vector<size_t> stack;
+    std::vector<bool> on_stack(n, false);
+    size_t counter = 0;
+    struct Frame {
+      size_t node, edge;
+    };
+    std::vector<Frame> frames;
+    for (size_t root = 0; root < n; ++root) {
+      if (index[root] != SIZE_MAX)
+        continue;
+      frames.push_back({root, 0});
+      index[root] = low[root] = counter++;
+      stack.push_back(root);
+      on_stack[root] = true;
+      while (!frames.empty()) {
+        Frame &f = frames.back();
+        const std::vector<size_t> &exits = starts_[f.node].exits;
+        if (f.edge < exits.size()) {
+          const size_t to = exits[f.edge++];
+          if (index[to] == SIZE_MAX) {
+            index[to] = low[to] = counter++;
+            stack.push_back(to);
+            on_stack[to] = true;
+            frames.push_back({to, 0});
+          } else if (on_stack[to]) {
+            low[f.node] = std::min(low[f.node], index[to]);
+          }
+          continue;
+        }
+        const size_t node = f.node;
+        frames.pop_back();
+        if (!frames.empty())
+          low[frames.back().node] = std::min(low[frames.back().node], low[node]);
+        if (low[node] != index[node])
+          continue;
+        // `node` roots a component: pop it, then sum its members' own events
+        // and the components they exit to (all finished already).
+        const size_t c = summaries.size();
+        summaries.emplace_back();
+        std::vector<size_t> members;
+        for (;;) {
+          const size_t m = stack.back();
+          stack.pop_back();
+          on_stack[m] = false;
+          component[m] = c;
+          members.push_back(m);
+          if (m == node)
+            break;
+        }
+        Summary sum;
+        for (size_t m : members) {
+          const Start &s = starts_[m];
+          Summary own;
+          own.incomplete = s.incomplete || !s.followed;
+          for (const Event &e : s.events) {
+            if (!own.first || before(e, *own.first))
+              own.first = e;
+            own.places.push_back(e.at);
+          }
+          if (own.places.size() > kCountedPlaces) {
+            own.places.resize(kCountedPlaces);
+            own.capped = true;
+          }
+          merge(sum, own);
+          for (size_t to : s.exits)
+            if (component[to] != c)
+              merge(sum, summaries[component[to]]);
+        }
+        summaries[c] = std::move(sum);
+      }
+    }
+    component_ = std::move(component);
+    return summaries;
+  }
+
+  std::string unjudged_reason() const {
+    return "lint stopped following its paths at the bound on work per function (" +
+           std::to_string(budget_) +
+           " steps for this one, docs/lint.md) before it found a return path or an access that "
+           "trusts RSP; check it by hand";
   }
 
   std::span<const uint8_t> code_;
@@ -351,6 +539,12 @@ private:
   std::vector<Insn> insns_;
   std::vector<size_t> indirect_;
   bool indirect_ready_ = false;
+  std::vector<Start> starts_;
+  std::unordered_map<uint64_t, size_t> start_ids_;
+  std::unordered_set<uint64_t> accesses_listed_;
+  std::vector<size_t> component_;
+  size_t steps_ = 0;
+  size_t budget_ = 0;
 };
 
 } // namespace

@@ -308,6 +308,10 @@ Result<LintResult> lint_elf_file(const std::string &path, const LintOptions &opt
     if (bytes.empty())
       continue;
     const AllocatorCallerCheck check = check_allocator_caller(bytes, f->start, targets);
+    size_t unjudged = 0;
+    std::optional<uint64_t> first_unjudged;
+    std::optional<std::string> unjudged_file;
+    std::optional<uint32_t> unjudged_line;
     for (const auto &v : check.calls) {
       LintCallSite site;
       site.address = v.address + opt.load_bias;
@@ -317,6 +321,7 @@ Result<LintResult> lint_elf_file(const std::string &path, const LintOptions &opt
       site.safe = v.safe;
       site.reason = v.reason;
       site.tail_call = v.tail_call;
+      site.judged = v.judged;
       if (v.culprit)
         site.culprit = *v.culprit + opt.load_bias;
       if (lines) {
@@ -324,6 +329,11 @@ Result<LintResult> lint_elf_file(const std::string &path, const LintOptions &opt
           site.file = loc->file;
           site.line = loc->line;
         }
+      }
+      if (!v.judged && unjudged++ == 0) {
+        first_unjudged = site.address;
+        unjudged_file = site.file;
+        unjudged_line = site.line;
       }
       res.call_sites.push_back(site);
       if (site.safe)
@@ -338,6 +348,25 @@ Result<LintResult> lint_elf_file(const std::string &path, const LintOptions &opt
       fd.message =
           message_for(site, site.function ? *site.function
                                           : "the function at " + hex(site.function_start));
+      res.findings.push_back(std::move(fd));
+    }
+    if (unjudged) {
+      // One note per function, however many of its calls it leaves open.
+      Finding fd;
+      fd.kind = finding_kind::kUnjudgedCaller;
+      fd.severity = Severity::Warning;
+      fd.function = f->name.empty() ? std::nullopt : std::optional(demangled_plain(f->name));
+      fd.address = first_unjudged;
+      fd.file = unjudged_file;
+      fd.line = unjudged_line;
+      const std::string who =
+          fd.function ? *fd.function : "the function at " + hex(f->start + opt.load_bias);
+      fd.message = "lint stopped following the paths of " + who + " at its bound of " +
+                   std::to_string(check.work_bound) +
+                   " steps (docs/lint.md, \"Work\"): no verdict for " + std::to_string(unjudged) +
+                   " of its " + std::to_string(check.calls.size()) +
+                   (check.calls.size() == 1 ? " call" : " calls") + " to sra_alloc, the first at " +
+                   hex(*first_unjudged) + ". Check them by hand or use SRA_ALLOC() there.";
       res.findings.push_back(std::move(fd));
     }
   }

@@ -13,7 +13,7 @@ std::string render_lint_text(const std::vector<LintResult> &results) {
   using namespace render;
   return guarded([&] {
     std::string out;
-    uint64_t sites = 0, unsafe = 0, modules_with_unsafe = 0;
+    uint64_t sites = 0, unsafe = 0, unjudged = 0, modules_with_unsafe = 0;
     for (const LintResult &result : results) {
       std::vector<const LintCallSite *> order;
       order.reserve(result.call_sites.size());
@@ -27,6 +27,8 @@ std::string render_lint_text(const std::vector<LintResult> &results) {
           order.begin(), order.end(), [](const LintCallSite *c) { return !c->safe; }));
       sites += order.size();
       unsafe += module_unsafe;
+      unjudged += static_cast<uint64_t>(std::count_if(
+          order.begin(), order.end(), [](const LintCallSite *c) { return !c->judged; }));
       modules_with_unsafe += module_unsafe ? 1 : 0;
 
       out += "Module " + fit(clean_text(result.module, false), 80, false, true) + "  (" +
@@ -57,14 +59,14 @@ std::string render_lint_text(const std::vector<LintResult> &results) {
               return where.empty() ? "-" : where;
             }
             case 3:
-              return s.safe ? "safe" : "UNSAFE";
+              return !s.judged ? "not judged" : s.safe ? "safe" : "UNSAFE";
             }
             return "";
           },
           false, "  ", kLineWidth,
           [&](std::string &o, size_t r) {
             const LintCallSite &s = *order[r];
-            if (s.safe || s.reason.empty())
+            if ((s.safe && s.judged) || s.reason.empty())
               return;
             append_wrapped(o, clean_text(s.reason, false), kLineWidth, "         ", "      -> ");
           });
@@ -77,6 +79,9 @@ std::string render_lint_text(const std::vector<LintResult> &results) {
     if (unsafe)
       out += " (in " + thousands(modules_with_unsafe) +
              (modules_with_unsafe == 1 ? " module)" : " modules)");
+    // Call sites left open by the bound on work (docs/lint.md, "Work").
+    if (unjudged)
+      out += ", " + thousands(unjudged) + " not judged";
     out += "\n";
     return out;
   });
