@@ -7,10 +7,5 @@ execute_process(COMMAND ${SEEDS} ${WORK}/seeds RESULT_VARIABLE seeds_result)
 if(NOT seeds_result EQUAL 0)
   message(FATAL_ERROR "make_seeds failed")
 endif()
-execute_process(
-  COMMAND ${FUZZER} -runs=${RUNS} -seed=1 -max_len=8192 -timeout=20 -rss_limit_mb=2048
-    -artifact_prefix=${WORK}/artifacts/ ${WORK}/corpus ${WORK}/seeds
-  RESULT_VARIABLE fuzz_result)
-if(NOT fuzz_result EQUAL 0)
-  message(FATAL_ERROR "the fuzzer found a problem (exit ${fuzz_result}); see ${WORK}/artifacts")
-endif()
+include(${CMAKE_CURRENT_LIST_DIR}/fuzz_common.cmake)
+fuzz_run_corpus(8192)

@@ -151,8 +151,12 @@ void ModuleSet::open_all() {
       if (elf_getphdrnum(elf, &phnum) == 0) {
         for (size_t i = 0; i < phnum && i < 4096; ++i) {
           GElf_Phdr ph;
-          if (gelf_getphdr(elf, static_cast<int>(i), &ph) && ph.p_type == PT_LOAD && (ph.p_flags & PF_X))
-            f.code.emplace_back(ph.p_vaddr + bias, ph.p_vaddr + ph.p_memsz + bias);
+          if (!gelf_getphdr(elf, static_cast<int>(i), &ph) || ph.p_type != PT_LOAD || !(ph.p_flags & PF_X))
+            continue;
+          // A segment that is empty or wraps past the end of the address space holds no code.
+          const uint64_t lo = ph.p_vaddr + bias, hi = lo + ph.p_memsz;
+          if (hi > lo)
+            f.code.emplace_back(lo, hi);
         }
       }
       size_t shstrndx = 0;
