@@ -22,6 +22,8 @@ void bind_report(py::module_ &m);
 void bind_lint_types(py::module_ &m);
 /// analyze, render_*, lint_*, plain_function_name, version (api.cpp).
 void bind_api(py::module_ &m);
+/// is_elf_core, open_elf_core: the elfutils engine's Target (elf_core.cpp).
+void bind_elf_core(py::module_ &m);
 /// The submodule `commands`: the shared debugger command (commands.cpp).
 void bind_commands(py::module_ &m);
 

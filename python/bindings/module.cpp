@@ -14,6 +14,7 @@ PYBIND11_MODULE(_core, m) {
   fp::bind_report(m);
   fp::bind_lint_types(m);
   fp::bind_api(m);
+  fp::bind_elf_core(m);
   fp::bind_commands(m);
   // The allocator's layout, from its own header (docs/allocator.md).
   m.attr("SRA_AUDIT_HEADER_SIZE") = SRA_AUDIT_HEADER_SIZE;

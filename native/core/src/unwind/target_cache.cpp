@@ -7,6 +7,7 @@
 #include <array>
 #include <cstring>
 
+#include "frameaudit/hex.h"
 #include "frameaudit/names.h"
 #include "sra_layout.h"
 
@@ -134,6 +135,16 @@ const Symbol &TargetCache::symbol(uint64_t pc) {
     if (s.function_start && s.function->find(".cold") != std::string::npos)
       fragments_[*s.function_start] = true;
     s.function = display_name(*s.function);
+    // A function without a name: LLDB says "___lldb_unnamed_symbol_<n>",
+    // the elfutils engine module+0x<file address>; one spelling for both
+    // (docs/formats.md, "Engines").
+    if (s.function->rfind("___lldb_unnamed_symbol", 0) == 0 && s.module && s.function_start) {
+      for (const Module &m : modules_listed_)
+        if (m.name == *s.module) {
+          s.function = *s.module + "+" + hex(*s.function_start - m.load_bias);
+          break;
+        }
+    }
   }
   for (auto &name : s.inlined)
     name = display_name(name);
@@ -295,8 +306,8 @@ const std::vector<CallSiteInfo> &TargetCache::calls_before(uint64_t return_addre
   if (return_address >= 2) {
     uint8_t bytes[kMaxInsn];
     size_t want = std::min<uint64_t>(kMaxInsn, return_address);
-    size_t got = target_.read_memory(return_address - want,
-                                     std::span<std::byte>(reinterpret_cast<std::byte *>(bytes), want));
+    size_t got = target_.read_memory(
+        return_address - want, std::span<std::byte>(reinterpret_cast<std::byte *>(bytes), want));
     if (got < want) {
       // The 15-byte window may start in an unreadable page just before a
       // mapping; the short encodings still fit in the readable part.
