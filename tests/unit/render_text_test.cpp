@@ -4,6 +4,8 @@
 // share (UTF-8 repair, widths, truncation, number formats).
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <random>
 #include <sstream>
 
 #include "../sarif/sample_report.h"
@@ -363,6 +365,93 @@ TEST(RenderFormat, WidthAndFit) {
   EXPECT_EQ(file_line(std::string("/a/b.c"), 3u), "b.c:3");
   EXPECT_EQ(file_line(std::string("/a/b.c"), std::nullopt, true), "/a/b.c");
   EXPECT_EQ(file_line(std::nullopt, 3u), "");
+}
+
+// The fast paths (plain ASCII, the one-pass clean_width/append_clean, the
+// ASCII prefix of display_width) against the slow paths, over hostile and
+// random strings.
+
+std::vector<std::string> hostile_strings() {
+  std::vector<std::string> out = {
+      "",
+      "recurse",
+      "deep_recursion.c:40",
+      "0x5555555551d4",
+      "operator<<(std::ostream&, std::vector<int, std::allocator<int> > const&)",
+      std::string("a\0b", 3),
+      "tab\there",
+      "~\x7f",
+      " leading and trailing ",
+      "gr\xc3\xb6\xc3\x9f",
+      "\xe5\x90\x8d\xe5\x89\x8d",
+      "e\xcc\x81",
+      "x\xe2\x80\xaey\xe2\x81\xa6z",
+      "\xc2\x9b[31m",
+      "\xef\xbf\xbd already replaced",
+      "\xff\xfe\xc0\x80\xed\xa0\x80\xf4\x90\x80\x80",
+      "truncated \xe5\x90",
+      "\xf0\x9f\x98\x80 emoji and \xf0\x9f\xa4\x94",
+      "zero\xe2\x80\x8bwidth\xef\xbb\xbf",
+      "exactly8",
+      "sixteen bytes!!!",
+      "seventeen bytes!!",
+      std::string(64, 'x') + "\x01",
+      "\x01" + std::string(64, 'x'),
+  };
+  std::mt19937 rng(1234);
+  const char alphabet[] = {' ',    '~',    'a',    'Z',    '\x1f', '\x7f', '\x80', '\x9f', '\xc2',
+                           '\xc3', '\xb6', '\xe2', '\x80', '\xae', '\xe5', '\x90', '\x8d', '\xf0',
+                           '\x9f', '\x98', '\xff', '\0',   '\t',   '\xcc', '\x81'};
+  for (int n = 0; n < 4000; ++n) {
+    std::string s;
+    const size_t len = rng() % 40;
+    for (size_t i = 0; i < len; ++i)
+      s += (rng() % 3 == 0) ? alphabet[rng() % sizeof alphabet]
+                            : static_cast<char>(0x20 + rng() % 0x5F);
+    out.push_back(std::move(s));
+  }
+  for (int n = 0; n < 2000; ++n) {
+    std::string s;
+    const size_t len = rng() % 24;
+    for (size_t i = 0; i < len; ++i)
+      s += static_cast<char>(rng() & 0xFF);
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+TEST(RenderFormat, FastPathsAgreeWithTheSlowPaths) {
+  const std::string ascii_prefix = "exactly sixteen!plus";
+  for (const std::string &s : hostile_strings()) {
+    bool plain = true;
+    for (unsigned char c : s)
+      plain = plain && c >= 0x20 && c <= 0x7E;
+    EXPECT_EQ(render::plain_ascii(s), plain) << s;
+    // The slow path from the first non-ASCII byte on, after an ASCII prefix
+    // of one column a byte.
+    const std::string marked = "\xc3\xa9" + s;
+    EXPECT_EQ(render::display_width(ascii_prefix + marked),
+              ascii_prefix.size() + render::display_width(marked))
+        << s;
+    for (bool ascii : {false, true}) {
+      const std::string cleaned = render::clean_text(s, ascii);
+      if (plain) {
+        EXPECT_EQ(cleaned, s);
+      }
+      EXPECT_EQ(render::clean_width(s, ascii), render::display_width(cleaned)) << s;
+      std::string appended = "prefix ";
+      EXPECT_EQ(render::append_clean(appended, s, ascii), render::display_width(cleaned)) << s;
+      EXPECT_EQ(appended, "prefix " + cleaned) << s;
+    }
+  }
+  std::mt19937_64 rng(99);
+  for (int n = 0; n < 10000; ++n) {
+    const uint64_t v = n < 64 ? (uint64_t{1} << n) - (n & 1) : rng() >> (rng() % 64);
+    char buf[24];
+    std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
+    EXPECT_EQ(render::hex(v), buf);
+  }
+  EXPECT_EQ(render::hex(UINT64_MAX), "0xffffffffffffffff");
 }
 
 } // namespace

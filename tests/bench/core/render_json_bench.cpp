@@ -1,7 +1,11 @@
-// render_json_bench.cpp: how fast the frameaudit/1 JSON document is written
-// for a deep report, the shape tests/bench/lldb/bench_lldb.py audits
-// (THREADS threads of DEPTH recursive frames, a stack block every 10 frames):
+// render_json_bench.cpp: how fast the frameaudit/1 JSON document (and the
+// text report beside it) is written for a deep report, the shape
+// tests/bench/lldb/bench_lldb.py audits (THREADS threads of DEPTH recursive
+// frames, a stack block every 10 frames):
 //   BM_RenderJson/THREADS/DEPTH   render_json(report)
+//   BM_RenderText/THREADS/DEPTH   render_text(report) plus render_map of the
+//                                 selected thread: what `analyze --format text`
+//                                 prints (the target: text <= 1.2x JSON)
 // Counters: time_per_frame (s, SI prefix), bytes_per_frame (document bytes
 // per frame), bytes_per_second (document bytes written per second). The
 // report is built once, outside the timing.
@@ -84,13 +88,14 @@ Report deep_report(uint32_t threads, uint32_t depth, uint32_t every = 10) {
   return r;
 }
 
-void BM_RenderJson(benchmark::State &state) {
+/// Time render(report) for the state's THREADSxDEPTH report; set the counters.
+template <typename Render> void time_rendering(benchmark::State &state, Render render) {
   const auto threads = static_cast<uint32_t>(state.range(0));
   const auto depth = static_cast<uint32_t>(state.range(1));
   const Report report = deep_report(threads, depth);
   size_t bytes = 0;
   for (auto _ : state) {
-    std::string text = render_json(report);
+    std::string text = render(report);
     bytes = text.size();
     benchmark::DoNotOptimize(text.data());
   }
@@ -101,7 +106,22 @@ void BM_RenderJson(benchmark::State &state) {
   state.SetBytesProcessed(static_cast<int64_t>(bytes) * state.iterations());
 }
 
+void BM_RenderJson(benchmark::State &state) {
+  time_rendering(state, [](const Report &report) { return render_json(report); });
+}
+
 BENCHMARK(BM_RenderJson)->Args({1, 1000})->Args({8, 10000})->Unit(benchmark::kMillisecond);
+
+void BM_RenderText(benchmark::State &state) {
+  time_rendering(state, [](const Report &report) {
+    RenderOptions options; // Unicode, no colour, 120 columns: a -o file's text
+    std::string text = render_text(report, options);
+    text += render_map(report, report.threads.front(), options);
+    return text;
+  });
+}
+
+BENCHMARK(BM_RenderText)->Args({1, 1000})->Args({8, 10000})->Unit(benchmark::kMillisecond);
 
 } // namespace
 

@@ -127,13 +127,14 @@ void append_table(std::string &out, const std::vector<Column> &columns, size_t r
                   std::string_view indent, size_t width_limit,
                   const std::function<void(std::string &, size_t)> &after_row) {
   const size_t ncol = columns.size();
-  auto prepared = [&](size_t row, size_t col) { return clean_text(cell(row, col), ascii); };
-  std::vector<size_t> width(ncol, 0), floor(ncol, 0);
+  std::vector<size_t> width(ncol, 0), floor(ncol, 0), title_width(ncol, 0);
   for (size_t c = 0; c < ncol; ++c)
-    width[c] = display_width(columns[c].title);
+    width[c] = title_width[c] = display_width(columns[c].title);
+  // Measure: one pass over each cell's text gives its cleaned width (plain
+  // ASCII, the common case, is its own length).
   for (size_t r = 0; r < rows; ++r)
     for (size_t c = 0; c < ncol; ++c)
-      width[c] = std::max(width[c], display_width(prepared(r, c)));
+      width[c] = std::max(width[c], clean_width(cell(r, c), ascii));
 
   // Too wide for the line: shrink the widest shrinkable column, one slice
   // at a time, first down to its max_width, then (a narrow terminal) down to
@@ -144,7 +145,7 @@ void append_table(std::string &out, const std::vector<Column> &columns, size_t r
       total += width[c];
     for (int phase = 0; phase < 2 && total > width_limit; ++phase) {
       for (size_t c = 0; c < ncol; ++c) {
-        const size_t title = display_width(columns[c].title);
+        const size_t title = title_width[c];
         const size_t least =
             phase == 0 ? std::max(columns[c].max_width, title) : std::max<size_t>(title, 8);
         floor[c] = columns[c].max_width ? std::min(width[c], least) : width[c];
@@ -166,22 +167,53 @@ void append_table(std::string &out, const std::vector<Column> &columns, size_t r
     }
   }
 
-  auto emit = [&](const std::function<std::string(size_t)> &text_of) {
+  // Print: each cell is cleaned and measured in one pass into a buffer kept
+  // from row to row; a row whose cells all fit (the common case) goes
+  // straight into `out`, padded in place.
+  std::vector<std::string> text(ncol);
+  std::vector<size_t> text_width(ncol, 0);
+  auto emit = [&](auto &&raw_of) {
+    bool fits = true;
+    for (size_t c = 0; c < ncol; ++c) {
+      text[c].clear();
+      text_width[c] = append_clean(text[c], raw_of(c), ascii);
+      fits = fits && text_width[c] <= width[c];
+    }
+    if (fits) {
+      const size_t start = out.size();
+      out += indent;
+      for (size_t c = 0; c < ncol; ++c) {
+        const size_t pad = width[c] - text_width[c];
+        if (columns[c].right) {
+          out.append(pad, ' ');
+          out += text[c];
+        } else {
+          out += text[c];
+          if (c + 1 < ncol)
+            out.append(pad, ' ');
+        }
+        if (c + 1 < ncol)
+          out += "  ";
+      }
+      while (out.size() > start && out.back() == ' ')
+        out.pop_back();
+      out += '\n';
+      return;
+    }
     std::vector<std::vector<std::string>> parts(ncol);
     size_t lines = 1;
     for (size_t c = 0; c < ncol; ++c) {
-      const std::string text = text_of(c);
-      if (display_width(text) <= width[c])
-        parts[c] = {text};
+      if (text_width[c] <= width[c])
+        parts[c] = {text[c]};
       else
-        parts[c] = wrap_cell(text, width[c]);
+        parts[c] = wrap_cell(text[c], width[c]);
       lines = std::max(lines, parts[c].size());
     }
     for (size_t l = 0; l < lines; ++l) {
       std::string line(indent);
       for (size_t c = 0; c < ncol; ++c) {
-        const std::string text = l < parts[c].size() ? parts[c][l] : std::string();
-        line += columns[c].right ? pad_left(text, width[c]) : pad_right(text, width[c]);
+        const std::string piece = l < parts[c].size() ? parts[c][l] : std::string();
+        line += columns[c].right ? pad_left(piece, width[c]) : pad_right(piece, width[c]);
         if (c + 1 < ncol)
           line += "  ";
       }
@@ -190,9 +222,9 @@ void append_table(std::string &out, const std::vector<Column> &columns, size_t r
       out += '\n';
     }
   };
-  emit([&](size_t c) { return clean_text(columns[c].title, ascii); });
+  emit([&](size_t c) -> const std::string & { return columns[c].title; });
   for (size_t r = 0; r < rows; ++r) {
-    emit([&](size_t c) { return prepared(r, c); });
+    emit([&](size_t c) { return cell(r, c); });
     if (after_row)
       after_row(out, r);
   }

@@ -57,9 +57,10 @@ struct Column {
 /// Append an aligned table: a title row, then `rows` rows whose cells come
 /// from `cell(row, column)` (raw text; cleaned here). Cells are produced
 /// twice (measure, then print) so a table of a million frames needs no
-/// per-cell storage. `after_row` may append extra lines below a row.
-/// `width` (0: no limit) is the line width the table fits by wrapping the
-/// cells of its shrinkable columns.
+/// per-cell storage; each time its text is cleaned and measured in one pass
+/// (clean_width, append_clean), plain ASCII on a fast path. `after_row` may append extra lines
+/// below a row. `width` (0: no limit) is the line width the table fits by wrapping the cells of its
+/// shrinkable columns.
 void append_table(std::string &out, const std::vector<Column> &columns, size_t rows,
                   const std::function<std::string(size_t, size_t)> &cell, bool ascii,
                   std::string_view indent, size_t width,

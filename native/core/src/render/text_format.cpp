@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdio>
+#include <cstring>
 #include <vector>
 
 namespace frameaudit::render {
@@ -71,6 +72,8 @@ bool unsafe_on_terminal(uint32_t cp) {
 }
 
 int cp_width(uint32_t cp) {
+  if (cp < 0x0300) // ASCII and Latin: one column each (the common case)
+    return 1;
   // Combining marks and zero-width characters take no column.
   if ((cp >= 0x0300 && cp <= 0x036F) || (cp >= 0x1AB0 && cp <= 0x1AFF) ||
       (cp >= 0x1DC0 && cp <= 0x1DFF) || (cp >= 0x20D0 && cp <= 0x20FF) ||
@@ -89,7 +92,90 @@ int cp_width(uint32_t cp) {
   return 1;
 }
 
+constexpr uint64_t kOnes = ~uint64_t{0} / 255; // 0x0101...01
+constexpr uint64_t kHighs = kOnes * 0x80;      // 0x8080...80
+
+/// Some byte of w is below n (n <= 128), or above m (m <= 127): exact for
+/// "is there such a byte" (which byte may be misreported, but no caller
+/// needs that).
+constexpr uint64_t any_below(uint64_t w, unsigned n) {
+  return (w - kOnes * n) & ~w & kHighs;
+}
+constexpr uint64_t any_above(uint64_t w, unsigned m) {
+  return ((w + kOnes * (127 - m)) | w) & kHighs;
+}
+
+/// Width of one code point as clean_text would print it: U+FFFD (one
+/// column) for what it replaces, '?' for anything non-ASCII in ASCII mode.
+int cleaned_cp_width(uint32_t cp, bool ascii) {
+  if (unsafe_on_terminal(cp) || ascii)
+    return 1;
+  return cp_width(cp);
+}
+
+/// The cleaned width of s, and (when out is given) its cleaned text appended
+/// to *out: clean_text and display_width in one pass, the slow path of
+/// clean_width/append_clean for strings that are not plain ASCII.
+size_t clean_slow(std::string_view s, bool ascii, std::string *out) {
+  size_t width = 0;
+  for (size_t i = 0; i < s.size();) {
+    uint32_t cp = 0;
+    size_t len = decode(s, i, cp);
+    if (len == 0) {
+      cp = kReplacement;
+      len = 1;
+    } else if (unsafe_on_terminal(cp)) {
+      cp = kReplacement;
+    }
+    width += static_cast<size_t>(cleaned_cp_width(cp, ascii));
+    if (out) {
+      if (ascii && cp >= 0x80)
+        *out += '?';
+      else if (cp < 0x80)
+        *out += static_cast<char>(cp);
+      else if (len > 1 && cp != kReplacement)
+        out->append(s.substr(i, len)); // well-formed and kept: the bytes as they are
+      else
+        append_utf8(*out, cp);
+    }
+    i += len;
+  }
+  return width;
+}
+
 } // namespace
+
+bool plain_ascii(std::string_view s) {
+  const char *p = s.data();
+  const size_t n = s.size();
+  size_t i = 0;
+  uint64_t bad = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    std::memcpy(&w, p + i, 8);
+    bad |= any_below(w, 0x20) | any_above(w, 0x7E);
+  }
+  if (bad)
+    return false;
+  for (; i < n; ++i) {
+    const auto b = static_cast<unsigned char>(p[i]);
+    if (b < 0x20 || b > 0x7E)
+      return false;
+  }
+  return true;
+}
+
+size_t clean_width(std::string_view s, bool ascii) {
+  return plain_ascii(s) ? s.size() : clean_slow(s, ascii, nullptr);
+}
+
+size_t append_clean(std::string &out, std::string_view s, bool ascii) {
+  if (plain_ascii(s)) {
+    out.append(s);
+    return s.size();
+  }
+  return clean_slow(s, ascii, &out);
+}
 
 std::string valid_utf8(std::string_view s) {
   std::string out;
@@ -109,29 +195,32 @@ std::string valid_utf8(std::string_view s) {
 }
 
 std::string clean_text(std::string_view s, bool ascii) {
+  if (plain_ascii(s))
+    return std::string(s);
   std::string out;
   out.reserve(s.size());
-  for (size_t i = 0; i < s.size();) {
-    uint32_t cp = 0;
-    size_t len = decode(s, i, cp);
-    if (len == 0) {
-      cp = kReplacement;
-      len = 1;
-    } else if (unsafe_on_terminal(cp)) {
-      cp = kReplacement;
-    }
-    if (ascii && cp >= 0x80)
-      out += '?';
-    else
-      append_utf8(out, cp);
-    i += len;
-  }
+  clean_slow(s, ascii, &out);
   return out;
 }
 
 size_t display_width(std::string_view cleaned) {
-  size_t width = 0;
-  for (size_t i = 0; i < cleaned.size();) {
+  // ASCII bytes take one column each (cp_width); only a string with other
+  // bytes needs decoding.
+  const char *p = cleaned.data();
+  const size_t n = cleaned.size();
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    std::memcpy(&w, p + i, 8);
+    if (w & kHighs)
+      break;
+  }
+  while (i < n && static_cast<unsigned char>(p[i]) < 0x80)
+    ++i;
+  if (i == n)
+    return n;
+  size_t width = i;
+  for (; i < cleaned.size();) {
     uint32_t cp = 0;
     const size_t len = decode(cleaned, i, cp);
     if (len == 0) {

@@ -27,6 +27,16 @@ std::string clean_text(std::string_view s, bool ascii);
 /// Terminal columns of a cleaned string (combining marks 0, East Asian wide 2).
 size_t display_width(std::string_view cleaned);
 
+/// Every byte is printable ASCII (0x20..0x7E): the string is its own
+/// clean_text, and its width is its length. The fast path of the functions
+/// below; most names, paths and numbers in a report are such strings.
+bool plain_ascii(std::string_view s);
+/// display_width(clean_text(s, ascii)) in one pass, without the copy.
+size_t clean_width(std::string_view s, bool ascii);
+/// Append clean_text(s, ascii) to out and return its display width: one
+/// pass over s (a plain ASCII string is appended as it is).
+size_t append_clean(std::string &out, std::string_view s, bool ascii);
+
 /// Fit a cleaned string into `width` columns, replacing what is cut with an
 /// ellipsis ("…" or "..."). keep_tail keeps the end (file paths).
 std::string fit(std::string_view cleaned, size_t width, bool ascii, bool keep_tail = false);
