@@ -449,7 +449,7 @@ TEST(RenderJson, ValuesMatchTheReport) {
   EXPECT_EQ(doc["summary"]["frames"], 5u);
   EXPECT_EQ(doc["summary"]["regions"], 3u);
   EXPECT_EQ(doc["summary"]["errors"], 4u);
-  EXPECT_EQ(doc["summary"]["warnings"], 7u);
+  EXPECT_EQ(doc["summary"]["warnings"], 8u);
   EXPECT_EQ(doc["summary"]["notes"], 1u);
 }
 

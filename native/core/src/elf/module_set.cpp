@@ -8,10 +8,13 @@
 
 #include "unwind/cfi_eval.h"
 
-#include <elfutils/libdwfl.h>
 #include <dwarf.h>
 #include <elf.h>
+#include <elfutils/libdwelf.h>
+#include <elfutils/libdwfl.h>
+#include <fcntl.h>
 #include <gelf.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -305,17 +308,60 @@ bool ModuleSet::has_symbols(const ModuleFacts &m) {
   return false;
 }
 
+namespace {
+
+// A non-empty .debug_line (or GNU's old .zdebug_line) among elf's sections:
+// read from the section headers alone, so a compressed section is never
+// inflated just to learn that it is there.
+bool holds_line_table(Elf *elf) {
+  size_t shstrndx = 0;
+  if (!elf || elf_getshdrstrndx(elf, &shstrndx) != 0)
+    return false;
+  Elf_Scn *scn = nullptr;
+  for (int i = 0; i < 100'000 && (scn = elf_nextscn(elf, scn)) != nullptr; ++i) {
+    GElf_Shdr shdr;
+    if (!gelf_getshdr(scn, &shdr) || shdr.sh_type != SHT_PROGBITS || shdr.sh_size == 0)
+      continue;
+    const char *name = elf_strptr(elf, shstrndx, shdr.sh_name);
+    if (name && (std::strcmp(name, ".debug_line") == 0 || std::strcmp(name, ".zdebug_line") == 0))
+      return true;
+  }
+  return false;
+}
+
+} // namespace
+
+// Line tables in the file or in the separate debug file that libdwfl's
+// standard search finds (the one dwfl_module_getdwarf would open), without
+// opening its DWARF: libdw inflates every compressed debug section when it
+// does, which costs more for libc's debug file than a whole audit.
 bool ModuleSet::has_line_tables(const ModuleFacts &m) {
   if (!session_ || &m < facts_.data() || &m >= facts_.data() + facts_.size())
     return false;
   Dwfl_Module *mod = session_->mods[static_cast<size_t>(&m - facts_.data())];
   Dwarf_Addr bias = 0;
-  Dwarf *dw = dwfl_module_getdwarf(mod, &bias);
-  if (!dw)
+  Elf *elf = dwfl_module_getelf(mod, &bias);
+  if (holds_line_table(elf))
+    return true;
+  void **userdata = nullptr;
+  Dwarf_Addr start = 0;
+  const char *mainfile = nullptr, *debugfile = nullptr;
+  const char *name =
+      dwfl_module_info(mod, &userdata, &start, nullptr, nullptr, nullptr, &mainfile, &debugfile);
+  GElf_Word crc = 0;
+  const char *link = elf ? dwelf_elf_gnu_debuglink(elf, &crc) : nullptr;
+  char *found = nullptr;
+  const int fd = debugfile ? open(debugfile, O_RDONLY | O_CLOEXEC)
+                           : dwfl_standard_find_debuginfo(mod, userdata, name, start, mainfile,
+                                                          link, crc, &found);
+  std::free(found);
+  if (fd < 0)
     return false;
-  Dwarf_Off next = 0;
-  size_t header = 0;
-  return dwarf_nextcu(dw, 0, &next, &header, nullptr, nullptr, nullptr) == 0;
+  Elf *debug = elf_begin(fd, ELF_C_READ_MMAP, nullptr);
+  const bool has = holds_line_table(debug);
+  elf_end(debug);
+  close(fd);
+  return has;
 }
 
 } // namespace frameaudit::detail
