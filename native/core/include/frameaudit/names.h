@@ -13,4 +13,12 @@ namespace frameaudit {
 /// parentheses inside template arguments are respected.
 std::string plain_function_name(std::string_view name);
 
+/// A symbol's name demangled when it is an Itanium C++ mangling ("_Z..."),
+/// else unchanged.
+std::string demangled(std::string_view raw);
+
+/// A file's name: the last component of its path ("/a/b/fixture.c" ->
+/// "fixture.c"); the path itself when it has no slash or ends in one.
+std::string_view basename(std::string_view path);
+
 } // namespace frameaudit

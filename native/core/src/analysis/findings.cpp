@@ -5,6 +5,7 @@
 
 #include "analysis/thread_work.h"
 #include "frameaudit/lint.h"
+#include "frameaudit/names.h"
 #include "sra_layout.h"
 
 namespace frameaudit::detail {
@@ -53,11 +54,6 @@ std::string where(const CallSite &c) {
     s += ")";
   }
   return s;
-}
-
-std::string basename_of(const std::string &path) {
-  const auto slash = path.rfind('/');
-  return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
 // Lint's rule (check_allocator_caller): a function that calls the allocator
@@ -266,7 +262,7 @@ void frame_findings(TargetCache &cache, const ThreadReport &t, const ThreadWork 
         site = " at " + hex(verdict->address);
         const Symbol &s = cache.symbol(verdict->address);
         if (s.file && s.line)
-          site += " (" + basename_of(*s.file) + ":" + std::to_string(*s.line) + ")";
+          site += " (" + std::string(basename(*s.file)) + ":" + std::to_string(*s.line) + ")";
         if (!verdict->reason.empty())
           site += " and " + verdict->reason;
       }

@@ -7,7 +7,6 @@
 // differences that remain are listed in docs/formats.md, "Engines".
 #include "frameaudit/elf_core.h"
 
-#include <cxxabi.h>
 #include <dwarf.h>
 #include <elf.h>
 #include <elfutils/libdw.h>
@@ -25,6 +24,8 @@
 #include "elfcore/core_file.h"
 #include "elfcore/stop_reason.h"
 #include "frameaudit/hex.h"
+#include "frameaudit/names.h"
+#include "lint/eh_frame.h"
 
 namespace frameaudit {
 namespace {
@@ -58,30 +59,9 @@ enum UserReg : size_t {
   RSP
 };
 
-std::string basename_of(const std::string &path) {
-  size_t slash = path.rfind('/');
-  return slash == std::string::npos ? path : path.substr(slash + 1);
-}
-
 bool is_vdso(std::string_view name) {
   return name.rfind("[vdso", 0) == 0 || name.rfind("linux-vdso", 0) == 0 ||
          name.rfind("linux-gate", 0) == 0;
-}
-
-std::string demangled(const char *name) {
-  if (!name)
-    return {};
-  if (name[0] == '_' && name[1] == 'Z') {
-    int status = 0;
-    char *d = abi::__cxa_demangle(name, nullptr, nullptr, &status);
-    if (d && status == 0) {
-      std::string out(d);
-      std::free(d);
-      return out;
-    }
-    std::free(d);
-  }
-  return name;
 }
 
 // A line table's file as LLDB spells it: "." components dropped, "d/.."
@@ -176,7 +156,7 @@ int find_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr 
     if (o.sysroot)
       candidates.push_back(*o.sysroot + modname);
     for (const std::string &d : o.solib_search_paths)
-      candidates.push_back(d + "/" + basename_of(modname));
+      candidates.push_back(d + "/" + std::string(basename(modname)));
     for (const std::string &c : candidates) {
       int fd = open_candidate(c, file_name, elfp);
       if (fd >= 0)
@@ -195,6 +175,8 @@ struct CuRange {
 struct ModuleEntry {
   Dwfl_Module *mod = nullptr;
   std::optional<std::vector<CuRange>> cu_ranges; ///< every unit's ranges, built on the first miss
+  mutable std::optional<std::vector<lint::CodeRange>>
+      fdes; ///< the file's FDEs, listed on first use
   Module module;
   uint64_t low = 0, high = 0;
   Elf *elf = nullptr; ///< the module's file (not its debug file), or null
@@ -297,7 +279,7 @@ Error ElfCoreTarget::setup() {
           if (path.find("/.build-id/") != std::string::npos || path.empty())
             path = modname;
           e.module.path = path;
-          e.module.name = basename_of(path);
+          e.module.name = std::string(basename(path));
         }
         e.module.load_bias = e.elf ? e.bias : low;
         c->out->push_back(std::move(e));
@@ -367,63 +349,21 @@ Dwarf_Die *ElfCoreTarget::cu_at(const ModuleEntry &m, uint64_t pc, Dwarf_Addr &b
   return nullptr;
 }
 
-// The FDE covering file address file_pc, [start, end) in file addresses,
-// found in .eh_frame_hdr's sorted table as LLDB finds the functions of a
-// module without symbols. Only the encodings every x86-64 toolchain writes
-// (a datarel sdata4 table, pcrel sdata4 FDE addresses) are read; anything
-// else is no answer.
+// The FDE covering file address file_pc, [start, end) in file addresses, as
+// LLDB finds the functions of a module without symbols. The module's FDEs
+// are listed once, the way lint lists them (lint/eh_frame.h).
 std::optional<std::pair<uint64_t, uint64_t>> ElfCoreTarget::fde_at(const ModuleEntry &m,
                                                                    uint64_t file_pc) const {
-  size_t phnum = 0;
-  if (!m.elf || elf_getphdrnum(m.elf, &phnum) != 0)
-    return std::nullopt;
-  std::optional<uint64_t> hdr;
-  for (size_t i = 0; i < phnum; ++i) {
-    GElf_Phdr ph;
-    if (gelf_getphdr(m.elf, static_cast<int>(i), &ph) && ph.p_type == PT_GNU_EH_FRAME)
-      hdr = ph.p_vaddr;
+  if (!m.fdes) {
+    const Result<lint::ElfImage> image = lint::ElfImage::open(m.module.path);
+    m.fdes = image ? lint::fde_ranges(*image) : std::vector<lint::CodeRange>{};
   }
-  if (!hdr)
+  auto it = std::upper_bound(m.fdes->begin(), m.fdes->end(), file_pc,
+                             [](uint64_t pc, const lint::CodeRange &r) { return pc < r.start; });
+  if (it == m.fdes->begin() || file_pc >= std::prev(it)->end)
     return std::nullopt;
-  auto read = [&](uint64_t file_addr, void *out, size_t n) {
-    std::span<std::byte> buf(static_cast<std::byte *>(out), n);
-    return read_module_file(file_addr + m.bias, buf) == n;
-  };
-  unsigned char head[4];
-  uint32_t count = 0;
-  if (!read(*hdr, head, 4) || head[0] != 1 || head[2] != 0x03 || head[3] != 0x3b ||
-      !read(*hdr + 8, &count, 4) || count == 0)
-    return std::nullopt;
-  auto entry = [&](uint64_t i, int32_t &loc, int32_t &fde) {
-    int32_t e[2];
-    if (!read(*hdr + 12 + i * 8, e, sizeof e))
-      return false;
-    loc = e[0];
-    fde = e[1];
-    return true;
-  };
-  // The last entry whose initial location is <= file_pc.
-  uint64_t lo = 0, hi = count;
-  int32_t loc = 0, fde = 0;
-  for (int step = 0; step < 64 && lo + 1 < hi; ++step) {
-    uint64_t mid = lo + (hi - lo) / 2;
-    if (!entry(mid, loc, fde))
-      return std::nullopt;
-    if (*hdr + static_cast<int64_t>(loc) <= file_pc)
-      lo = mid;
-    else
-      hi = mid;
-  }
-  if (!entry(lo, loc, fde))
-    return std::nullopt;
-  const uint64_t start = *hdr + static_cast<int64_t>(loc);
-  const uint64_t fde_addr = *hdr + static_cast<int64_t>(fde);
-  int32_t pc_begin = 0, pc_range = 0;
-  if (start > file_pc || !read(fde_addr + 8, &pc_begin, 4) || !read(fde_addr + 12, &pc_range, 4) ||
-      fde_addr + 8 + static_cast<int64_t>(pc_begin) != start || pc_range <= 0 ||
-      file_pc >= start + static_cast<uint64_t>(pc_range))
-    return std::nullopt;
-  return std::make_pair(start, start + static_cast<uint64_t>(pc_range));
+  --it;
+  return std::make_pair(it->start, it->end);
 }
 
 size_t ElfCoreTarget::read_module_file(uint64_t addr, std::span<std::byte> buf) const {

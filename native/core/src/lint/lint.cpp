@@ -2,7 +2,6 @@
 // find the allocator (symbol, PLT stub, GOT slot, or by its entry code in a
 // stripped binary), find every call to it, and judge each caller with
 // check_allocator_caller. Also the Report wrapper.
-#include <cxxabi.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -37,15 +36,7 @@ struct Function {
 };
 
 std::string demangled_plain(std::string_view raw) {
-  std::string name(raw);
-  if (name.size() > 2 && name[0] == '_' && name[1] == 'Z') {
-    int status = -1;
-    char *d = abi::__cxa_demangle(name.c_str(), nullptr, nullptr, &status);
-    if (d && status == 0)
-      name = d;
-    std::free(d);
-  }
-  return plain_function_name(name);
+  return plain_function_name(demangled(raw));
 }
 
 bool is_plt_section(const std::string &name) {

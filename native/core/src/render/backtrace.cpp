@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <set>
 
+#include "frameaudit/names.h"
 #include "frameaudit/render.h"
 
 namespace frameaudit {
@@ -16,11 +17,6 @@ std::string pc_text(uint64_t pc) {
   char buf[24];
   std::snprintf(buf, sizeof buf, "0x%016" PRIx64, pc);
   return buf;
-}
-
-std::string basename(const std::string &path) {
-  size_t slash = path.rfind('/');
-  return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
 } // namespace
@@ -84,11 +80,11 @@ std::string render_backtrace(const Report &report) {
       if (frame.module || frame.function) {
         out += " ";
         if (frame.module)
-          out += basename(*frame.module) + "`";
+          out += std::string(basename(*frame.module)) + "`";
         out += frame.function ? *frame.function : "???";
       }
       if (frame.file) {
-        out += " at " + basename(*frame.file);
+        out += " at " + std::string(basename(*frame.file));
         if (frame.line)
           out += ":" + std::to_string(*frame.line);
       }

@@ -13,6 +13,7 @@
 #include <optional>
 #include <set>
 
+#include "frameaudit/names.h"
 #include "frameaudit/render.h"
 #include "render/json_document.h"
 #include "render/text_blocks.h"

@@ -8,6 +8,8 @@
 #include <cstring>
 #include <vector>
 
+#include "frameaudit/names.h"
+
 namespace frameaudit::render {
 namespace {
 
@@ -349,13 +351,6 @@ std::string human_bytes(uint64_t value) {
 
 std::string opt_int(const std::optional<int64_t> &value) {
   return value ? std::to_string(*value) : std::string("-");
-}
-
-std::string_view basename(std::string_view path) {
-  const size_t slash = path.find_last_of('/');
-  if (slash == std::string_view::npos || slash + 1 == path.size())
-    return path;
-  return path.substr(slash + 1);
 }
 
 std::string file_line(const std::optional<std::string> &file, const std::optional<uint32_t> &line,

@@ -58,8 +58,6 @@ std::string human_bytes(uint64_t value);
 /// "-" for an absent value, else the decimal.
 std::string opt_int(const std::optional<int64_t> &value);
 
-/// The last path component ("/a/b/fixture.c" -> "fixture.c").
-std::string_view basename(std::string_view path);
 /// "fixture.c:14", "fixture.c", or "" when the file is unknown.
 std::string file_line(const std::optional<std::string> &file, const std::optional<uint32_t> &line,
                       bool full_path = false);

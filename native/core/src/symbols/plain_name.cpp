@@ -1,7 +1,31 @@
-// plain_name.cpp: strip argument lists from demangled function names.
+// plain_name.cpp: the names symbols and files are shown by: demangled,
+// argument lists stripped, a path's last component.
 #include "frameaudit/names.h"
 
+#include <cxxabi.h>
+
+#include <cstdlib>
+
 namespace frameaudit {
+
+std::string demangled(std::string_view raw) {
+  std::string name(raw);
+  if (name.size() > 2 && name[0] == '_' && name[1] == 'Z') {
+    int status = -1;
+    char *d = abi::__cxa_demangle(name.c_str(), nullptr, nullptr, &status);
+    if (d && status == 0)
+      name = d;
+    std::free(d);
+  }
+  return name;
+}
+
+std::string_view basename(std::string_view path) {
+  const size_t slash = path.find_last_of('/');
+  if (slash == std::string_view::npos || slash + 1 == path.size())
+    return path;
+  return path.substr(slash + 1);
+}
 
 std::string plain_function_name(std::string_view name) {
   // Find the '(' that opens the argument list: the last top-level '(' whose
