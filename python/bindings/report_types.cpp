@@ -130,11 +130,20 @@ void bind_report(py::module_ &m) {
       .def_readonly("regions", &Frame::regions, "Ids of the regions allocated in this frame.")
       .def_readonly("function_start", &Frame::function_start)
       .def_readonly("saved_rbp_slot", &Frame::saved_rbp_slot)
-      .def_readonly("note", &Frame::note)
-      .def_readonly("variables", &Frame::variables,
-                    "Debug-info variables in scope (analyze(frame_variables=True) only).")
-      .def_readonly("registers", &Frame::registers,
-                    "(name, value) of the registers the walk recovered (frame_variables=True only).")
+      .def_property_readonly("note", [](const Frame &f) { return f.note.value_or(""); })
+      .def_property_readonly(
+          "variables",
+          [](const Frame &f) {
+            return f.details ? f.details->variables : std::vector<FrameVariable>{};
+          },
+          "Debug-info variables in scope (analyze(frame_variables=True) only).")
+      .def_property_readonly(
+          "registers",
+          [](const Frame &f) {
+            return f.details ? f.details->registers
+                             : std::vector<std::pair<std::string, uint64_t>>{};
+          },
+          "(name, value) of the registers the walk recovered (frame_variables=True only).")
       .def("__repr__", [](const Frame &f) {
         return "Frame(#" + std::to_string(f.index) + " " + hex(f.pc) + " " +
                opt_str(f.function) + ", kind=" + to_string(f.kind) + ")";

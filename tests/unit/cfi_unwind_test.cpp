@@ -247,7 +247,7 @@ TEST(CfiUnwind, HandlerOnAnAlternateStackLeadsBackAndIsNotAnExhaustedStack) {
   EXPECT_FALSE(walk.interrupted_rsp >= low && walk.interrupted_rsp < low + kMapping);
   bool signal_frame = false;
   for (const Frame &f : walk.frames)
-    signal_frame |= f.note.find("signal frame") != std::string::npos;
+    signal_frame |= f.note.value_or("").find("signal frame") != std::string::npos;
   EXPECT_TRUE(signal_frame);
 
   AnalysisOptions options;

@@ -82,7 +82,7 @@ std::vector<std::string> problems(const Report &report, const nlohmann::json &tr
     // interrupted (the fixture notes it as "signal_trampoline_after").
     std::vector<std::string> names;
     for (const auto &f : t.frames)
-      if (f.note.rfind("signal frame", 0) != 0)
+      if (f.note.value_or("").rfind("signal frame", 0) != 0)
         names.push_back(f.function.value_or("?"));
     std::vector<std::string> chain = expected["chain"];
     if (!chain.empty() &&
@@ -102,11 +102,11 @@ std::vector<std::string> problems(const Report &report, const nlohmann::json &tr
       if (owners.count(name) && std::find(chain.begin(), chain.end(), name) != chain.end() &&
           f.kind != FrameKind::Relocated)
         out.push_back("thread " + std::to_string(tid) + " frame " + std::to_string(f.index) + " " +
-                      name + ": kind " + to_string(f.kind) + " (" + f.note +
+                      name + ": kind " + to_string(f.kind) + " (" + f.note.value_or("") +
                       "), expected relocated\n" + describe(t));
       if (name == stop_function && f.kind == FrameKind::Unknown)
         out.push_back("thread " + std::to_string(tid) + " frame " + std::to_string(f.index) + " " +
-                      name + ": kind unknown (" + f.note + ")\n" + describe(t));
+                      name + ": kind unknown (" + f.note.value_or("") + ")\n" + describe(t));
     }
     std::map<uint64_t, const Region *> regions;
     for (const auto &r : t.regions)

@@ -130,7 +130,7 @@ TEST_P(SplitPart, TrapInPartIsFrameZero) {
   EXPECT_EQ(f0.kind, FrameKind::Normal) << f0.note;
   EXPECT_EQ(f0.static_size, 32);
   EXPECT_EQ(f0.span, 32);
-  EXPECT_NE(f0.note.find("split-off part of stop"), std::string::npos) << f0.note;
+  EXPECT_NE(f0.note.value_or("").find("split-off part of stop"), std::string::npos) << f0.note;
   EXPECT_EQ(t.frames.at(1).kind, FrameKind::Relocated) << t.frames.at(1).note;
 }
 
@@ -188,7 +188,8 @@ TEST(UndecodableFrames, NotesSayWhy) {
   Report r = analyze_image(img);
   const Frame &f0 = r.threads.at(0).frames.at(0);
   EXPECT_EQ(f0.kind, FrameKind::Unknown);
-  EXPECT_NE(f0.note.find("puts the return address at RSP + 24"), std::string::npos) << f0.note;
+  EXPECT_NE(f0.note.value_or("").find("puts the return address at RSP + 24"), std::string::npos)
+      << f0.note;
 
   // A pc no symbol covers.
   MemoryImage bare;
@@ -198,7 +199,8 @@ TEST(UndecodableFrames, NotesSayWhy) {
   r = analyze_image(bare);
   const Frame &b0 = r.threads.at(0).frames.at(0);
   EXPECT_EQ(b0.kind, FrameKind::Unknown);
-  EXPECT_NE(b0.note.find("no function known at this pc"), std::string::npos) << b0.note;
+  EXPECT_NE(b0.note.value_or("").find("no function known at this pc"), std::string::npos)
+      << b0.note;
 }
 
 } // namespace

@@ -12,6 +12,7 @@
 #include <benchmark/benchmark.h>
 
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <malloc.h>
 #include <memory>
@@ -149,8 +150,13 @@ BENCHMARK(BM_AuditNoLinks)->RangeMultiplier(10)->Range(1000, 1000000)->Unit(benc
 // audit, rather than its first.
 int main(int argc, char **argv) {
   if (const char *warm = std::getenv("FRAMEAUDIT_BENCH_WARM_HEAP"); warm && *warm == '1') {
-    mallopt(M_MMAP_THRESHOLD, 1 << 30);
-    mallopt(M_TRIM_THRESHOLD, -1);
+    // No mmap at all (glibc caps M_MMAP_THRESHOLD at 32 MiB, below a deep
+    // stack's frame vector) and no trimming: every block comes from the heap
+    // and stays there, faulted in once.
+    if (mallopt(M_MMAP_MAX, 0) != 1 || mallopt(M_TRIM_THRESHOLD, -1) != 1) {
+      std::fprintf(stderr, "core_bench: mallopt refused the warm-heap settings\n");
+      return 1;
+    }
   }
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv))

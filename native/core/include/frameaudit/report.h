@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <iterator>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -167,6 +168,15 @@ struct FrameVariable {
   std::string why;
 };
 
+/// What AnalysisOptions::frame_variables adds to a frame: the debug-info
+/// variables in scope at the pc, and the registers of the frame as far as
+/// the walk recovered them (by name; RSP is the static frame's in a
+/// repaired frame).
+struct FrameDetails {
+  std::vector<FrameVariable> variables;
+  std::vector<std::pair<std::string, uint64_t>> registers;
+};
+
 struct Frame {
   uint32_t index = 0;
   uint64_t pc = 0;
@@ -192,12 +202,12 @@ struct Frame {
   // Not in the JSON document; used by the text and map renderers.
   std::optional<uint64_t> function_start;
   std::optional<uint64_t> saved_rbp_slot;      ///< address of this frame's [saved rbp][ret] pair
-  std::string note;                            ///< short explanation of the kind
-  /// With AnalysisOptions::frame_variables: the debug-info variables in
-  /// scope at the pc, and the registers of this frame as far as the walk
-  /// recovered them (by name; RSP is the static frame's in a repaired frame).
-  std::vector<FrameVariable> variables;
-  std::vector<std::pair<std::string, uint64_t>> registers;
+  /// Short explanation of the kind. Interned like the names: the notes are
+  /// a few sentences that deep stacks repeat on every frame.
+  Name note;
+  /// With AnalysisOptions::frame_variables only (null otherwise: a deep
+  /// stack's frames carry one pointer, not two empty vectors).
+  std::shared_ptr<const FrameDetails> details;
 };
 
 struct CallSite {

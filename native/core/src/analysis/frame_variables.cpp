@@ -166,10 +166,12 @@ void fill_frame_variables(TargetCache &cache, const ThreadWork &w, ThreadReport 
   const std::vector<RegState> regs = frame_registers(cache, w, t.frames, t.frames.size());
   for (size_t i = 0; i < regs.size(); ++i) {
     Frame &f = t.frames[i];
-    f.variables = frame_variables(cache, w, f, w.walk.facts[i], regs[i], nullptr);
+    auto details = std::make_shared<FrameDetails>();
+    details->variables = frame_variables(cache, w, f, w.walk.facts[i], regs[i], nullptr);
     for (int r = 0; r < kDwarfRegs; ++r)
       if (auto v = regs[i].get(r))
-        f.registers.emplace_back(register_name(r), *v);
+        details->registers.emplace_back(register_name(r), *v);
+    f.details = std::move(details);
   }
 }
 

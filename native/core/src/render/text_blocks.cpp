@@ -406,10 +406,10 @@ void append_frames_table(std::string &out, const ThreadReport &thread,
       ascii, "  ", options.width,
       [&](std::string &o, size_t r) {
         const Frame &f = frames[r];
-        if (f.note.empty())
+        if (!f.note || f.note->empty())
           return;
         const std::string prefix = "      " + std::string(ascii ? "->" : "\u21b3") + " ";
-        append_wrapped(o, clean_text(f.note, ascii), line_width(options), "        ", prefix);
+        append_wrapped(o, clean_text(*f.note, ascii), line_width(options), "        ", prefix);
       });
 }
 

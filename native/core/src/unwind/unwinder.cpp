@@ -12,6 +12,7 @@
 #include <array>
 #include <cstdio>
 #include <cstring>
+#include <unordered_map>
 
 #include "unwind/cfi_eval.h"
 #include "unwind/frame_zero.h"
@@ -132,10 +133,18 @@ private:
   // How many pairs the RBP chain from rbp has (monotonic, readable, returning
   // into mapped code, at most max_depth): the vectors are sized once instead
   // of growing by copies. Only an estimate: the walk checks every link.
-  size_t estimate_depth(uint64_t rbp) const {
+  // `complete`: the chain ended with a zero saved RBP (the outermost frame's
+  // mark) or at max_depth, rather than at garbage.
+  size_t estimate_depth(uint64_t rbp, bool &complete) const {
     size_t n = 0;
-    for (uint64_t slot = rbp, floor = 0; n < options_.max_depth && slot >= floor && slot % 8 == 0;
-         ++n) {
+    complete = false;
+    for (uint64_t slot = rbp, floor = 0;; ++n) {
+      if (n == options_.max_depth || (slot == 0 && n > 0)) {
+        complete = true;
+        break;
+      }
+      if (slot < floor || slot % 8 != 0)
+        break;
       const auto saved = image_->u64(slot), ret = image_->u64(slot + 8);
       if (!saved || !ret || !cache_.is_executable(*ret))
         break; // a garbage chain must not size the vectors
@@ -210,6 +219,15 @@ private:
   std::vector<FrameFacts> &facts_ = r_.facts;
   std::vector<ChainLink> &links_ = r_.links;
   std::vector<uint64_t> visited_; ///< pair addresses, ascending (the walk is monotonic)
+  /// The note of a frame unwound by its decoded size, one Name per offset
+  /// (a frameless recursion repeats one offset on every frame).
+  Name frameless_note(int64_t offset) {
+    auto [it, fresh] = frameless_notes_.try_emplace(offset);
+    if (fresh)
+      it->second = "no frame pointer: return address at RSP + " + std::to_string(offset);
+    return it->second;
+  }
+  std::unordered_map<int64_t, Name> frameless_notes_;
   /// Callee-saved registers of the newest frame as far as known (rbx,
   /// r12-r15; rsp and rbp are tracked by the loop itself).
   RegState callee_;
@@ -249,9 +267,8 @@ void Walker::fill_symbols() {
     } else if (facts.fn) {
       f.function_start = facts.fn->start;
     }
-    if (f.note.empty() && facts.frameless_offset >= 0)
-      f.note =
-          "no frame pointer: return address at RSP + " + std::to_string(facts.frameless_offset);
+    if (!f.note && facts.frameless_offset >= 0)
+      f.note = frameless_note(facts.frameless_offset);
   }
 }
 
@@ -819,13 +836,18 @@ WalkResult Walker::run() {
     return finish();
   }
 
-  // Frames without frame pointer hide from the RBP estimate; a frame takes
-  // at least 16 bytes of live stack, and reserving only costs address space
-  // (untouched pages are never faulted in), so the live stack bounds it too.
+  // A frame-pointer chain that reaches its outermost frame sizes the vectors
+  // (frames without frame pointer between its links, if any, grow them).
+  // Otherwise frames without frame pointer hide from the estimate: a frame
+  // takes at least 16 bytes of live stack, and reserving only costs address
+  // space (untouched pages are never faulted in), so the live stack bounds it.
   const uint64_t live = stack_->high > regs.rsp ? stack_->high - regs.rsp : 0;
-  const size_t expected = std::max<size_t>(estimate_depth(regs.rbp),
-                                           std::min<uint64_t>(live / 16, options_.max_depth)) +
-                          8;
+  bool complete = false;
+  const size_t chain = estimate_depth(regs.rbp, complete);
+  const size_t expected =
+      (complete ? chain
+                : std::max<size_t>(chain, std::min<uint64_t>(live / 16, options_.max_depth))) +
+      8;
   reserve_on_huge_pages(frames_, expected);
   reserve_on_huge_pages(visited_, expected);
   reserve_on_huge_pages(facts_, expected);
