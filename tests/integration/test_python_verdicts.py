@@ -1,4 +1,4 @@
-"""Issue 12's fixtures from all three core formats: each asserts the exact
+"""The damaged-block and kept-pointer fixtures from all three core formats: each asserts the exact
 finding that names the damaged block or the kept pointer (kind, severity,
 region or address, what the message says), in the CI subset of cells, and
 that the CLI's `--fail-on warning` exits 1 on it. The ground truth of every

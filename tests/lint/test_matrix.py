@@ -1,4 +1,4 @@
-"""Lint over the whole fixture matrix (issue 6, point 4).
+"""Lint over the whole fixture matrix.
 
 Every SRA_ALLOC call site must lint clean; every raw sra_alloc call site must
 be flagged exactly when the objdump oracle (lintlib.oracle) sees an

@@ -1,5 +1,4 @@
-"""Lint of large real binaries that do not use the allocator (issue 6,
-point 4): liblldb and the Python interpreter must give no call site and no
+"""Lint of large real binaries that do not use the allocator: liblldb and the Python interpreter must give no call site and no
 finding. Prints the speed (MB of code per second). A second pass pretends
 `malloc`/`memcpy` is the allocator, so the whole pipeline (call-site scan,
 decoding and control-flow check of thousands of callers) runs on real

@@ -7,8 +7,8 @@
 //   BM_Audit           analyze(): walk, sizes, regions, kinds, findings
 //   BM_AuditNoLinks    the same with AnalysisOptions::record_links off
 // Counters: time_per_frame (s, SI prefix), and bytes_per_frame (heap bytes the result keeps,
-// counted by this binary's operator new). Issue 3's floor: the walk without
-// symbolization at most 100 ns per frame, growing linearly.
+// counted by this binary's operator new). Floor: the walk without symbolization
+// at most 100 ns per frame, growing linearly.
 #include <benchmark/benchmark.h>
 
 #include <atomic>
