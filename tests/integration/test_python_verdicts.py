@@ -1,8 +1,8 @@
-"""The damaged-block and kept-pointer fixtures from all three core formats: each asserts the exact
-finding that names the damaged block or the kept pointer (kind, severity,
-region or address, what the message says), in the CI subset of cells, and
-that the CLI's `--fail-on warning` exits 1 on it. The ground truth of every
-cell is also checked by test_python_cores.py (they are in the matrix)."""
+"""The damaged-block and kept-pointer fixtures from all three core formats:
+each asserts the exact finding that names the damaged block or the kept
+pointer (kind, severity, region or address, what the message says), in the CI
+subset of cells, and that the CLI's `--fail-on warning` exits 1 on it. The
+ground truth of every cell is also checked by test_python_cores.py (they are in the matrix)."""
 
 import json
 import subprocess
