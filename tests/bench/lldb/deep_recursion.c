@@ -8,6 +8,8 @@
  */
 #include <pthread.h>
 #include <stdio.h>
+#include <sys/resource.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -56,13 +58,27 @@ int main(int argc, char **argv) {
   every = argc > 3 ? strtoul(argv[3], NULL, 0) : 0;
   if (threads < 1 || depth_wanted < 1)
     return 2;
+  /* The main thread is one of the THREADS: its stack must hold DEPTH frames
+   * too. Its size is RLIMIT_STACK at exec, so run again with a larger one
+   * (only when the limit is too small; the hard limit bounds it). */
+  const size_t stack_size = (depth_wanted * 256 + (1u << 20) + 4095) & ~(size_t)4095;
+  struct rlimit lim;
+  if (getrlimit(RLIMIT_STACK, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY &&
+      lim.rlim_cur < stack_size && (lim.rlim_max == RLIM_INFINITY || lim.rlim_max >= stack_size)) {
+    lim.rlim_cur = stack_size;
+    if (setrlimit(RLIMIT_STACK, &lim) == 0) {
+      execv("/proc/self/exe", argv);
+      perror("execv /proc/self/exe");
+      return 1;
+    }
+  }
   main_thread = pthread_self();
   pthread_barrier_init(&all_deep, NULL, (unsigned)threads);
   pthread_attr_t attr;
   pthread_attr_init(&attr);
   /* Room for DEPTH frames and their blocks, not much more: the kernel
    * writes every page of every thread stack into the core. */
-  pthread_attr_setstacksize(&attr, (depth_wanted * 256 + (1u << 20) + 4095) & ~(size_t)4095);
+  pthread_attr_setstacksize(&attr, stack_size);
   for (size_t i = 1; i < threads; ++i) {
     pthread_t t;
     if (pthread_create(&t, &attr, worker, NULL) != 0) {
