@@ -14,13 +14,12 @@ void bind_elf_core(py::module_ &m) {
       "open_elf_core",
       [](const std::string &core, std::optional<std::string> executable,
          std::optional<std::string> sysroot, std::vector<std::string> solib_search_paths,
-         std::vector<std::string> debug_dirs, bool debugger_frames) {
+         std::vector<std::string> debug_dirs) {
         ElfCoreOptions options;
         options.executable = std::move(executable);
         options.sysroot = std::move(sysroot);
         options.solib_search_paths = std::move(solib_search_paths);
         options.debug_dirs = std::move(debug_dirs);
-        options.debugger_frames = debugger_frames;
         Result<std::unique_ptr<Target>> target = [&] {
           py::gil_scoped_release release;
           return open_elf_core(core, options);
@@ -29,12 +28,10 @@ void bind_elf_core(py::module_ &m) {
       },
       py::arg("core"), py::kw_only(), py::arg("executable") = py::none(),
       py::arg("sysroot") = py::none(), py::arg("solib_search_paths") = std::vector<std::string>{},
-      py::arg("debug_dirs") = std::vector<std::string>{}, py::arg("debugger_frames") = true,
+      py::arg("debug_dirs") = std::vector<std::string>{},
       R"(A Target over an x86-64 ELF core read through elfutils, without LLDB
 (docs/formats.md, "Engines"). Raises FrameauditError: bad_input (not an ELF
 core, truncated, no thread), unsupported_arch (another machine), unreadable.
-debugger_frames=False: no libdwfl unwind of the threads (for analyze with
-compare_unwinder=False).
 Debuginfod is used as elfutils does: set DEBUGINFOD_URLS first.)");
 }
 

@@ -99,8 +99,7 @@ def test_lldb_crash_is_named(frameaudit, malformed, tmp_path, which, signal_name
     core = malformed["threads"] if which == "threads" else c.gcore
     exe = c.exe if which == "threads" else malformed["entsize0"]
     sarif = tmp_path / "r.sarif"
-    result = run_cli("analyze", "--engine", "lldb", "--exe", exe, "--output-sarif", sarif,
-                     "--output-text", "-",
+    result = run_cli("analyze", "--exe", exe, "--output-sarif", sarif, "--output-text", "-",
                      core, env={"FRAMEAUDIT_LLDB_CRASH_CHECKS": "0", "TMPDIR": str(tmp_path)})
     assert result.returncode == 2
     line = one_line(result.stderr)
@@ -120,7 +119,7 @@ def test_lldb_crash_beside_a_good_core(frameaudit, malformed, tmp_path):
     """The crashing core is a failed run in SARIF (validated); the good one is reported."""
     c = malformed["crasher"]
     sarif = tmp_path / "r.sarif"
-    result = run_cli("analyze", "--engine", "lldb", "--exe", c.exe, "--format", "sarif", "-o", sarif,
+    result = run_cli("analyze", "--exe", c.exe, "--format", "sarif", "-o", sarif,
                      c.gcore, malformed["threads"],
                      env={"FRAMEAUDIT_LLDB_CRASH_CHECKS": "0", "TMPDIR": str(tmp_path)})
     assert result.returncode == 2

@@ -8,9 +8,7 @@ thread's frames run abort <- lib_leaf <- lib_middle <- lib_entry <- app_call
 <- main, with file:line for each. With the library moved LLDB cannot read
 its code (a core holds no read-only file pages) and the walk breaks; with
 the debug files moved the app's static app_call has no name. Each option
-must bring the in-place frames and findings back exactly, with either
-engine (--engine elfutils, the default for these ELF cores, and --engine
-lldb).
+must bring the in-place frames and findings back exactly.
 """
 
 import json
@@ -47,8 +45,6 @@ int lib_entry(int n);
 __attribute__((noinline)) static int app_call(int n) { return lib_entry(n) + 3; }
 int main(int argc, char **argv) { (void)argv; return app_call(argc + 10); }
 """
-
-ENGINES = ("elfutils", "lldb")
 
 # The walk goes on past main to the app's own _start, as LLDB and gdb do.
 EXPECTED_OWN_FRAMES = ["lib_leaf", "lib_middle", "lib_entry", "app_call", "main", "_start"]
@@ -114,10 +110,8 @@ def _make_crash(root: Path) -> Crash:
 @pytest.fixture(scope="module")
 def crash(tmp_path_factory, frameaudit, core_module_built):
     c = _make_crash(tmp_path_factory.mktemp("symbols"))
-    c.in_place = {e: analyze(c.core, engine=e) for e in ENGINES}
-    for doc in c.in_place.values():
-        assert own_frames(doc) == EXPECTED_OWN_FRAMES, doc["threads"]
-    assert frames_and_findings(c.in_place["elfutils"]) == frames_and_findings(c.in_place["lldb"])
+    c.in_place = analyze(c.core)
+    assert own_frames(c.in_place) == EXPECTED_OWN_FRAMES, c.in_place["threads"]
     # Move the library and both debug files away, as a CI artifact would be.
     c.moved_lib.mkdir(parents=True)
     c.moved_debug.mkdir(parents=True)
@@ -138,14 +132,8 @@ def crash(tmp_path_factory, frameaudit, core_module_built):
     return c
 
 
-@pytest.fixture(params=ENGINES)
-def engine(request):
-    return request.param
-
-
-def analyze(core: Path, *options, env=None, engine=None) -> dict:
-    chosen = ("--engine", engine) if engine else ()
-    result = run_cli("analyze", "--format", "json", *chosen, *options, core, env=env)
+def analyze(core: Path, *options, env=None) -> dict:
+    result = run_cli("analyze", "--format", "json", *options, core, env=env)
     assert result.returncode in (0, 1), result.stderr
     return json.loads(result.stdout)
 
@@ -167,54 +155,46 @@ def frames_and_findings(doc: dict):
     return frames, findings, crashing(doc)["chain_end"]
 
 
-def test_moved_files_lose_frames(crash, engine):
-    moved = analyze(crash.core, engine=engine)
-    assert frames_and_findings(moved) != frames_and_findings(crash.in_place[engine])
+def test_moved_files_lose_frames(crash):
+    moved = analyze(crash.core)
+    assert frames_and_findings(moved) != frames_and_findings(crash.in_place)
     assert "lib_leaf" not in own_frames(moved)
     assert {f["kind"] for f in moved["findings"]} & {"broken-chain", "unwinder-mismatch"}
 
 
-def test_solib_search_path_and_debug_dir(crash, engine):
+def test_solib_search_path_and_debug_dir(crash):
     doc = analyze(crash.core, "--solib-search-path", crash.moved_lib,
-                  "--debug-dir", crash.moved_debug, engine=engine)
-    assert frames_and_findings(doc) == frames_and_findings(crash.in_place[engine])
+                  "--debug-dir", crash.moved_debug)
+    assert frames_and_findings(doc) == frames_and_findings(crash.in_place)
 
 
-def test_repeated_options_are_searched_in_order(crash, engine):
+def test_repeated_options_are_searched_in_order(crash):
     empty = crash.root / "empty"
     empty.mkdir(exist_ok=True)
     doc = analyze(crash.core, "--solib-search-path", empty, "--solib-search-path", crash.moved_lib,
-                  "--debug-dir", empty, "--debug-dir", crash.moved_debug, engine=engine)
-    assert frames_and_findings(doc) == frames_and_findings(crash.in_place[engine])
+                  "--debug-dir", empty, "--debug-dir", crash.moved_debug)
+    assert frames_and_findings(doc) == frames_and_findings(crash.in_place)
 
 
 def test_debug_dir_alone_names_the_apps_functions(crash):
     # The library is still missing (broken walk), but app's own debug info is found.
-    result = run_cli("analyze", "--engine", "lldb", "--format", "json", "-v", "--debug-dir",
-                     crash.moved_debug, crash.core)
-    assert f"debug info from {crash.moved_debug / 'app.debug'}" in result.stderr
-    # The elfutils engine's -v says which engine and which directories.
     result = run_cli("analyze", "--format", "json", "-v", "--debug-dir", crash.moved_debug,
                      crash.core)
-    assert "engine: elfutils (libdwfl), LLDB not used" in result.stderr
-    assert f"debug dirs: {crash.moved_debug}" in result.stderr
+    assert f"debug info from {crash.moved_debug / 'app.debug'}" in result.stderr
 
 
-def test_build_id_layout(crash, engine):
+def test_build_id_layout(crash):
     doc = analyze(crash.core, "--solib-search-path", crash.moved_lib, "--debug-dir",
-                  crash.build_ids, engine=engine)
-    assert frames_and_findings(doc) == frames_and_findings(crash.in_place[engine])
+                  crash.build_ids)
+    assert frames_and_findings(doc) == frames_and_findings(crash.in_place)
 
 
-def test_sysroot(crash, engine):
-    doc = analyze(crash.core, "--sysroot", crash.sysroot, "--debug-dir", crash.moved_debug,
-                  engine=engine)
-    assert frames_and_findings(doc) == frames_and_findings(crash.in_place[engine])
-    if engine != "lldb":
-        return
+def test_sysroot(crash):
+    doc = analyze(crash.core, "--sysroot", crash.sysroot, "--debug-dir", crash.moved_debug)
+    assert frames_and_findings(doc) == frames_and_findings(crash.in_place)
     # The library came from under the sysroot, libc (not in it) from the host.
-    result = run_cli("analyze", "--engine", "lldb", "--format", "json", "-v", "--sysroot",
-                     crash.sysroot, "--debug-dir", crash.moved_debug, crash.core)
+    result = run_cli("analyze", "--format", "json", "-v", "--sysroot", crash.sysroot,
+                     "--debug-dir", crash.moved_debug, crash.core)
     assert f"module {crash.sysroot}{crash.built}/libfasym.so:" in result.stderr
     assert "target modules search-paths add /" in result.stderr
 
@@ -223,10 +203,8 @@ def test_lldbinit(crash, tmp_path):
     init = tmp_path / "frameaudit.lldbinit"
     init.write_text(f'settings append target.exec-search-paths "{crash.moved_lib}"\n'
                     f'settings append target.debug-file-search-paths "{crash.moved_debug}"\n')
-    doc = analyze(crash.core, "--lldbinit", init)  # --engine auto: LLDB, for its commands
-    assert frames_and_findings(doc) == frames_and_findings(crash.in_place["lldb"])
-    result = run_cli("analyze", "--engine", "elfutils", "--lldbinit", init, crash.core)
-    assert result.returncode == 2 and "--lldbinit holds LLDB commands" in one_line(result.stderr)
+    doc = analyze(crash.core, "--lldbinit", init)
+    assert frames_and_findings(doc) == frames_and_findings(crash.in_place)
     # A failing command is an input error naming the file.
     bad = tmp_path / "bad.lldbinit"
     bad.write_text("settings set no.such.setting 1\n")
@@ -274,22 +252,21 @@ def debuginfod_server(crash, tmp_path_factory):
         cores.terminate(proc)
 
 
-def test_debuginfod(crash, debuginfod_server, tmp_path, engine):
+def test_debuginfod(crash, debuginfod_server, tmp_path):
     # A cache of its own: nothing from an earlier run may answer for the server.
     env = {"XDG_CACHE_HOME": str(tmp_path / "cache"), "DEBUGINFOD_URLS": ""}
-    doc = analyze(crash.core, "--debuginfod", debuginfod_server, env=env, engine=engine)
-    # The engine fetched both the library and the debug files from the server.
-    assert frames_and_findings(doc) == frames_and_findings(crash.in_place[engine])
+    doc = analyze(crash.core, "--debuginfod", debuginfod_server, env=env)
+    # LLDB fetched both the library and the debug files from the server.
+    assert frames_and_findings(doc) == frames_and_findings(crash.in_place)
 
 
-def test_debuginfod_urls_environment(crash, debuginfod_server, tmp_path, engine):
+def test_debuginfod_urls_environment(crash, debuginfod_server, tmp_path):
     env = {"XDG_CACHE_HOME": str(tmp_path / "cache"), "DEBUGINFOD_URLS": debuginfod_server}
-    doc = analyze(crash.core, env=env, engine=engine)
-    assert frames_and_findings(doc) == frames_and_findings(crash.in_place[engine])
+    doc = analyze(crash.core, env=env)
+    assert frames_and_findings(doc) == frames_and_findings(crash.in_place)
     # Without a server (and a fresh cache) the frames stay lost.
     env = {"XDG_CACHE_HOME": str(tmp_path / "cache2"), "DEBUGINFOD_URLS": ""}
-    assert frames_and_findings(analyze(crash.core, env=env, engine=engine)) != \
-        frames_and_findings(crash.in_place[engine])
+    assert frames_and_findings(analyze(crash.core, env=env)) != frames_and_findings(crash.in_place)
 
 
 def test_run_takes_the_same_options(crash, tmp_path):

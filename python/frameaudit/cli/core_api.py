@@ -1,6 +1,5 @@
-"""The CLI's one door to the analysis core (frameaudit._core), to the
-LLDB-backed Target (frameaudit.lldb_target) and to the elfutils one
-(frameaudit._core.open_elf_core).
+"""The CLI's one door to the analysis core (frameaudit._core) and to the
+LLDB-backed Target (frameaudit.lldb_target).
 
 Everything the CLI prints comes from the core's renderers, byte for byte
 the same as the LLDB commands print; this module only picks what to render
@@ -53,36 +52,12 @@ def make_lldb_target(sbtarget, sbprocess, core_path: Optional[str],
     return Named(sbtarget, sbprocess, core_path=core_path)
 
 
-def open_elf_target(core_path: str, executable: Optional[str], symbols: dict,
-                    core_name: Optional[str] = None):
-    """A Target over an ELF core read through elfutils (no LLDB): the symbol
-    options (options.symbol_settings) go to its module search. Raises
-    CliError naming the core (core_name, else its path) when elfutils
-    cannot read it."""
-    core = import_core()
-    try:
-        target = core.open_elf_core(
-            core_path, executable=executable, sysroot=symbols.get("sysroot"),
-            solib_search_paths=list(symbols.get("solib_search_paths") or ()),
-            debug_dirs=list(symbols.get("debug_dirs") or ()))
-    except core.FrameauditError as e:
-        from .errors import CliError
-        raise CliError(f"{core_name or core_path}: elfutils cannot read the core: "
-                       f"{getattr(e, 'message', None) or e}")
-    return target
-
-
 def analyze_all_threads(target, progress: Optional[Callable[[int, int], None]] = None,
-                        debug_dirs: Sequence[str] = (), core_name: Optional[str] = None):
+                        debug_dirs: Sequence[str] = ()):
     """Audit every thread; raises the core's FrameauditError when nothing can be analysed.
-    debug_dirs: where the core's module layer looks for separate debug files too (--debug-dir).
-    core_name: what the report calls the core, when the target opened it under
-    another name (a spooled core's /proc/self/fd/N)."""
+    debug_dirs: where the core's module layer looks for separate debug files too (--debug-dir)."""
     core = import_core()
-    report = core.analyze(target, all_threads=True, progress=progress, debug_dirs=list(debug_dirs))
-    if core_name is not None:
-        report.target.core = core_name  # the report's own TargetInfo, changed in place
-    return report
+    return core.analyze(target, all_threads=True, progress=progress, debug_dirs=list(debug_dirs))
 
 
 def selected_thread(report):

@@ -1,12 +1,10 @@
 """One core, analysed in its own process (forked by workers.py).
 
-Each core gets a process of its own with its own engine (job["engine"]:
-"lldb", its own LLDB, or "elfutils", frameaudit._core.open_elf_core with
-no LLDB imported at all), so cores run in parallel (-j N), a hung or
-crashing engine takes down only its own core, and the watchdog can always
-kill it. The process is a fork of the CLI made before LLDB is imported
-anywhere: no second interpreter starts, nothing is imported twice, and the
-job is a dict, not a command line.
+Each core gets a process of its own with its own LLDB, so cores run in
+parallel (-j N), a hung or crashing LLDB takes down only its own core, and
+the watchdog can always kill it. The process is a fork of the CLI made
+before LLDB is imported anywhere: no second interpreter starts, nothing is
+imported twice, and the job is a dict, not a command line.
 
 The worker writes its documents itself, each to the sink the parent
 prepared for it (job["sinks"], one per entry of job["renders"]):
@@ -31,7 +29,7 @@ pipe:
     {"ok": false, "error": "one sentence", "internal": false, "environment": false}
 
 Progress goes to stderr as lines "\\x1eprogress DONE TOTAL", "\\x1eloaded"
-once the engine holds the core (so a crash can be told apart: loading or
+once LLDB holds the core (so a crash can be told apart: loading or
 analysing) and "\\x1erendered" when every document is rendered and nothing
 but writing is left (the watchdog stops there: a slow reader of stdout is no
 hang). With job["wait_go"] the worker then waits for one byte on stdin
@@ -137,48 +135,19 @@ def _write_outputs(documents, sinks) -> list:
     return statuses
 
 
-def _open_elfutils(job: dict, stack, name: str):
-    """(Target, -v notes, the core's name for the report): the core read
-    through elfutils, LLDB never imported."""
+def _analyze(job: dict) -> dict:
     from . import core_api
-    symbols = job.get("symbols") or {}
-    urls = symbols.get("debuginfod_urls") or []
-    if urls:  # elfutils' debuginfod client reads it when it first looks
-        os.environ["DEBUGINFOD_URLS"] = " ".join(urls)
-    target = core_api.open_elf_target(job["core"], job["exe"], symbols, name)
-    return target, ["engine: elfutils (libdwfl), LLDB not used"] + [
-        f"{key}: {value}" for key, value in (
-            ("sysroot", symbols.get("sysroot")),
-            ("solib search paths", " ".join(symbols.get("solib_search_paths") or [])),
-            ("debug dirs", " ".join(symbols.get("debug_dirs") or [])),
-            ("debuginfod", " ".join(urls))) if value], name
-
-
-def _open_lldb(job: dict, stack, name: str):
-    """(Target, -v notes, None): the core loaded into LLDB (EnvironmentProblem
-    when its module does not import); the target names the core itself."""
-    from . import core_api
+    from .errors import CliError, EnvironmentProblem
     from .layout import Layout
     from .lldb_module import load_lldb
     from .lldb_session import Debugger
-    lldb = load_lldb(Layout(**job["layout"]))
-    dbg = stack.enter_context(Debugger(lldb, job.get("symbols") or {}))
-    dbg.load_core(job["core"], job["exe"])
-    target = core_api.make_lldb_target(dbg.target, dbg.process, name,
-                                       core_name=name if name != job["core"] else None)
-    return target, (dbg.applied + dbg.module_lines()) if job.get("verbose") else [], None
 
-
-ENGINES = {"elfutils": _open_elfutils, "lldb": _open_lldb}
-
-
-def _analyze(job: dict) -> dict:
-    import contextlib
-
-    from . import core_api
-    from .errors import CliError, EnvironmentProblem
-
+    layout = Layout(**job["layout"])
     name = job.get("name") or job["core"]
+    try:
+        lldb = load_lldb(layout)
+    except EnvironmentProblem as e:
+        return {"ok": False, "error": e.message, "environment": True}
     core_error = core_api.core_error_type()
 
     def progress(done: int, total: int) -> None:
@@ -187,16 +156,16 @@ def _analyze(job: dict) -> dict:
 
     try:
         symbols = job.get("symbols") or {}
-        with contextlib.ExitStack() as stack:
-            try:
-                target, lines, rename = ENGINES[job.get("engine") or "lldb"](job, stack, name)
-            except EnvironmentProblem as e:
-                return {"ok": False, "error": e.message, "environment": True}
+        with Debugger(lldb, symbols) as dbg:
+            dbg.load_core(job["core"], job["exe"])
             _mark(LOADED_MARK)
-            notes = [f"{name}: {line}" for line in lines] if job.get("verbose") else []
+            notes = [f"{name}: {line}" for line in
+                     dbg.applied + dbg.module_lines()] if job.get("verbose") else []
+            target = core_api.make_lldb_target(dbg.target, dbg.process, name,
+                                               core_name=name if name != job["core"] else None)
             try:
                 report = core_api.analyze_all_threads(target, progress,
-                                                      symbols.get("debug_dirs", ()), rename)
+                                                      symbols.get("debug_dirs", ()))
             except core_error as e:  # type: ignore[misc]
                 raise CliError(f"{name}: cannot analyse it: {getattr(e, 'message', e)}")
             documents, facts = [], []

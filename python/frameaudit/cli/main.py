@@ -1,8 +1,7 @@
 """`frameaudit`: the command line (docs/user-guide.md section 8).
 
     frameaudit analyze [--exe EXE] [--format text|json|sarif] [-o FILE] [--output-FORMAT FILE]...
-                       [--fail-on error|warning|never] [-j N] [--timeout S]
-                       [--engine auto|elfutils|lldb] CORE...|-
+                       [--fail-on error|warning|never] [-j N] [--timeout S] CORE...|-
     frameaudit run [--format ...] [--fail-on ...] [-o FILE] [--output-FORMAT FILE]...
                    [--timeout S] [--error-exitcode N] -- PROGRAM [ARGS...]
     frameaudit lint [--format text|json|sarif] [-o FILE] [--output-FORMAT FILE]... [--fail-on ...] BINARY...
@@ -24,7 +23,7 @@ from typing import List, Optional
 from . import exit_codes
 from .errors import CliError, UsageError
 from .layout import Layout, discover
-from .options import ENGINE_CHOICES, add_presentation_options, add_symbol_options
+from .options import add_presentation_options, add_symbol_options
 from .signals import Terminated, ending_signals
 
 DEBUG_ENV = "FRAMEAUDIT_DEBUG"
@@ -119,10 +118,6 @@ def build_parser(version: str) -> argparse.ArgumentParser:
                         "blocks, an SVG stack map per thread) to FILE")
     p.add_argument("--timeout", type=_seconds, default=None, metavar="SECONDS",
                    help="give up on a core after this long (default: $FRAMEAUDIT_TIMEOUT or 600)")
-    p.add_argument("--engine", choices=ENGINE_CHOICES, default="auto",
-                   help="what reads the cores: elfutils (ELF cores only, no LLDB) or lldb; "
-                        "auto (default): elfutils for ELF cores (kernel, gcore), LLDB for "
-                        "minidumps and whenever --lldbinit is given")
     add_symbol_options(p)
     add_presentation_options(p)
 

@@ -15,10 +15,9 @@ import shutil
 import sys
 from typing import Dict, List, Optional
 
-from .errors import InputError, UsageError
+from .errors import InputError
 
 DEBUGINFOD_ENV = "DEBUGINFOD_URLS"
-ENGINE_CHOICES = ("auto", "elfutils", "lldb")
 DEFAULT_WIDTH = 120  # the core's RenderOptions default; pipes and files get it
 
 
@@ -39,9 +38,8 @@ def _width(text: str) -> int:
 def add_symbol_options(p) -> None:
     g = p.add_argument_group(
         "binaries and debug info",
-        "where frameaudit (either engine) looks for the program's libraries and their debug "
-        "info when they are not where the crashed process had them (another machine, a CI "
-        "artifact, stripped builds)")
+        "where LLDB looks for the program's libraries and their debug info when they are not "
+        "where the crashed process had them (another machine, a CI artifact, stripped builds)")
     g.add_argument("--sysroot", metavar="DIR", type=_directory,
                    help="look up every library path the core names under DIR first "
                         "(DIR/usr/lib/..., as gdb's 'set sysroot')")
@@ -56,8 +54,7 @@ def add_symbol_options(p) -> None:
                         f"default: ${DEBUGINFOD_ENV})")
     g.add_argument("--lldbinit", metavar="FILE",
                    help="run these LLDB commands before loading anything (frameaudit reads no "
-                        "~/.lldbinit); e.g. 'settings set target.source-map /build /src'; "
-                        "analyze: the cores are read by LLDB then")
+                        "~/.lldbinit); e.g. 'settings set target.source-map /build /src'")
 
 
 def add_presentation_options(p, sarif: bool = True) -> None:
@@ -117,23 +114,6 @@ def symbol_settings(args) -> Dict:
         "debuginfod_urls": urls,
         "lldbinit": lldbinit,
     }
-
-
-def core_engine(choice: str, core_format: str, name: str, symbols: Dict) -> str:
-    """The engine that reads one core: "elfutils" or "lldb" (--engine; see
-    main.py). --engine elfutils on a minidump, or with --lldbinit, is a usage
-    error (exit 2)."""
-    if choice == "lldb":
-        return "lldb"
-    if choice == "elfutils":
-        if core_format != "elf":
-            raise UsageError(f"frameaudit analyze: error: --engine elfutils reads ELF cores "
-                             f"only; {name} is a {core_format} (use --engine lldb or auto)")
-        if symbols.get("lldbinit"):
-            raise UsageError("frameaudit analyze: error: --lldbinit holds LLDB commands, which "
-                             "--engine elfutils does not run (use --engine lldb or auto)")
-        return "elfutils"
-    return "elfutils" if core_format == "elf" and not symbols.get("lldbinit") else "lldb"
 
 
 def _terminal_columns() -> Optional[int]:

@@ -44,7 +44,6 @@ class CoreJob:
     name: Optional[str] = None  # the core as the user named it (default: core)
     fds: Tuple[int, ...] = ()   # descriptors the worker needs (a spooled core's)
     sinks: List[dict] = field(default_factory=list)  # where each render goes (core_worker.py)
-    engine: str = "lldb"        # what reads the core: "lldb" or "elfutils" (options.core_engine)
 
     @property
     def display(self) -> str:
@@ -207,7 +206,7 @@ def run_core_jobs(jobs: List[CoreJob], parallel: int, timeout: float, options: d
     done = 0
 
     def start(index: int, job: CoreJob) -> None:
-        payload = dict(options, core=job.core, exe=job.exe, name=job.display, engine=job.engine,
+        payload = dict(options, core=job.core, exe=job.exe, name=job.display,
                        layout=layout.as_dict(), parent=os.getpid(), sinks=job.sinks)
         proc, status_r, err_r, go_w = _fork_worker(job, payload, on_rendered is not None)
         # Its own session: a Ctrl-C on the terminal reaches only us, and we
@@ -401,10 +400,9 @@ def _died(state: _Running, log: str) -> JobResult:
     stage = "analysing" if state.loaded else "loading"
     log_path = _save_log(state, log)
     where = f"; the worker's log is {log_path}" if log_path else ""
-    engine = "LLDB" if state.job.engine == "lldb" else "the elfutils engine"
     if code is not None and code < 0:
-        error = (f"{core}: {engine} crashed while {stage} {core} (a bug in {engine} or a "
-                 f"malformed file; the worker was killed by {_signal_name(-code)}){where}")
+        error = (f"{core}: LLDB crashed while {stage} {core} (a bug in LLDB or a malformed "
+                 f"file; the worker was killed by {_signal_name(-code)}){where}")
     else:
         error = f"{core}: the analysis process exited with status {code} without a result{where}"
     return JobResult(False, error=error, log=log, log_path=log_path)

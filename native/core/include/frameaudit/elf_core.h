@@ -27,10 +27,6 @@ struct ElfCoreOptions {
   std::vector<std::string> solib_search_paths;
   /// Searched for separate debug files after the standard places.
   std::vector<std::string> debug_dirs;
-  /// Unwind every thread with libdwfl for ThreadInfo::debugger_frames (the
-  /// unwinder comparison, AnalysisOptions::compare_unwinder); off, the
-  /// threads carry none and libdwfl never attaches to the core's threads.
-  bool debugger_frames = true;
 };
 
 /// True if path names a readable ELF file of type ET_CORE (any machine).

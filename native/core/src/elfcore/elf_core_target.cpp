@@ -231,7 +231,6 @@ private:
   std::string path_;
   ElfCoreOptions options_;
   detail::DwflSession session_;
-  bool attach_tried_ = false;
   bool attached_ = false;
   std::vector<ModuleEntry> modules_; ///< in LLDB's order: the executable first
   Dwarf_Die cu_die_{};               ///< cu_at's answer from the scan
@@ -297,10 +296,13 @@ Error ElfCoreTarget::setup() {
                         modules_.end(),
                         [](const ModuleEntry &m) { return m.module.name == "[vdso]"; });
   for (ModuleEntry &m : modules_) {
-    // Module::debug_info stays false: the core's module layer looks for the
-    // debug file by the same search (libdwfl's, the same debug dirs), and
-    // only for modules holding frames; opening every module's DWARF here
-    // (libc's compressed debug file) cost most of the engine's start.
+    // Debug info: compile units in the file or its separate debug file.
+    Dwarf_Addr bias = 0;
+    if (Dwarf *dw = dwfl_module_getdwarf(m.mod, &bias)) {
+      Dwarf_Off off = 0, next = 0;
+      size_t hsize = 0;
+      m.module.debug_info = dwarf_nextcu(dw, off, &next, &hsize, nullptr, nullptr, nullptr) == 0;
+    }
     int n = dwfl_module_getsymtab(m.mod);
     for (int i = 1; i < n; ++i) {
       GElf_Sym sym;
@@ -311,6 +313,7 @@ Error ElfCoreTarget::setup() {
       }
     }
   }
+  attached_ = dwfl_core_file_attach(dwfl, core_->elf()) >= 0;
   return ok();
 }
 
@@ -426,23 +429,11 @@ std::vector<MemoryRegion> ElfCoreTarget::memory_regions() {
 
 std::vector<DebuggerFrame> ElfCoreTarget::unwind(uint64_t tid) {
   std::vector<DebuggerFrame> frames;
-  if (!attach_tried_) {
-    // The threads' unwinding state, on the first thread asked for.
-    attach_tried_ = true;
-    attached_ = dwfl_core_file_attach(session_.get(), core_->elf()) >= 0;
-  }
   if (!attached_)
     return frames;
   struct Walk {
     std::vector<DebuggerFrame> *frames;
-    const CoreFile *core;
-    bool code(uint64_t pc) const {
-      for (const detail::CoreSegment &s : core->segments())
-        if (s.executable && s.vaddr <= pc && pc - s.vaddr < s.memsz)
-          return true;
-      return false;
-    }
-  } walk{&frames, core_.get()};
+  } walk{&frames};
   dwfl_getthread_frames(
       session_.get(), static_cast<pid_t>(tid),
       [](Dwfl_Frame *state, void *arg) -> int {
@@ -450,11 +441,6 @@ std::vector<DebuggerFrame> ElfCoreTarget::unwind(uint64_t tid) {
         Dwarf_Addr pc = 0;
         bool activation = false;
         if (!dwfl_frame_pc(state, &pc, &activation))
-          return DWARF_CB_ABORT;
-        // A caller whose pc is in no executable mapping is where LLDB's
-        // unwinder ends (an overwritten return address is no frame); libdwfl
-        // would list it, and the comparison would see one more frame.
-        if (!w->frames->empty() && !w->code(pc))
           return DWARF_CB_ABORT;
         DebuggerFrame d;
         d.pc = pc;
@@ -479,9 +465,6 @@ std::vector<ThreadInfo> ElfCoreTarget::threads() {
   // The thread that stopped the process: the first one with a signal (the
   // kernel writes the dumping thread first; gdb its current thread).
   size_t selected = 0;
-  bool any_siginfo = false;
-  for (const detail::CoreThread &c : threads)
-    any_siginfo = any_siginfo || c.siginfo.has_value();
   for (size_t i = 0; i < threads.size(); ++i) {
     const auto &t = threads[i];
     if (t.cursig != 0 || (t.siginfo && t.siginfo->signo != 0)) {
@@ -496,10 +479,7 @@ std::vector<ThreadInfo> ElfCoreTarget::threads() {
     t.index = static_cast<uint32_t>(i + 1);
     t.name = c.name;
     t.is_selected = i == selected;
-    // The kernel writes the signal into every thread's NT_PRSTATUS but its
-    // NT_SIGINFO only for the thread that took it: LLDB then says "signal 0"
-    // for the others, and so does this engine.
-    t.stop_reason = any_siginfo && !c.siginfo ? std::string("signal 0") : detail::stop_reason(c);
+    t.stop_reason = detail::stop_reason(c);
     t.registers.rip = c.regs[RIP];
     t.registers.rsp = c.regs[RSP];
     t.registers.rbp = c.regs[RBP];
@@ -509,8 +489,7 @@ std::vector<ThreadInfo> ElfCoreTarget::threads() {
         {"r12", R12}, {"r13", R13}, {"r14", R14}, {"r15", R15}};
     for (auto [name, reg] : general)
       t.registers.general.emplace_back(name, c.regs[reg]);
-    if (options_.debugger_frames)
-      t.debugger_frames = unwind(c.tid);
+    t.debugger_frames = unwind(c.tid);
     out.push_back(std::move(t));
   }
   return out;
@@ -528,29 +507,9 @@ Symbol ElfCoreTarget::symbolize(uint64_t pc) {
   Dwarf_Addr cu_bias = 0;
   Dwarf_Die *cu = cu_at(*m, pc, cu_bias);
   if (cu) {
-    // dwarf_getscopes follows an inlined instance into its abstract
-    // definition (whose scope is the unit): the scopes around the instance
-    // in the caller, up to the out-of-line function, come from
-    // dwarf_getscopes_die, as eu-addr2line -i walks them.
-    Dwarf_Die *found = nullptr;
-    int n = dwarf_getscopes(cu, pc - cu_bias, &found);
-    Dwarf_Die *outer = nullptr;
-    std::vector<Dwarf_Die> scopes;
+    Dwarf_Die *scopes = nullptr;
+    int n = dwarf_getscopes(cu, pc - cu_bias, &scopes);
     for (int i = 0; i < n; ++i) {
-      if (dwarf_tag(&found[i]) != DW_TAG_inlined_subroutine) {
-        scopes.push_back(found[i]);
-        continue;
-      }
-      const int m = dwarf_getscopes_die(&found[i], &outer);
-      for (int j = 0; j < m; ++j)
-        scopes.push_back(outer[j]);
-      if (m <= 0)
-        scopes.push_back(found[i]);
-      break;
-    }
-    std::free(found);
-    std::free(outer);
-    for (size_t i = 0; i < scopes.size(); ++i) {
       int tag = dwarf_tag(&scopes[i]);
       if (tag == DW_TAG_inlined_subroutine) {
         if (s.inlined.size() < kMaxInlined)
@@ -576,6 +535,7 @@ Symbol ElfCoreTarget::symbolize(uint64_t pc) {
         break;
       }
     }
+    std::free(scopes);
   }
 
   // The symbol table: the name without debug info, the range of a split part.

@@ -68,7 +68,7 @@ constexpr Code kCodes[] = {
     {11, 8, "async tag check fault", Extra::None},
     {11, 9, "sync tag check fault", Extra::Address},
     {11, 10, "control protection fault", Extra::None},
-    {0, 0, "sent by kill, sigsend or raise", Extra::None}, // LLDB 22 names no sender here
+    {0, 0, "sent by kill, sigsend or raise", Extra::Sender},
     {0, 0x80, "sent by kernel (SI_KERNEL)", Extra::Sender},
     {0, -1, "sent by sigqueue", Extra::Sender},
     {0, -2, "sent by timer expiration", Extra::Sender},

@@ -4,9 +4,7 @@
    a private temporary file), checked before LLDB sees it
    (inputs/core_file.py) and paired with its executable
    (inputs/executable.py). A bad input gets its line on stderr and the exit
-   status 2, and the other cores are still analysed. Each core gets its
-   engine (--engine, options.core_engine): elfutils for ELF cores by
-   default, LLDB for minidumps (and --engine lldb, --lldbinit).
+   status 2, and the other cores are still analysed.
 2. Each core is analysed in its own worker process (workers.py), N at a
    time, each under a watchdog; every worker renders every requested format
    and writes it itself (core_worker.py): the documents never come back to
@@ -41,7 +39,7 @@ from ..inputs.executable import resolve_executable
 from ..inputs.spool import STDIN, Spools
 from ..lldb_module import find_lldb
 from ..main import debug_enabled
-from ..options import color_wanted, core_engine, sarif_settings, symbol_settings, text_width
+from ..options import color_wanted, sarif_settings, symbol_settings, text_width
 from ..output import document_encoding, use_unicode
 from ..progress import Progress, progress_wanted
 from ..workers import CoreJob, JobResult, default_timeout, run_core_jobs
@@ -61,8 +59,7 @@ class _Core:
         return self.result is not None and self.result.ok
 
 
-def _prepare(name: str, exe: Optional[str], spools: Spools, symbols: dict,
-             engine: str = "auto") -> _Core:
+def _prepare(name: str, exe: Optional[str], spools: Spools, symbols: dict) -> _Core:
     try:
         given = spools.open(name)
         try:
@@ -70,13 +67,11 @@ def _prepare(name: str, exe: Optional[str], spools: Spools, symbols: dict,
         except InputError as e:
             raise InputError(name, e.problem) if given.path != name else e
         core.path = name
-        chosen = core_engine(engine, core.format, name, symbols)
         # The report names a spooled core as LLDB names a plain one: by its full path.
         shown = name if name == STDIN else os.path.abspath(name)
         program = resolve_executable(core, exe, symbols.get("sysroot"),
                                      symbols.get("solib_search_paths", ()))
-        return _Core(name, CoreJob(given.path, program, shown, given.fds, engine=chosen),
-                     core.threads)
+        return _Core(name, CoreJob(given.path, program, shown, given.fds), core.threads)
     except InputError as e:
         return _Core(name, error=e.message)
 
@@ -274,18 +269,15 @@ def analyze_command(args, layout) -> int:
         raise UsageError("frameaudit analyze: error: '-' (a core on stdin) can be given only once")
     symbols = symbol_settings(args)
     with Spools() as spools:
-        engine = getattr(args, "engine", "auto")
-        cores = [_prepare(name, args.exe, spools, symbols, engine) for name in args.cores]
+        cores = [_prepare(name, args.exe, spools, symbols) for name in args.cores]
         jobs = [c for c in cores if c.job is not None]
         if not jobs:
             for c in cores[:-1]:
                 sys.stderr.write(f"frameaudit: {c.error}\n")
             raise CliError(cores[-1].error)
         # Fail once, here, if LLDB's Python module is missing (not once per
-        # core), without importing it: the workers do. Cores the elfutils
-        # engine reads need no LLDB at all.
-        if any(c.job.engine == "lldb" for c in jobs):
-            find_lldb(layout)
+        # core), without importing it: the workers do.
+        find_lldb(layout)
         plan = _Outputs(outputs, cores)
         try:
             _run_workers(args, layout, jobs, outputs, symbols, plan.single)
